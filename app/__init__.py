@@ -1,0 +1,1 @@
+"""Townhall control plane: settings, store, GitHub access, webhooks, votes, CEO, CLI."""

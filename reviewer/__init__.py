@@ -1,0 +1,1 @@
+"""Two-phase reviewer: static analysis, rubric review, verdict, merge, rollback."""

@@ -1,0 +1,1 @@
+"""Role workers: sandboxes, the agent loop and its tools, roles, verification, publishing."""
