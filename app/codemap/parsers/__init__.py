@@ -1,0 +1,1 @@
+"""Per-language parsers: each turns a file's text into a FileSummary without I/O."""

@@ -1,0 +1,217 @@
+"""Per-repository policy: `.townhall.toml` on the default branch, parsed into typed settings.
+
+Every key has a documented default (see README "Repository policy"). Unknown keys and wrong
+types are errors naming the key; a broken file is never silently replaced by the defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from app.roles import DEFAULT_ROLES, Role
+from app.settings import TIERS
+
+POLICY_FILE = ".townhall.toml"
+
+MergeMode = Literal["auto", "maintainer"]
+
+
+@dataclass(frozen=True)
+class VotePolicy:
+    """How reactions become a decision."""
+
+    threshold: float = 3.0
+    window_hours: float = 24.0
+    min_account_age_days: float = 30.0
+    count_author: bool = False
+    up: tuple[str, ...] = ("+1",)
+    down: tuple[str, ...] = ("-1",)
+    maintainer_weight: float = 1.0
+    contributor_weight: float = 1.0
+    decay_half_life_days: float = 0.0
+    require_maintainer_approval: bool = False
+    approve_reaction: str = "rocket"
+    veto_reaction: str = ""
+
+
+@dataclass(frozen=True)
+class CommandPolicy:
+    """How to build and test the repository (run inside the sandbox)."""
+
+    setup: str = ""
+    build: str = ""
+    test: str = ""
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """Files no worker may write, and files whose change makes a task run alone."""
+
+    protected: tuple[str, ...] = (".github/workflows/**", ".townhall.toml")
+    barriers: tuple[str, ...] = ()
+    max_file_bytes: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    """Parallelism and retries."""
+
+    max_parallel: int = 3
+    max_attempts: int = 3
+    fix_rounds: int = 2
+
+
+@dataclass(frozen=True)
+class BudgetPolicy:
+    """Spending caps per task and per day for this repository (dollars)."""
+
+    per_task_usd: float = 3.0
+    per_day_usd: float = 20.0
+    max_turns: int = 40
+    max_minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class MergePolicy:
+    """Whether an approved PR merges itself or waits for a maintainer."""
+
+    mode: MergeMode = "auto"
+    method: Literal["squash", "merge", "rebase"] = "squash"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole validated `.townhall.toml`."""
+
+    votes: VotePolicy = field(default_factory=VotePolicy)
+    commands: CommandPolicy = field(default_factory=CommandPolicy)
+    paths: PathPolicy = field(default_factory=PathPolicy)
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
+    budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+    merge: MergePolicy = field(default_factory=MergePolicy)
+    roles: dict[str, Role] = field(default_factory=lambda: dict(DEFAULT_ROLES))
+
+
+class PolicyError(Exception):
+    """`.townhall.toml` is invalid; `problems` names every bad key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{POLICY_FILE} is invalid ({len(problems)} problems):\n{listed}")
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "votes": VotePolicy,
+    "commands": CommandPolicy,
+    "paths": PathPolicy,
+    "limits": LimitPolicy,
+    "budget": BudgetPolicy,
+    "merge": MergePolicy,
+}
+
+# Choices for string fields, checked by name; kept next to the dataclasses they constrain.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "merge.mode": ("auto", "maintainer"),
+    "merge.method": ("squash", "merge", "rebase"),
+    "tier": TIERS,
+}
+
+_POSITIVE = {"limits.max_parallel", "limits.max_attempts", "budget.max_turns"}
+
+
+def _type_name(value: object) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_value(key: str, default: object, value: object, problems: list[str]) -> object:
+    """Return `value` converted to the type of `default`, or record why it cannot be."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        problems.append(f"{key}: expected a boolean, got {_type_name(value)}")
+    elif isinstance(default, int | float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 0 or (key in _POSITIVE and value < 1):
+                problems.append(f"{key}: must be {'at least 1' if key in _POSITIVE else '>= 0'}")
+            elif isinstance(default, int) and not isinstance(value, int):
+                problems.append(f"{key}: expected an integer, got {value}")
+            else:
+                return type(default)(value)
+        else:
+            problems.append(f"{key}: expected a number, got {_type_name(value)}")
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            choices = _CHOICES.get(key) or _CHOICES.get(key.rsplit(".", 1)[-1])
+            if choices and value not in choices:
+                problems.append(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+            else:
+                return value
+        else:
+            problems.append(f"{key}: expected a string, got {_type_name(value)}")
+    elif isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        problems.append(f"{key}: expected an array of strings")
+    return default
+
+
+def _build_section(cls: type[Any], prefix: str, table: object, problems: list[str]) -> Any:
+    """Build dataclass `cls` from a TOML table, recording unknown keys and bad types."""
+    if not isinstance(table, dict):
+        problems.append(f"{prefix}: expected a table, got {_type_name(table)}")
+        return cls()
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        full_key = f"{prefix}.{key}"
+        if key not in known:
+            problems.append(f"{full_key}: unknown key (known: {', '.join(sorted(known))})")
+            continue
+        values[key] = _check_value(full_key, getattr(defaults, key), value, problems)
+    return cls(**values)
+
+
+def _build_role(name: str, table: object, problems: list[str]) -> Role | None:
+    base = DEFAULT_ROLES.get(name) or Role(name=name, system_prompt="")
+    if not isinstance(table, dict):
+        problems.append(f"roles.{name}: expected a table, got {_type_name(table)}")
+        return None
+    merged = {**{f.name: getattr(base, f.name) for f in fields(Role)}, **table, "name": name}
+    role: Role = _build_section(Role, f"roles.{name}", merged, problems)
+    if not role.system_prompt.strip():
+        problems.append(f"roles.{name}.system_prompt: required for a new role")
+    return role
+
+
+def parse_policy(text: str) -> Policy:
+    """Parse `.townhall.toml` text into a Policy; raise PolicyError naming every bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError([f"not valid TOML: {error}"]) from error
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    roles = dict(DEFAULT_ROLES)
+    for key, table in data.items():
+        if key == "roles":
+            if not isinstance(table, dict):
+                problems.append(f"roles: expected a table, got {_type_name(table)}")
+                continue
+            for name, role_table in table.items():
+                role = _build_role(name, role_table, problems)
+                if role is not None:
+                    roles[name] = role
+        elif key in _SECTIONS:
+            sections[key] = _build_section(_SECTIONS[key], key, table, problems)
+        else:
+            known = ", ".join(sorted([*_SECTIONS, "roles"]))
+            problems.append(f"{key}: unknown section (known: {known})")
+    if problems:
+        raise PolicyError(problems)
+    return Policy(**sections, roles=roles)

@@ -1,0 +1,201 @@
+"""Versioned schema migrations, applied in order at start-up; each runs once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+# Timestamps are ISO 8601 text in UTC with microseconds (see app.store.times), so they sort.
+SCHEMA_V1 = """
+CREATE TABLE installations (
+    id INTEGER PRIMARY KEY,
+    account_login TEXT NOT NULL,
+    account_type TEXT NOT NULL DEFAULT 'Organization',
+    created_at TEXT NOT NULL,
+    suspended_at TEXT,
+    deleted_at TEXT
+);
+CREATE TABLE repos (
+    id INTEGER PRIMARY KEY,
+    installation_id INTEGER NOT NULL REFERENCES installations(id),
+    full_name TEXT NOT NULL UNIQUE,
+    default_branch TEXT NOT NULL DEFAULT 'main',
+    active INTEGER NOT NULL DEFAULT 1,
+    policy_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE issues (
+    repo_id INTEGER NOT NULL REFERENCES repos(id),
+    number INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    body_hash TEXT NOT NULL DEFAULT '',
+    author TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open',
+    labels TEXT NOT NULL DEFAULT '[]',
+    is_pull_request INTEGER NOT NULL DEFAULT 0,
+    decision TEXT NOT NULL DEFAULT 'pending',
+    decision_reason TEXT NOT NULL DEFAULT '',
+    score REAL NOT NULL DEFAULT 0,
+    approved_body_hash TEXT,
+    tally_comment_id INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    swept_at TEXT,
+    PRIMARY KEY (repo_id, number)
+);
+CREATE INDEX issues_by_decision ON issues(decision, state);
+CREATE TABLE votes (
+    repo_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL,
+    login TEXT NOT NULL,
+    content TEXT NOT NULL,
+    weight REAL NOT NULL DEFAULT 1,
+    counted INTEGER NOT NULL DEFAULT 1,
+    reason TEXT NOT NULL DEFAULT '',
+    reacted_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, issue_number, login, content),
+    FOREIGN KEY (repo_id, issue_number) REFERENCES issues(repo_id, number)
+);
+CREATE TABLE maintainer_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL,
+    login TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'retry')),
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX maintainer_decisions_by_issue ON maintainer_decisions(repo_id, issue_number);
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo_id INTEGER NOT NULL REFERENCES repos(id),
+    issue_number INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    role TEXT,
+    brief TEXT,
+    predicted_files TEXT NOT NULL DEFAULT '[]',
+    complexity TEXT,
+    priority REAL NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL DEFAULT 3,
+    passed_over INTEGER NOT NULL DEFAULT 0,
+    branch TEXT,
+    pr_number INTEGER,
+    head_sha TEXT,
+    base_sha TEXT,
+    feedback TEXT,
+    waiting_reason TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    approved_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (repo_id, issue_number)
+);
+CREATE INDEX tasks_by_state ON tasks(state, priority DESC, approved_at);
+CREATE TABLE attempts (
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'running',
+    worker TEXT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    outcome TEXT,
+    log TEXT,
+    diff TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (task_id, number)
+);
+CREATE TABLE llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER,
+    attempt INTEGER,
+    role TEXT,
+    phase TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    latency_ms REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX llm_calls_by_task ON llm_calls(task_id, attempt);
+CREATE INDEX llm_calls_by_day ON llm_calls(created_at);
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    action TEXT,
+    installation_id INTEGER,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'processing', 'done', 'ignored', 'failed', 'dead')),
+    tries INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    claimed_until TEXT,
+    last_error TEXT,
+    received_at TEXT NOT NULL,
+    processed_at TEXT
+);
+CREATE INDEX deliveries_by_status ON deliveries(status, next_attempt_at);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER,
+    repo_id INTEGER,
+    issue_number INTEGER,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX events_by_task ON events(task_id, id);
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1),)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (migrations hold no `;` inside literals)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def apply_migrations(connection: Any, migrations: tuple[tuple[int, str], ...]) -> list[int]:
+    """Apply every migration newer than the database's version, each in its own transaction.
+
+    Return the versions applied. Safe to run again: applied versions are skipped.
+    """
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    applied: list[int] = []
+    for version, script in migrations:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            done = connection.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ).fetchone()
+            if done is None:
+                for statement in _statements(script):
+                    connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, datetime.now(UTC).isoformat(timespec="microseconds")),
+                )
+                applied.append(version)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    return applied

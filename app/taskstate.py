@@ -1,0 +1,89 @@
+"""The task state machine of DESIGN.md's flow, as pure data and one checking function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TaskState(StrEnum):
+    """Where a task is between approval and merge."""
+
+    APPROVED = "approved"
+    PLANNED = "planned"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PR_OPEN = "pr_open"
+    REVIEWING = "reviewing"
+    CHANGES_REQUESTED = "changes_requested"
+    MERGED = "merged"
+    REVERTED = "reverted"
+    FAILED = "failed"
+    NEEDS_HUMAN = "needs_human"
+    CANCELLED = "cancelled"
+
+
+S = TaskState
+
+# Every legal move. A task is cancelled from any live state when its issue is closed or
+# vetoed, and a cancelled or stuck task comes back when a maintainer approves or retries it.
+TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    S.APPROVED: frozenset({S.PLANNED, S.NEEDS_HUMAN, S.CANCELLED}),
+    S.PLANNED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED}),
+    S.RUNNING: frozenset({S.PR_OPEN, S.FAILED, S.CANCELLED}),
+    S.PR_OPEN: frozenset({S.REVIEWING, S.MERGED, S.FAILED, S.CANCELLED}),
+    S.REVIEWING: frozenset({S.MERGED, S.CHANGES_REQUESTED, S.PR_OPEN, S.FAILED, S.CANCELLED}),
+    S.CHANGES_REQUESTED: frozenset({S.QUEUED, S.NEEDS_HUMAN, S.CANCELLED}),
+    S.FAILED: frozenset({S.QUEUED, S.NEEDS_HUMAN, S.CANCELLED}),
+    S.MERGED: frozenset({S.REVERTED}),
+    S.REVERTED: frozenset({S.QUEUED, S.NEEDS_HUMAN, S.CANCELLED}),
+    S.NEEDS_HUMAN: frozenset({S.APPROVED, S.QUEUED, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.APPROVED}),
+}
+
+TERMINAL: frozenset[TaskState] = frozenset({S.MERGED, S.CANCELLED})
+ACTIVE: frozenset[TaskState] = frozenset({S.RUNNING, S.PR_OPEN, S.REVIEWING})
+
+# Retrying needs an attempt left; giving up needs none left (or a person asking for help).
+_NEEDS_ATTEMPT_LEFT = {
+    (S.FAILED, S.QUEUED),
+    (S.CHANGES_REQUESTED, S.QUEUED),
+    (S.REVERTED, S.QUEUED),
+}
+_NEEDS_ATTEMPTS_USED = {(S.FAILED, S.NEEDS_HUMAN), (S.CHANGES_REQUESTED, S.NEEDS_HUMAN)}
+
+
+class IllegalTransition(Exception):
+    """A transition the state machine does not allow; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class TaskPosition:
+    """What the state machine needs to know about a task."""
+
+    state: TaskState
+    attempt: int
+    max_attempts: int
+
+
+def check_transition(task: TaskPosition, target: TaskState) -> None:
+    """Raise IllegalTransition unless `task` may move to `target` now."""
+    if target not in TRANSITIONS[task.state]:
+        allowed = ", ".join(sorted(TRANSITIONS[task.state])) or "nothing"
+        raise IllegalTransition(f"{task.state} -> {target} is not allowed (allowed: {allowed})")
+    move = (task.state, target)
+    if move in _NEEDS_ATTEMPT_LEFT and task.attempt >= task.max_attempts:
+        raise IllegalTransition(
+            f"{task.state} -> {target}: all {task.max_attempts} attempts are used"
+        )
+    if move in _NEEDS_ATTEMPTS_USED and task.attempt < task.max_attempts:
+        raise IllegalTransition(
+            f"{task.state} -> {target}: attempt {task.attempt} of {task.max_attempts}; "
+            "retry instead"
+        )
+
+
+def after_failure(task: TaskPosition) -> TaskState:
+    """Return where a failed or rejected attempt goes: back to the queue, or to a person."""
+    return S.QUEUED if task.attempt < task.max_attempts else S.NEEDS_HUMAN
