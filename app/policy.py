@@ -7,10 +7,10 @@ types are errors naming the key; a broken file is never silently replaced by the
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from app.roles import DEFAULT_ROLES, Role
+from app.roles import ALL_TOOLS, DEFAULT_ROLES, Role
 from app.settings import TIERS
 
 POLICY_FILE = ".townhall.toml"
@@ -160,13 +160,12 @@ def _check_value(key: str, default: object, value: object, problems: list[str]) 
     return default
 
 
-def _build_section(cls: type[Any], prefix: str, table: object, problems: list[str]) -> Any:
-    """Build dataclass `cls` from a TOML table, recording unknown keys and bad types."""
+def _build_section(defaults: Any, prefix: str, table: object, problems: list[str]) -> Any:
+    """Return `defaults` with a TOML table's values, recording unknown keys and bad types."""
     if not isinstance(table, dict):
         problems.append(f"{prefix}: expected a table, got {_type_name(table)}")
-        return cls()
-    defaults = cls()
-    known = {f.name for f in fields(cls)}
+        return defaults
+    known = {f.name for f in fields(defaults)} - {"name"}
     values: dict[str, object] = {}
     for key, value in table.items():
         full_key = f"{prefix}.{key}"
@@ -174,7 +173,7 @@ def _build_section(cls: type[Any], prefix: str, table: object, problems: list[st
             problems.append(f"{full_key}: unknown key (known: {', '.join(sorted(known))})")
             continue
         values[key] = _check_value(full_key, getattr(defaults, key), value, problems)
-    return cls(**values)
+    return replace(defaults, **values)
 
 
 def _build_role(name: str, table: object, problems: list[str]) -> Role | None:
@@ -182,10 +181,15 @@ def _build_role(name: str, table: object, problems: list[str]) -> Role | None:
     if not isinstance(table, dict):
         problems.append(f"roles.{name}: expected a table, got {_type_name(table)}")
         return None
-    merged = {**{f.name: getattr(base, f.name) for f in fields(Role)}, **table, "name": name}
-    role: Role = _build_section(Role, f"roles.{name}", merged, problems)
+    role: Role = _build_section(base, f"roles.{name}", table, problems)
     if not role.system_prompt.strip():
         problems.append(f"roles.{name}.system_prompt: required for a new role")
+    unknown_tools = sorted(set(role.tools) - set(ALL_TOOLS))
+    if unknown_tools:
+        problems.append(
+            f"roles.{name}.tools: unknown tools {', '.join(unknown_tools)} "
+            f"(known: {', '.join(ALL_TOOLS)})"
+        )
     return role
 
 
@@ -208,7 +212,7 @@ def parse_policy(text: str) -> Policy:
                 if role is not None:
                     roles[name] = role
         elif key in _SECTIONS:
-            sections[key] = _build_section(_SECTIONS[key], key, table, problems)
+            sections[key] = _build_section(_SECTIONS[key](), key, table, problems)
         else:
             known = ", ".join(sorted([*_SECTIONS, "roles"]))
             problems.append(f"{key}: unknown section (known: {known})")

@@ -15,7 +15,8 @@ S = TaskState
 async def new_task(store: Store, clock: ManualClock, issue: int = 1) -> Task:
     def create(tx: Tx) -> Task:
         tx.execute(
-            "INSERT OR IGNORE INTO installations (id, account_login, created_at) VALUES (1, 'o', '')"
+            "INSERT OR IGNORE INTO installations (id, account_login, created_at)"
+            " VALUES (1, 'o', '')"
         )
         tx.execute(
             "INSERT OR IGNORE INTO repos (id, installation_id, full_name, created_at, updated_at)"

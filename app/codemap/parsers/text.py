@@ -7,6 +7,8 @@ import re
 MAX_PURPOSE_CHARS = 120
 MAX_SIGNATURE_CHARS = 120
 
+# Comment lines that are licences or tool directives, not a description of the file.
+_BOILERPLATE = ("Copyright", "(c)", "SPDX-License-Identifier", "eslint-", "@ts-", "prettier-")
 _SPACES = re.compile(r"\s+")
 # A sentence ends at a full stop followed by a space; "e.g. x" and "v1.2" stay whole.
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.\s")
@@ -31,8 +33,8 @@ def purpose_from_text(text: str) -> str:
 
 
 def signature(text: str) -> str:
-    """Return a declaration as one short line."""
-    return one_line(text, MAX_SIGNATURE_CHARS)
+    """Return a declaration as one short line, without a trailing brace or semicolon."""
+    return one_line(text.rstrip(" \t\n;{"), MAX_SIGNATURE_CHARS)
 
 
 def defines_purpose(names: list[str]) -> str:
@@ -44,14 +46,15 @@ def defines_purpose(names: list[str]) -> str:
 
 
 def strip_comment_markers(lines: list[str]) -> str:
-    """Join comment lines with their markers (#, //, /*, *, --) removed."""
+    """Join comment lines with their markers (#, //, /*, *, --) and boilerplate removed."""
     cleaned: list[str] = []
-    for raw in lines:
+    for raw in "\n".join(lines).splitlines():
         line = raw.strip()
         for marker in ("/**", "/*", "*/", "//!", "///", "//", "#!", "##", "#", "--", ";;", "*"):
             if line.startswith(marker):
                 line = line[len(marker) :]
                 break
         line = line.removesuffix("*/").strip()
-        cleaned.append(line)
+        if not line.startswith(_BOILERPLATE):
+            cleaned.append(line)
     return "\n".join(cleaned).strip()

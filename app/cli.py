@@ -1,0 +1,160 @@
+"""The `townhall` command line: one subcommand per job; settings are read here, once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+
+from app.policy import POLICY_FILE, PolicyError, parse_policy
+from app.settings import Need, Settings, SettingsError, settings_from_process
+from app.store import StoreError, open_store
+from app.store.tasks import count_by_state
+from app.taskstate import TaskState
+
+# What each long-running purpose needs from the settings (`check-config --for`).
+PURPOSES: dict[str, tuple[Need, ...]] = {
+    "serve": (Need.GITHUB_APP, Need.WEBHOOK),
+    "tick": (Need.GITHUB_APP, Need.MODEL),
+    "all": (Need.GITHUB_APP, Need.WEBHOOK, Need.MODEL),
+    "store": (),
+}
+
+
+def _print_error(message: str) -> None:
+    print(f"townhall: {message}", file=sys.stderr)
+
+
+def cmd_version(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Print the installed version."""
+    print(f"townhall {metadata.version('townhall')}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Validate operator settings for a purpose, and optionally a repository policy file."""
+    status = 0
+    try:
+        loaded = settings_from_process(PURPOSES[args.purpose])
+        print(f"settings: ok for {args.purpose} (store {_describe_db(loaded.db_url)})")
+    except SettingsError as error:
+        _print_error(str(error))
+        status = 1
+    if args.repo_config is not None:
+        path = Path(args.repo_config)
+        try:
+            policy = parse_policy(path.read_text(encoding="utf-8"))
+            print(f"{path}: ok ({len(policy.roles)} roles, merge mode {policy.merge.mode})")
+        except OSError as error:
+            _print_error(f"{path}: cannot read: {error.strerror}")
+            status = 1
+        except PolicyError as error:
+            _print_error(f"{path}: {error}")
+            status = 1
+    return status
+
+
+def _describe_db(url: str) -> str:
+    """Name the store without any credential (URLs may carry one in the query)."""
+    return url.split("?", 1)[0]
+
+
+def cmd_db_migrate(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Create or upgrade the store's schema."""
+    loaded = settings()
+    store = open_store(loaded.db_url, loaded.db_auth_token)
+    try:
+        print(f"store {_describe_db(loaded.db_url)} at schema version {store.schema_version()}")
+    finally:
+        store.close_sync()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Show tasks by state."""
+    loaded = settings()
+    store = open_store(loaded.db_url, loaded.db_auth_token)
+
+    async def read() -> dict[str, int]:
+        try:
+            return await count_by_state(store)
+        finally:
+            await store.close()
+
+    counts = asyncio.run(read())
+    every_state = {state.value: counts.get(state.value, 0) for state in TaskState}
+    if args.json:
+        print(json.dumps({"tasks_by_state": every_state, "total": sum(counts.values())}))
+        return 0
+    print(f"Townhall status ({_describe_db(loaded.db_url)})")
+    width = max(len(state) for state in every_state)
+    for state, count in every_state.items():
+        print(f"  {state:<{width}}  {count:>6}")
+    print(f"  {'total':<{width}}  {sum(counts.values()):>6}")
+    return 0
+
+
+Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe every subcommand and its options."""
+    parser = argparse.ArgumentParser(
+        prog="townhall",
+        description="Townhall: let a repository evolve by its users' votes.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    version = commands.add_parser("version", help="print the installed version")
+    version.set_defaults(handler=cmd_version)
+
+    check = commands.add_parser(
+        "check-config", help="validate settings (environment, .env) and a .townhall.toml"
+    )
+    check.add_argument(
+        "--for",
+        dest="purpose",
+        choices=sorted(PURPOSES),
+        default="store",
+        help="which settings must be present (default: store, which needs none)",
+    )
+    check.add_argument(
+        "--repo-config",
+        metavar="PATH",
+        help=f"a repository policy file to validate (e.g. {POLICY_FILE})",
+    )
+    check.set_defaults(handler=cmd_check_config)
+
+    database = commands.add_parser("db", help="store maintenance")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    migrate = db_commands.add_parser("migrate", help="create or upgrade the schema")
+    migrate.set_defaults(handler=cmd_db_migrate)
+
+    status = commands.add_parser("status", help="show tasks by state")
+    status.add_argument("--json", action="store_true", help="print JSON for machines")
+    status.set_defaults(handler=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `townhall` command and return its exit status."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings_from_process)
+    except SettingsError as error:
+        _print_error(str(error))
+        return 2
+    except StoreError as error:
+        _print_error(f"store error: {error}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
