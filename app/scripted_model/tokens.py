@@ -104,4 +104,3 @@ def fit_to_max_tokens(blocks: Sequence[Block], max_tokens: int) -> tuple[tuple[B
             kept.append(Text(block.text[: budget * CHARS_PER_TOKEN]))
         return tuple(kept), True
     return tuple(kept), False
-
