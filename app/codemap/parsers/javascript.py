@@ -61,7 +61,9 @@ def summarize_javascript(root: Node, source: bytes) -> FileSummary:
 def _declaration(node: Node, source: bytes, exported: bool) -> list[Symbol]:
     name = text_of(node.child_by_field_name("name"))
     if node.type in _FUNCTIONS:
-        return [Symbol(name, "function", signature(head_text(node, source)), line_of(node), exported)]
+        return [
+            Symbol(name, "function", signature(head_text(node, source)), line_of(node), exported)
+        ]
     if node.type in _CLASSES:
         head = Symbol(name, "class", signature(head_text(node, source)), line_of(node), exported)
         return [head, *_methods(node, name, source, exported)]

@@ -8,7 +8,16 @@ MAX_PURPOSE_CHARS = 120
 MAX_SIGNATURE_CHARS = 120
 
 # Comment lines that are licences or tool directives, not a description of the file.
-_BOILERPLATE = ("Copyright", "(c)", "SPDX-License-Identifier", "eslint-", "@ts-", "prettier-")
+_BOILERPLATE = (
+    "Copyright",
+    "(c)",
+    "SPDX-License-Identifier",
+    "eslint-",
+    "@ts-",
+    "prettier-",
+    "go:build",
+    "+build",
+)
 _SPACES = re.compile(r"\s+")
 # A sentence ends at a full stop followed by a space; "e.g. x" and "v1.2" stay whole.
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.\s")

@@ -1,0 +1,104 @@
+"""Fit a map to a token budget by dropping the least important detail first.
+
+Every detail has a level: a symbol's signature (0), a symbol (1), a file's purpose (2) and a
+file (3); a directory heading (5) goes only after all its files. A detail's drop priority is
+its level plus twice its importance percentile within that level, so the least important half
+of one level goes before the most important details of the level below it: a little-used
+file's purpose is dropped before the signature of the most used function. The fewest drops
+that bring the rendered map within the budget are found by binary search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.codemap.model import Commands, SourceFile
+from app.codemap.rank import Ranking, SymbolKey
+from app.codemap.render import Selection, directory_of, render
+
+LEVEL_SPREAD = 2.0
+DIRECTORY_LEVEL = 5.0
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Drop:
+    priority: float
+    part: str
+    key: str | SymbolKey
+
+
+def fit_to_budget(
+    files: Sequence[SourceFile],
+    commands: Commands,
+    ranking: Ranking,
+    budget: int,
+    count_tokens: TokenCounter,
+) -> str:
+    """Return the most detailed map whose token count is within the budget.
+
+    When even the bare header and directory-free skeleton exceed the budget, that skeleton
+    is returned: it is the least a map can say.
+    """
+    drops = _drop_order(files, ranking)
+
+    def rendered(count: int) -> str:
+        return render(files, commands, _apply(files, drops[:count]), budget)
+
+    if count_tokens(text := rendered(0)) <= budget:
+        return text
+    fits_at, fails_at = len(drops), 0
+    if count_tokens(rendered(fits_at)) > budget:
+        return rendered(fits_at)
+    while fits_at - fails_at > 1:
+        middle = (fits_at + fails_at) // 2
+        if count_tokens(rendered(middle)) <= budget:
+            fits_at = middle
+        else:
+            fails_at = middle
+    return rendered(fits_at)
+
+
+def _drop_order(files: Sequence[SourceFile], ranking: Ranking) -> list[_Drop]:
+    drops: list[_Drop] = []
+    drops += _spread(0.0, "signature", list(ranking.symbols))
+    drops += _spread(1.0, "symbol", list(ranking.symbols))
+    with_purpose = {f.path for f in files if f.summary.purpose}
+    drops += _spread(2.0, "purpose", [p for p in ranking.files if p in with_purpose])
+    drops += _spread(3.0, "file", list(ranking.files))
+    directories: list[str] = []
+    for path in ranking.files:
+        directory = directory_of(path)
+        # A directory is as important as its most important file, the last one listed.
+        if directory in directories:
+            directories.remove(directory)
+        directories.append(directory)
+    drops += [_Drop(DIRECTORY_LEVEL + i, "directory", d) for i, d in enumerate(directories)]
+    # Sorting is stable, so equal priorities keep the level order built above.
+    return sorted(drops, key=lambda d: d.priority)
+
+
+def _spread(level: float, part: str, keys: Sequence[str | SymbolKey]) -> list[_Drop]:
+    count = max(len(keys), 1)
+    return [_Drop(level + LEVEL_SPREAD * i / count, part, k) for i, k in enumerate(keys)]
+
+
+def _apply(files: Sequence[SourceFile], drops: Sequence[_Drop]) -> Selection:
+    dropped: dict[str, set[str | SymbolKey]] = {
+        part: set() for part in ("signature", "symbol", "purpose", "file", "directory")
+    }
+    for drop in drops:
+        dropped[drop.part].add(drop.key)
+    paths = [f.path for f in files]
+    symbols = [(f.path, i) for f in files for i in range(len(f.summary.symbols))]
+    return Selection(
+        directories=frozenset(
+            directory_of(p) for p in paths if directory_of(p) not in dropped["directory"]
+        ),
+        files=frozenset(p for p in paths if p not in dropped["file"]),
+        purposes=frozenset(p for p in paths if p not in dropped["purpose"]),
+        symbols=frozenset(k for k in symbols if k not in dropped["symbol"]),
+        signatures=frozenset(k for k in symbols if k not in dropped["signature"]),
+    )
