@@ -1,7 +1,7 @@
 """Fit a map to a token budget by dropping the least important detail first.
 
 Every detail has a level: a symbol's signature (0), a symbol (1), a file's purpose (2) and a
-file (3); a directory heading (5) goes only after all its files. A detail's drop priority is
+file (3); a directory heading goes with the last of its files. A detail's drop priority is
 its level plus twice its importance percentile within that level, so the least important half
 of one level goes before the most important details of the level below it: a little-used
 file's purpose is dropped before the signature of the most used function. The fewest drops
@@ -18,7 +18,6 @@ from app.codemap.rank import Ranking, SymbolKey
 from app.codemap.render import Selection, directory_of, render
 
 LEVEL_SPREAD = 2.0
-DIRECTORY_LEVEL = 5.0
 
 TokenCounter = Callable[[str], int]
 
@@ -67,15 +66,12 @@ def _drop_order(files: Sequence[SourceFile], ranking: Ranking) -> list[_Drop]:
     drops += _spread(1.0, "symbol", list(ranking.symbols))
     with_purpose = {f.path for f in files if f.summary.purpose}
     drops += _spread(2.0, "purpose", [p for p in ranking.files if p in with_purpose])
-    drops += _spread(3.0, "file", list(ranking.files))
-    directories: list[str] = []
-    for path in ranking.files:
-        directory = directory_of(path)
-        # A directory is as important as its most important file, the last one listed.
-        if directory in directories:
-            directories.remove(directory)
-        directories.append(directory)
-    drops += [_Drop(DIRECTORY_LEVEL + i, "directory", d) for i, d in enumerate(directories)]
+    file_drops = _spread(3.0, "file", list(ranking.files))
+    drops += file_drops
+    # A directory goes with its most important file (the last of its files to go); listed
+    # after the files, the stable sort below drops it just after that file.
+    last_file = {directory_of(str(d.key)): d.priority for d in file_drops}
+    drops += [_Drop(p, "directory", d) for d, p in sorted(last_file.items())]
     # Sorting is stable, so equal priorities keep the level order built above.
     return sorted(drops, key=lambda d: d.priority)
 

@@ -26,6 +26,15 @@ class ReferenceGraph:
     uses: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    path: str
+    top_level: bool
+    # Classes (or types) that define the name as a member; a use of a member name counts
+    # only where the owner is named too, so every ".text" is not a use of Reader.text.
+    owners: frozenset[str]
+
+
 def short_name(qualified: str) -> str:
     """Return the name a use site writes: "get" for the method "Store.get"."""
     return qualified.rsplit(".", 1)[-1]
@@ -35,17 +44,28 @@ def build_graph(files: Sequence[SourceFile]) -> ReferenceGraph:
     """Link each file to the files it imports and to the definers of the names it uses."""
     edges: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     uses: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    definers = _definers(files)
     resolver = ImportResolver(files)
+    imported: dict[str, set[str]] = {}
     for source in files:
+        imported[source.path] = set()
         for targets in resolver.resolve(source):
+            imported[source.path].update(targets)
             for target in targets:
                 edges[source.path][target] += IMPORT_WEIGHT / len(targets)
-        for name, count in sorted(source.summary.references.items()):
-            owners = [p for p in definers.get(name, ()) if p != source.path]
+    definitions = _definitions(files)
+    for source in files:
+        references = source.summary.references
+        for name, count in sorted(references.items()):
+            owners = [
+                d.path
+                for d in definitions.get(name, ())
+                if d.path != source.path
+                and (d.top_level or d.path in imported[source.path] or d.owners & references.keys())
+            ]
             if not owners:
                 continue
-            weight = math.sqrt(count) * _name_factor(name, len(definers[name])) / len(owners)
+            factor = _name_factor(name, len(definitions[name]))
+            weight = math.sqrt(count) * factor / len(owners)
             for owner in owners:
                 edges[source.path][owner] += weight
                 uses[(owner, name)][source.path] += weight
@@ -55,16 +75,29 @@ def build_graph(files: Sequence[SourceFile]) -> ReferenceGraph:
     )
 
 
-def _definers(files: Sequence[SourceFile]) -> dict[str, list[str]]:
-    definers: dict[str, list[str]] = defaultdict(list)
+def _definitions(files: Sequence[SourceFile]) -> dict[str, list[_Definition]]:
+    definitions: dict[str, list[_Definition]] = defaultdict(list)
     for source in files:
-        names = {short_name(s.name) for s in source.summary.symbols if s.kind != "heading"}
-        for name in sorted(names):
-            definers[name].append(source.path)
-    return definers
+        top_level: set[str] = set()
+        owners: dict[str, set[str]] = defaultdict(set)
+        for symbol in source.summary.symbols:
+            if symbol.kind == "heading":
+                continue
+            owner, _, member = symbol.name.rpartition(".")
+            if owner:
+                owners[member].add(short_name(owner))
+            else:
+                top_level.add(member)
+        for name in sorted(top_level | owners.keys()):
+            definitions[name].append(
+                _Definition(source.path, name in top_level, frozenset(owners.get(name, ())))
+            )
+    return definitions
 
 
 def _name_factor(name: str, definer_count: int) -> float:
+    if len(name) < 2:
+        return 0.0
     if name.startswith("_") or len(name) < 3 or definer_count > COMMON_NAME_DEFINERS:
         return WEAK_NAME_FACTOR
     return 1.0

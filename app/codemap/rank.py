@@ -15,6 +15,8 @@ SymbolKey = tuple[str, int]
 
 # A root README is where a newcomer starts, though code never refers to it.
 README_PRIOR = 3.0
+# Private names used elsewhere are mostly tests reaching in, not the file's interface.
+PRIVATE_FACTOR = 0.25
 # Lower is more important when usage ties: types first, then functions, then detail.
 KIND_PRIORITY = {
     "class": 0,
@@ -72,6 +74,7 @@ def _symbol_scores(
         for index, symbol in enumerate(source.summary.symbols):
             users = graph.uses.get((source.path, short_name(symbol.name)), {})
             score = sum(file_rank[user] * weight for user, weight in sorted(users.items()))
+            score *= 1.0 if symbol.exported else PRIVATE_FACTOR
             scores[(source.path, index)] = score
             own[symbol.name] = max(own.get(symbol.name, 0.0), score)
         # An owner (a class) outranks its members, so a member is never shown without it.

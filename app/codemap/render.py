@@ -76,11 +76,16 @@ def _header(
         lines.append(f"Test: `{commands.test}`")
     if commands.error:
         lines.append(f"Build and test commands unknown: {commands.error}")
-    summary = f"{len(files)} files, nothing omitted"
-    if files_out or symbols_out:
-        summary = (
-            f"{len(files)} files; {files_out} files and {symbols_out} symbols omitted "
-            f"to fit {budget:,} tokens (the least referenced go first)"
+    omitted = [
+        f"{n} {noun if n != 1 else noun[:-1]}"
+        for n, noun in ((files_out, "files"), (symbols_out, "symbols"))
+        if n
+    ]
+    summary = f"{len(files)} files"
+    if omitted:
+        summary += (
+            f"; {' and '.join(omitted)} omitted to fit {budget:,} tokens"
+            " (the least referenced go first)"
         )
     lines.append(f"{summary}.")
     return lines
@@ -88,7 +93,7 @@ def _header(
 
 def _directory_heading(directory: str, omitted: int) -> str:
     name = f"{directory}/" if directory else ROOT_HEADING
-    suffix = f" ({omitted} files omitted)" if omitted else ""
+    suffix = f" ({omitted} {'file' if omitted == 1 else 'files'} omitted)" if omitted else ""
     return f"## {name}{suffix}"
 
 
