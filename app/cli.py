@@ -98,6 +98,36 @@ def cmd_status(args: argparse.Namespace, settings: Callable[[], Settings]) -> in
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Serve the webhook app until interrupted."""
+    import uvicorn
+
+    from app.logs import configure_logging
+    from app.wiring import build_runtime, build_web_app
+
+    loaded = settings_from_process(PURPOSES["serve"])
+    configure_logging(loaded.log_level)
+    runtime = build_runtime(loaded)
+    try:
+        app = build_web_app(runtime, process=not args.no_process)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        runtime.store.close_sync()
+    return 0
+
+
+def cmd_app_manifest(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Print the GitHub App manifest for this deployment."""
+    from app.manifest import app_manifest
+
+    public_url = args.url or settings().public_url
+    if not public_url:
+        _print_error("give --url or set TOWNHALL_PUBLIC_URL (where GitHub can reach Townhall)")
+        return 2
+    print(json.dumps(app_manifest(args.name, public_url), indent=2))
+    return 0
+
+
 Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
 
 
@@ -137,7 +167,28 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show tasks by state")
     status.add_argument("--json", action="store_true", help="print JSON for machines")
     status.set_defaults(handler=cmd_status)
+
+    serve = commands.add_parser("serve", help="serve the webhook endpoint (uvicorn)")
+    _add_server_options(serve, default_port=8000)
+    serve.add_argument(
+        "--no-process",
+        action="store_true",
+        help="only store deliveries; leave processing to `townhall tick`",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    manifest = commands.add_parser(
+        "app-manifest", help="print the GitHub App manifest for creating the App"
+    )
+    manifest.add_argument("--name", default="Townhall", help="the App's name on GitHub")
+    manifest.add_argument("--url", help="public base URL (default: TOWNHALL_PUBLIC_URL)")
+    manifest.set_defaults(handler=cmd_app_manifest)
     return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser, default_port: int) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -154,6 +154,31 @@ CREATE TABLE events (
     created_at TEXT NOT NULL
 );
 CREATE INDEX events_by_task ON events(task_id, id);
+CREATE TABLE pull_requests (
+    repo_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    task_id INTEGER REFERENCES tasks(id),
+    head_ref TEXT NOT NULL,
+    head_sha TEXT NOT NULL,
+    base_ref TEXT NOT NULL,
+    state TEXT NOT NULL,
+    merged INTEGER NOT NULL DEFAULT 0,
+    merge_sha TEXT,
+    changed_files TEXT NOT NULL DEFAULT '[]',
+    last_review_state TEXT,
+    reviewed_sha TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, number)
+);
+CREATE INDEX pull_requests_by_task ON pull_requests(task_id);
+CREATE TABLE handled_comments (
+    comment_id INTEGER PRIMARY KEY,
+    repo_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    reply_comment_id INTEGER,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE leases (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,

@@ -1,0 +1,1 @@
+"""GitHub access: App identity, installation tokens, and the one client factory."""

@@ -1,0 +1,1 @@
+"""Webhooks: signature checks, the inbox of deliveries, routing to handlers, processing."""
