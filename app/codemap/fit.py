@@ -2,10 +2,11 @@
 
 Every detail has a level: a symbol's signature (0), a symbol (1), a file's purpose (2) and a
 file (3); a directory heading goes with the last of its files. A detail's drop priority is
-its level plus twice its importance percentile within that level, so the least important half
-of one level goes before the most important details of the level below it: a little-used
-file's purpose is dropped before the signature of the most used function. The fewest drops
-that bring the rendered map within the budget are found by binary search.
+its level plus three times its importance percentile within that level (0 for the least
+important, nearly 1 for the most), so levels overlap: a little-used file's purpose goes
+before the signature of the most used function, and the most used symbols outlast the least
+referenced files. The fewest drops that bring the rendered map within the budget are found
+by binary search.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.codemap.model import Commands, SourceFile
 from app.codemap.rank import Ranking, SymbolKey
 from app.codemap.render import Selection, directory_of, render
 
-LEVEL_SPREAD = 2.0
+LEVEL_SPREAD = 3.0
 
 TokenCounter = Callable[[str], int]
 

@@ -14,7 +14,7 @@ _DIRECTIVE_PREFIXES = ("#!", "# -*-", "#include", "#define", "#import", "#pragma
 _DEFINITION = re.compile(
     r"^\s*(?:(?:pub|export|public|private|protected|static|async|abstract|final)\s+)*"
     r"(?P<kind>def|class|function|fn|func|sub|proc|module|struct|interface|trait|object)"
-    r"\s+(?P<name>[A-Za-z_][\w.:]*)"
+    r"\s+(?P<name>[A-Za-z_][\w.]*(?:::[A-Za-z_]\w*)*)"
 )
 _WORD = re.compile(r"[A-Za-z_]\w*")
 MAX_PLAIN_SYMBOLS = 40
