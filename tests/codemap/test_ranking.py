@@ -26,7 +26,10 @@ def unused_helper() -> None: ...
 
 
 def _user(n: int) -> str:
-    return f'"""Feature {n}."""\n\nfrom pkg.core import Engine\n\n\ndef feature_{n}() -> None:\n    Engine().start()\n'
+    return (
+        f'"""Feature {n}."""\n\nfrom pkg.core import Engine\n\n\n'
+        f"def feature_{n}() -> None:\n    Engine().start()\n"
+    )
 
 
 def _repo(root: Path) -> Path:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import anthropic
 import pytest
+from anthropic.types import ToolParam
 
 from app.scripted_model import ScriptedModel
 from app.serving import ServerThread
@@ -15,7 +16,7 @@ MODEL = "claude-sonnet-4-6"
 # Every client call is bounded: a hung server fails the test instead of stalling the suite.
 CLIENT_TIMEOUT = 5.0
 
-TOOLS = [
+TOOLS: list[ToolParam] = [
     {
         "name": "read_file",
         "description": "Read a file from the checkout.",

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 import anthropic
 import httpx
 import pytest
+from anthropic.types import MessageParam
 
 from app.scripted_model import Fault, Script, ScriptedModel, Text, Turn
 from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL
 
-HELLO = [{"role": "user", "content": "hello"}]
+HELLO: list[MessageParam] = [{"role": "user", "content": "hello"}]
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_overloaded_is_retried_and_succeeds(
     answer_once(model)
     model.inject(Fault("overloaded", retry_after=0.05))
 
-    reply = retrying.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+    reply = retrying.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert getattr(reply.content[0], "text", None) == "made it"
     assert [(r.status, r.outcome) for r in model.requests] == [(529, "fault"), (200, "served")]
@@ -48,7 +49,7 @@ def test_rate_limit_carries_retry_after(model: ScriptedModel, client: anthropic.
     model.inject(Fault("rate_limit", retry_after=0.3))
 
     with pytest.raises(anthropic.RateLimitError) as raised:
-        client.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+        client.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert raised.value.response.headers["retry-after"] == "0.3"
     assert raised.value.type == "rate_limit_error"
@@ -59,14 +60,15 @@ def test_sdk_waits_for_retry_after(model: ScriptedModel, retrying: anthropic.Ant
     answer_once(model)
     model.inject(Fault("rate_limit", count=2, retry_after=0.1))
 
-    reply = retrying.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+    reply = retrying.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert reply.stop_reason == "end_turn"
     first, second, third = model.requests
     assert [r.status for r in (first, second, third)] == [429, 429, 200]
     # The SDK honoured the header rather than its own backoff (at least 0.375 s).
     gaps = [
-        (b.received_at - a.received_at).total_seconds() for a, b in ((first, second), (second, third))
+        (b.received_at - a.received_at).total_seconds()
+        for a, b in ((first, second), (second, third))
     ]
     assert all(0.1 <= gap < 0.3 for gap in gaps), gaps
 
@@ -78,10 +80,12 @@ def test_slow_answer_past_the_client_timeout_is_a_timeout(
     model.inject(Fault("delay", seconds=3.0))
 
     with (
-        anthropic.Anthropic(base_url=server.url, api_key=API_KEY, max_retries=0, timeout=0.3) as sdk,
+        anthropic.Anthropic(
+            base_url=server.url, api_key=API_KEY, max_retries=0, timeout=0.3
+        ) as sdk,
         pytest.raises(anthropic.APITimeoutError),
     ):
-        sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+        sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     deadline = time.monotonic() + 2.0
     while model.requests[0].outcome != "disconnected" and time.monotonic() < deadline:
@@ -98,7 +102,7 @@ def test_timeout_then_retry_gets_the_turn(model: ScriptedModel, server: ServerTh
     with anthropic.Anthropic(
         base_url=server.url, api_key=API_KEY, max_retries=1, timeout=0.3
     ) as sdk:
-        reply = sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+        reply = sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert getattr(reply.content[0], "text", None) == "made it"
     assert model.remaining() == {"s": 0}
@@ -109,7 +113,7 @@ def test_short_delay_slows_the_answer(model: ScriptedModel, client: anthropic.An
     model.inject(Fault("delay", seconds=0.25))
 
     started = time.monotonic()
-    client.messages.create(model=MODEL, max_tokens=16, messages=HELLO)  # type: ignore[arg-type]
+    client.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert time.monotonic() - started >= 0.25
     assert model.requests[0].duration is not None and model.requests[0].duration >= 0.25

@@ -6,7 +6,7 @@ import re
 
 import anthropic
 import pytest
-from anthropic.types import MessageParam, TextBlock, ToolUseBlock
+from anthropic.types import MessageParam, TextBlock, ToolResultBlockParam, ToolUseBlock
 
 from app.scripted_model import (
     Match,
@@ -84,8 +84,12 @@ def test_tool_use_round_trip(model: ScriptedModel, client: anthropic.Anthropic) 
     assert re.fullmatch(f"toolu_{ID_TAIL}", use.id)
 
     messages.append({"role": "assistant", "content": first.content})
-    result = {"type": "tool_result", "tool_use_id": use.id, "content": "hello world"}
-    messages.append({"role": "user", "content": [result]})  # type: ignore[list-item]
+    result: ToolResultBlockParam = {
+        "type": "tool_result",
+        "tool_use_id": use.id,
+        "content": "hello world",
+    }
+    messages.append({"role": "user", "content": [result]})
     second = client.messages.create(model=MODEL, max_tokens=256, tools=TOOLS, messages=messages)
 
     assert second.stop_reason == "end_turn"

@@ -80,7 +80,11 @@ def test_raw_event_sequence(model: ScriptedModel, server: ServerThread) -> None:
     assert kinds[-2:] == ["message_delta", "message_stop"]
     assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 2
     start = events[0]["message"]
-    assert (start["content"], start["stop_reason"], start["usage"]["output_tokens"]) == ([], None, 1)
+    assert (start["content"], start["stop_reason"], start["usage"]["output_tokens"]) == (
+        [],
+        None,
+        1,
+    )
     tool_start = [e for e in events if e["type"] == "content_block_start"][1]
     assert tool_start["content_block"]["input"] == {}
     partial = "".join(

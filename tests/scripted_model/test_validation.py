@@ -7,26 +7,27 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from anthropic.types import MessageParam
 
 from app.scripted_model import Script, ScriptedModel, ServerConfig, Text, ToolUse, Turn
 from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL, TOOLS
 
 USE_ID = "toolu_01AAAAAAAAAAAAAAAAAAAAAA"
-ASSISTANT_USES_TOOL = {
+ASSISTANT_USES_TOOL: MessageParam = {
     "role": "assistant",
     "content": [{"type": "tool_use", "id": USE_ID, "name": "read_file", "input": {"path": "a"}}],
 }
 
 
-def result_for(tool_use_id: str) -> dict[str, Any]:
+def result_for(tool_use_id: str) -> MessageParam:
     return {
         "role": "user",
         "content": [{"type": "tool_result", "tool_use_id": tool_use_id, "content": "text"}],
     }
 
 
-HELLO = {"role": "user", "content": "hello"}
+HELLO: MessageParam = {"role": "user", "content": "hello"}
 CACHED = {"type": "ephemeral"}
 
 INVALID_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
@@ -49,7 +50,7 @@ INVALID_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
                     "role": "user",
                     "content": [
                         {"type": "text", "text": "here"},
-                        result_for(USE_ID)["content"][0],
+                        {"type": "tool_result", "tool_use_id": USE_ID, "content": "text"},
                     ],
                 },
             ]
@@ -88,7 +89,9 @@ INVALID_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "five cache breakpoints": (
         {
-            "system": [{"type": "text", "text": f"part {n}", "cache_control": CACHED} for n in range(5)]
+            "system": [
+                {"type": "text", "text": f"part {n}", "cache_control": CACHED} for n in range(5)
+            ]
         },
         "A maximum of 4 blocks with cache_control may be provided. Found 5.",
     ),
@@ -105,7 +108,7 @@ INVALID_REQUESTS: dict[str, tuple[dict[str, Any], str]] = {
         "text content blocks must be non-empty",
     ),
     "tool_use in a user message": (
-        {"messages": [{"role": "user", "content": ASSISTANT_USES_TOOL["content"]}]},
+        {"messages": [{"role": "user", "content": list(ASSISTANT_USES_TOOL["content"])}]},
         "messages.0.content.0: Input tag 'tool_use'",
     ),
 }
@@ -138,7 +141,7 @@ def test_valid_tool_result_passes_the_same_checks(
         model=MODEL,
         max_tokens=64,
         tools=TOOLS,
-        messages=[HELLO, ASSISTANT_USES_TOOL, result_for(USE_ID)],  # type: ignore[list-item]
+        messages=[HELLO, ASSISTANT_USES_TOOL, result_for(USE_ID)],
     )
 
     assert reply.stop_reason == "end_turn"
@@ -153,14 +156,14 @@ def test_extra_top_level_field_is_rejected(
         )
 
 
-def test_unknown_model_is_not_found(model: ScriptedModel, server: ServerThread) -> None:
+def test_unknown_model_is_not_found() -> None:
     only_haiku = ScriptedModel(config=ServerConfig(models=("claude-haiku-*",)))
     with (
         ServerThread(only_haiku.create_app()) as haiku_server,
         anthropic.Anthropic(base_url=haiku_server.url, api_key=API_KEY, max_retries=0) as sdk,
+        pytest.raises(anthropic.NotFoundError) as raised,
     ):
-        with pytest.raises(anthropic.NotFoundError) as raised:
-            sdk.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])  # type: ignore[list-item]
+        sdk.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
 
     assert raised.value.type == "not_found_error"
     assert raised.value.api_message == f"model: {MODEL}"
@@ -198,9 +201,9 @@ def test_configured_api_key_is_required() -> None:
             anthropic.Anthropic(base_url=server.url, api_key="wrong-key", max_retries=0) as bad,
             pytest.raises(anthropic.AuthenticationError),
         ):
-            bad.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])  # type: ignore[list-item]
+            bad.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
         with anthropic.Anthropic(base_url=server.url, api_key="right-key", max_retries=0) as good:
-            reply = good.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])  # type: ignore[list-item]
+            reply = good.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
 
     assert getattr(reply.content[0], "text", None) == "ok"
     assert "x-api-key" not in guarded.requests[1].headers
@@ -212,4 +215,4 @@ def test_scripted_tool_use_must_name_an_offered_tool(
     model.load([Script("s", [Turn([ToolUse("deploy", {})])])])
 
     with pytest.raises(anthropic.InternalServerError, match="'deploy' names a tool"):
-        client.messages.create(model=MODEL, max_tokens=64, tools=TOOLS, messages=[HELLO])  # type: ignore[list-item]
+        client.messages.create(model=MODEL, max_tokens=64, tools=TOOLS, messages=[HELLO])
