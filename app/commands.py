@@ -21,7 +21,7 @@ class Verb(StrEnum):
 # Commands that change what Townhall does need write permission; the rest anyone may use.
 PRIVILEGED = frozenset({Verb.APPROVE, Verb.REJECT, Verb.RETRY})
 
-_COMMAND = re.compile(r"^\s*/townhall(?:\s+(?P<verb>\S+))?(?P<rest>[^\n]*)$", re.MULTILINE)
+_COMMAND = re.compile(r"^\s*/townhall(?=\s|$)(?:\s+(?P<verb>\S+))?(?P<rest>[^\n]*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
 import pytest
@@ -17,9 +17,9 @@ from tests.scripted_model.conftest import API_KEY, MODEL
 STABLE_PREFIX = "You are the Townhall reviewer. " * 40  # 1240 characters: 310 tokens
 
 
-def cached_system(ttl: str = "5m") -> list[TextBlockParam]:
+def cached_system(ttl: Literal["5m", "1h"] = "5m") -> list[TextBlockParam]:
     return [
-        {"type": "text", "text": STABLE_PREFIX, "cache_control": {"type": "ephemeral", "ttl": ttl}}  # type: ignore[typeddict-item]
+        {"type": "text", "text": STABLE_PREFIX, "cache_control": {"type": "ephemeral", "ttl": ttl}}
     ]
 
 
