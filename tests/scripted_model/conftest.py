@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import anthropic
 import pytest
 from anthropic.types import ToolParam
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.scripted_model import ScriptedModel
 from app.serving import ServerThread
@@ -34,6 +35,49 @@ TOOLS: list[ToolParam] = [
 ]
 
 
+class SwappableApp:
+    """An ASGI app that forwards to the app the running test installed.
+
+    One uvicorn server then serves the whole session: stopping a server costs a few tenths of
+    a second, which per test would dominate the suite's run time.
+    """
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        assert self.app is not None, "no test installed an app"
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[tuple[ServerThread, SwappableApp]]:
+    """Run one loopback server for the session."""
+    swappable = SwappableApp()
+    with ServerThread(swappable) as running:
+        yield running, swappable
+
+
+@pytest.fixture
+def serve(
+    shared_server: tuple[ServerThread, SwappableApp],
+) -> Iterator[Callable[[ScriptedModel], str]]:
+    """Return a function that serves a model on the shared server and gives its base URL."""
+    running, swappable = shared_server
+
+    def install(model: ScriptedModel) -> str:
+        swappable.app = model.create_app()
+        return running.url
+
+    yield install
+    swappable.app = None
+
+
 @pytest.fixture
 def model() -> ScriptedModel:
     """Return an empty scripted model; tests load their own scripts."""
@@ -41,25 +85,24 @@ def model() -> ScriptedModel:
 
 
 @pytest.fixture
-def server(model: ScriptedModel) -> Iterator[ServerThread]:
-    """Serve `model` on a free loopback port for the test."""
-    with ServerThread(model.create_app()) as running:
-        yield running
+def server(model: ScriptedModel, serve: Callable[[ScriptedModel], str]) -> str:
+    """Serve `model` for the test; return the base URL."""
+    return serve(model)
 
 
 @pytest.fixture
-def client(server: ServerThread) -> Iterator[anthropic.Anthropic]:
+def client(server: str) -> Iterator[anthropic.Anthropic]:
     """Return a sync SDK client without retries, so each call is one request."""
     with anthropic.Anthropic(
-        base_url=server.url, api_key=API_KEY, max_retries=0, timeout=CLIENT_TIMEOUT
+        base_url=server, api_key=API_KEY, max_retries=0, timeout=CLIENT_TIMEOUT
     ) as sdk:
         yield sdk
 
 
 @pytest.fixture
-async def async_client(server: ServerThread) -> AsyncIterator[anthropic.AsyncAnthropic]:
+async def async_client(server: str) -> AsyncIterator[anthropic.AsyncAnthropic]:
     """Return an async SDK client without retries."""
     async with anthropic.AsyncAnthropic(
-        base_url=server.url, api_key=API_KEY, max_retries=0, timeout=CLIENT_TIMEOUT
+        base_url=server, api_key=API_KEY, max_retries=0, timeout=CLIENT_TIMEOUT
     ) as sdk:
         yield sdk

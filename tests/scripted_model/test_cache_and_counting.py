@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -11,7 +12,6 @@ from anthropic.types import TextBlockParam
 
 from app.clock import ManualClock
 from app.scripted_model import Script, ScriptedModel, ServerConfig, Text, Turn
-from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 STABLE_PREFIX = "You are the Townhall reviewer. " * 40  # 1240 characters: 310 tokens
@@ -125,16 +125,15 @@ def test_count_tokens_validates_like_create(client: anthropic.Anthropic) -> None
         client.messages.count_tokens(model=MODEL, messages=[])
 
 
-def test_min_cacheable_tokens_is_respected(clock: ManualClock) -> None:
+def test_min_cacheable_tokens_is_respected(
+    clock: ManualClock, serve: Callable[[ScriptedModel], str]
+) -> None:
     strict = ScriptedModel(
         [Script("s", [Turn([Text("ok")], repeat=True)])],
         config=ServerConfig(min_cacheable_tokens=1024),
         clock=clock,
     )
-    with (
-        ServerThread(strict.create_app()) as server,
-        anthropic.Anthropic(base_url=server.url, api_key=API_KEY, max_retries=0) as sdk,
-    ):
+    with anthropic.Anthropic(base_url=serve(strict), api_key=API_KEY, max_retries=0) as sdk:
         usage = ask(sdk, "short prompt")
 
     assert usage.cache_creation_input_tokens == 0

@@ -21,7 +21,7 @@ from app.scripted_model import (
     load_file,
     scripts_from_json,
 )
-from app.serving import ServerThread, free_port
+from app.serving import free_port
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 PLANNER_TOML = """
@@ -79,9 +79,9 @@ def test_bad_documents_name_the_problem(document: object, complaint: str) -> Non
 
 
 def test_control_api_loads_injects_logs_and_resets(
-    model: ScriptedModel, server: ServerThread, client: anthropic.Anthropic
+    model: ScriptedModel, server: str, client: anthropic.Anthropic
 ) -> None:
-    with httpx.Client(base_url=server.url, timeout=5) as http:
+    with httpx.Client(base_url=server, timeout=5) as http:
         loaded = http.post("/_scripted/scripts", json={"turns": [{"content": "from http"}]})
         faulted = http.post("/_scripted/faults", json={"kind": "overloaded", "retry_after": 1})
         with pytest.raises(anthropic.APIStatusError) as raised:
@@ -114,8 +114,8 @@ def test_control_api_loads_injects_logs_and_resets(
     assert model.requests == []
 
 
-def test_unknown_path_answers_in_the_error_shape(server: ServerThread) -> None:
-    with httpx.Client(base_url=server.url, timeout=5) as http:
+def test_unknown_path_answers_in_the_error_shape(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=5) as http:
         response = http.get("/v1/models/claude-nothing")
 
     assert response.status_code == 404

@@ -11,18 +11,15 @@ import pytest
 from anthropic.types import MessageParam
 
 from app.scripted_model import Fault, Script, ScriptedModel, Text, Turn
-from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 HELLO: list[MessageParam] = [{"role": "user", "content": "hello"}]
 
 
 @pytest.fixture
-def retrying(server: ServerThread) -> Iterator[anthropic.Anthropic]:
+def retrying(server: str) -> Iterator[anthropic.Anthropic]:
     """Return a client that retries twice, like the SDK's default."""
-    with anthropic.Anthropic(
-        base_url=server.url, api_key=API_KEY, max_retries=2, timeout=5.0
-    ) as sdk:
+    with anthropic.Anthropic(base_url=server, api_key=API_KEY, max_retries=2, timeout=5.0) as sdk:
         yield sdk
 
 
@@ -74,15 +71,13 @@ def test_sdk_waits_for_retry_after(model: ScriptedModel, retrying: anthropic.Ant
 
 
 def test_slow_answer_past_the_client_timeout_is_a_timeout(
-    model: ScriptedModel, server: ServerThread
+    model: ScriptedModel, server: str
 ) -> None:
     answer_once(model)
     model.inject(Fault("delay", seconds=3.0))
 
     with (
-        anthropic.Anthropic(
-            base_url=server.url, api_key=API_KEY, max_retries=0, timeout=0.3
-        ) as sdk,
+        anthropic.Anthropic(base_url=server, api_key=API_KEY, max_retries=0, timeout=0.3) as sdk,
         pytest.raises(anthropic.APITimeoutError),
     ):
         sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
@@ -95,13 +90,11 @@ def test_slow_answer_past_the_client_timeout_is_a_timeout(
     assert model.remaining() == {"s": 1}
 
 
-def test_timeout_then_retry_gets_the_turn(model: ScriptedModel, server: ServerThread) -> None:
+def test_timeout_then_retry_gets_the_turn(model: ScriptedModel, server: str) -> None:
     answer_once(model)
     model.inject(Fault("delay", seconds=3.0))
 
-    with anthropic.Anthropic(
-        base_url=server.url, api_key=API_KEY, max_retries=1, timeout=0.3
-    ) as sdk:
+    with anthropic.Anthropic(base_url=server, api_key=API_KEY, max_retries=1, timeout=0.3) as sdk:
         reply = sdk.messages.create(model=MODEL, max_tokens=16, messages=HELLO)
 
     assert getattr(reply.content[0], "text", None) == "made it"
@@ -119,14 +112,12 @@ def test_short_delay_slows_the_answer(model: ScriptedModel, client: anthropic.An
     assert model.requests[0].duration is not None and model.requests[0].duration >= 0.25
 
 
-def test_faults_apply_in_order_to_count_tokens_too(
-    model: ScriptedModel, server: ServerThread
-) -> None:
+def test_faults_apply_in_order_to_count_tokens_too(model: ScriptedModel, server: str) -> None:
     model.inject(Fault("api_error", count=2))
     headers = {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
     body = {"model": MODEL, "messages": HELLO}
 
-    with httpx.Client(base_url=server.url, timeout=5) as http:
+    with httpx.Client(base_url=server, timeout=5) as http:
         statuses = [
             http.post("/v1/messages/count_tokens", json=body, headers=headers).status_code
             for _ in range(3)

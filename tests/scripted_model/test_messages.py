@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import anthropic
 import pytest
@@ -19,7 +20,6 @@ from app.scripted_model import (
     Turn,
     Usage,
 )
-from app.serving import ServerThread
 from tests.scripted_model.conftest import MODEL, TOOLS
 
 ID_TAIL = r"01[A-Za-z0-9]{22}"
@@ -238,12 +238,9 @@ def test_answer_longer_than_max_tokens_is_cut(
     assert reply.usage.output_tokens == 10
 
 
-def test_fallback_turn_answers_unmatched_requests() -> None:
+def test_fallback_turn_answers_unmatched_requests(serve: Callable[[ScriptedModel], str]) -> None:
     fallback = ScriptedModel(config=ServerConfig(fallback=Turn([Text("fallback")])))
-    with (
-        ServerThread(fallback.create_app()) as server,
-        anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0, timeout=5) as sdk,
-    ):
+    with anthropic.Anthropic(base_url=serve(fallback), api_key="k", max_retries=0) as sdk:
         reply = sdk.messages.create(
             model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "anything"}]
         )

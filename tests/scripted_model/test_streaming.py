@@ -9,7 +9,6 @@ import httpx
 from anthropic.types import ToolUseBlock
 
 from app.scripted_model import Script, ScriptedModel, Text, ToolUse, Turn
-from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL, TOOLS
 
 ANSWER = "I will read the README first, then summarise it for you."
@@ -53,7 +52,7 @@ async def test_async_stream_helper(
     assert final.content[0].type == "text" and final.content[0].text == ANSWER
 
 
-def test_raw_event_sequence(model: ScriptedModel, server: ServerThread) -> None:
+def test_raw_event_sequence(model: ScriptedModel, server: str) -> None:
     load_tool_turn(model)
     body = {
         "model": MODEL,
@@ -64,7 +63,7 @@ def test_raw_event_sequence(model: ScriptedModel, server: ServerThread) -> None:
     }
     headers = {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
 
-    with httpx.Client(base_url=server.url, timeout=5) as http:
+    with httpx.Client(base_url=server, timeout=5) as http:
         response = http.post("/v1/messages", json=body, headers=headers)
 
     assert response.headers["content-type"].startswith("text/event-stream")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -10,7 +11,6 @@ import pytest
 from anthropic.types import MessageParam
 
 from app.scripted_model import Script, ScriptedModel, ServerConfig, Text, ToolUse, Turn
-from app.serving import ServerThread
 from tests.scripted_model.conftest import API_KEY, MODEL, TOOLS
 
 USE_ID = "toolu_01AAAAAAAAAAAAAAAAAAAAAA"
@@ -156,11 +156,10 @@ def test_extra_top_level_field_is_rejected(
         )
 
 
-def test_unknown_model_is_not_found() -> None:
+def test_unknown_model_is_not_found(serve: Callable[[ScriptedModel], str]) -> None:
     only_haiku = ScriptedModel(config=ServerConfig(models=("claude-haiku-*",)))
     with (
-        ServerThread(only_haiku.create_app()) as haiku_server,
-        anthropic.Anthropic(base_url=haiku_server.url, api_key=API_KEY, max_retries=0) as sdk,
+        anthropic.Anthropic(base_url=serve(only_haiku), api_key=API_KEY, max_retries=0) as sdk,
         pytest.raises(anthropic.NotFoundError) as raised,
     ):
         sdk.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
@@ -169,10 +168,10 @@ def test_unknown_model_is_not_found() -> None:
     assert raised.value.api_message == f"model: {MODEL}"
 
 
-def test_missing_fields_and_headers_over_raw_http(server: ServerThread) -> None:
+def test_missing_fields_and_headers_over_raw_http(server: str) -> None:
     headers = {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
     body = {"model": MODEL, "messages": [HELLO]}
-    with httpx.Client(base_url=server.url, timeout=5) as http:
+    with httpx.Client(base_url=server, timeout=5) as http:
         no_max_tokens = http.post("/v1/messages", json=body, headers=headers)
         no_key = http.post("/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"})
         no_version = http.post(
@@ -192,20 +191,21 @@ def test_missing_fields_and_headers_over_raw_http(server: ServerThread) -> None:
     assert not_json.status_code == 400
 
 
-def test_configured_api_key_is_required() -> None:
+def test_configured_api_key_is_required(serve: Callable[[ScriptedModel], str]) -> None:
     guarded = ScriptedModel(
         [Script("s", [Turn([Text("ok")])])], config=ServerConfig(api_key="right-key")
     )
-    with ServerThread(guarded.create_app()) as server:
-        with (
-            anthropic.Anthropic(base_url=server.url, api_key="wrong-key", max_retries=0) as bad,
-            pytest.raises(anthropic.AuthenticationError),
-        ):
-            bad.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
-        with anthropic.Anthropic(base_url=server.url, api_key="right-key", max_retries=0) as good:
-            reply = good.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
+    url = serve(guarded)
+    with (
+        anthropic.Anthropic(base_url=url, api_key="wrong-key", max_retries=0) as bad,
+        pytest.raises(anthropic.AuthenticationError),
+    ):
+        bad.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
+    with anthropic.Anthropic(base_url=url, api_key="right-key", max_retries=0) as good:
+        reply = good.messages.create(model=MODEL, max_tokens=8, messages=[HELLO])
 
     assert getattr(reply.content[0], "text", None) == "ok"
+    assert [r.status for r in guarded.requests] == [401, 200]
     assert "x-api-key" not in guarded.requests[1].headers
 
 
