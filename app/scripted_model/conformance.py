@@ -15,7 +15,7 @@ def conformance_problems(turn: Turn, request: ModelRequest) -> list[str]:
         for use in uses
         if use.name not in request.tool_names
     ]
-    if request.tool_choice == "none" and uses:
+    if request.tool_choice == "none" and request.tool_names and uses:
         problems.append("the request's tool_choice is 'none' but the turn uses a tool")
     if request.tool_choice in ("any", "tool"):
         first = turn.content[0] if turn.content else None

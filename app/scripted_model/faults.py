@@ -20,16 +20,13 @@ _ERRORS: dict[str, tuple[int, str]] = {
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault for the next `count` requests.
+    """A fault for the next `count` API requests (Messages and count_tokens alike)."""
 
-    `rate_limit` (429), `overloaded` (529) and `api_error` (500) answer with that error and,
-    when `retry_after` is set, a `retry-after` header in seconds. `delay` holds the answer
-    back `seconds`; longer than the client's timeout, it is a request timeout.
-    """
-
+    # rate_limit (429), overloaded (529), api_error (500): answer with that error.
+    # delay: hold the answer back `seconds`; past the client's timeout, that is a timeout.
     kind: FaultKind
     count: int = 1
-    retry_after: float | None = None
+    retry_after: float | None = None  # seconds, sent as the `retry-after` header
     seconds: float = 0.0
 
     def __post_init__(self) -> None:

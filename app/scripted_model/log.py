@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.scripted_model.script import Turn
+
 # Credentials never reach the log.
 HIDDEN_HEADERS = frozenset({"x-api-key", "authorization"})
 
@@ -27,6 +29,7 @@ class RequestRecord:
     outcome: str = "pending"
     script: str | None = None  # the script or responder that answered
     turn_index: int | None = None  # the turn's position in its script
+    turn: Turn | None = None  # the turn served (in-process only; `response` is its wire form)
     response: Any = None
     fault: dict[str, Any] | None = None
     duration: float | None = None  # seconds until the answer was complete

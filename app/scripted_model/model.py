@@ -15,9 +15,9 @@ from app.scripted_model.answer import build_message
 from app.scripted_model.cache import PromptCache
 from app.scripted_model.conformance import conformance_problems
 from app.scripted_model.decisions import Accepted, Rejection
+from app.scripted_model.endpoints import build_app
 from app.scripted_model.errors import ApiError, invalid
 from app.scripted_model.faults import Fault, FaultQueue
-from app.scripted_model.http import build_app
 from app.scripted_model.loading import load_file
 from app.scripted_model.log import RequestLog, RequestRecord
 from app.scripted_model.request import ModelRequest

@@ -88,10 +88,12 @@ class Router:
 
     def release(self, served: Served) -> None:
         """Put a turn back, for a request whose client left before the answer."""
+        if served.index is None:
+            return
         with self._lock:
             for route in self._routes:
                 if isinstance(route, _Queue) and route.script.name == served.source:
-                    route.consumed.discard(served.index if served.index is not None else -1)
+                    route.consumed.discard(served.index)
 
     def remaining(self) -> dict[str, int]:
         """Return, per script, how many single-use turns are still unserved."""

@@ -98,6 +98,9 @@ class Turn:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "content", tuple(self.content))
+        for block in self.content:
+            if not isinstance(block, Text | ToolUse):
+                raise TypeError(f"a turn's content is Text and ToolUse blocks, not {block!r}")
         has_tool_use = any(isinstance(block, ToolUse) for block in self.content)
         if self.stop_reason == "tool_use" and not has_tool_use:
             raise ValueError("stop_reason 'tool_use' needs at least one ToolUse block")

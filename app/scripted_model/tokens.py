@@ -88,10 +88,8 @@ def output_tokens(blocks: Sequence[Block]) -> int:
 
 
 def fit_to_max_tokens(blocks: Sequence[Block], max_tokens: int) -> tuple[tuple[Block, ...], bool]:
-    """Cut an answer to `max_tokens` as the model would stop; return it and whether it was cut.
-
-    Text is cut at the budget; a tool_use that does not fit whole is left out.
-    """
+    """Cut an answer to `max_tokens` as the model would stop; return it and whether it was cut."""
+    # Text is cut at the budget; a tool_use that does not fit whole is left out.
     kept: list[Block] = []
     budget = max_tokens
     for block in blocks:

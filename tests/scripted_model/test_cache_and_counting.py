@@ -138,3 +138,27 @@ def test_min_cacheable_tokens_is_respected(
 
     assert usage.cache_creation_input_tokens == 0
     assert usage.input_tokens == 310 + 3
+
+
+def test_count_tokens_agrees_with_usage(client: anthropic.Anthropic) -> None:
+    usage = ask(client, "How many?")
+    counted = client.messages.count_tokens(
+        model=MODEL, system=cached_system(), messages=[{"role": "user", "content": "How many?"}]
+    )
+
+    total = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
+    assert counted.input_tokens == total + (usage.cache_read_input_tokens or 0) == 313
+
+
+def test_zero_max_tokens_warms_the_cache(client: anthropic.Anthropic) -> None:
+    warm = client.messages.create(
+        model=MODEL,
+        max_tokens=0,
+        system=cached_system(),
+        messages=[{"role": "user", "content": "warm up"}],
+    )
+    usage = ask(client, "real question")
+
+    assert (warm.content, warm.stop_reason, warm.usage.output_tokens) == ([], "max_tokens", 0)
+    assert warm.usage.cache_creation_input_tokens == 310
+    assert usage.cache_read_input_tokens == 310

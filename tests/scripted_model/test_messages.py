@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
@@ -246,3 +247,50 @@ def test_fallback_turn_answers_unmatched_requests(serve: Callable[[ScriptedModel
         )
 
     assert getattr(reply.content[0], "text", None) == "fallback"
+
+
+async def test_concurrent_workers_each_get_a_distinct_turn(
+    model: ScriptedModel, async_client: anthropic.AsyncAnthropic
+) -> None:
+    turns = [Turn([Text(f"worker answer {n}")]) for n in range(8)]
+    model.load([Script("workers", turns, Match(system="worker"))])
+
+    async def ask() -> str:
+        reply = await async_client.messages.create(
+            model=MODEL,
+            max_tokens=16,
+            system="You are a worker.",
+            messages=[{"role": "user", "content": "go"}],
+        )
+        return getattr(reply.content[0], "text", "")
+
+    answers = await asyncio.gather(*(ask() for _ in range(8)))
+
+    assert sorted(answers) == sorted(f"worker answer {n}" for n in range(8))
+    assert model.remaining() == {"workers": 0}
+
+
+def test_stop_sequence_turn(model: ScriptedModel, client: anthropic.Anthropic) -> None:
+    model.load(
+        [Script("s", [Turn([Text("1. first")], stop_reason="stop_sequence", stop_sequence="2.")])]
+    )
+
+    reply = client.messages.create(
+        model=MODEL,
+        max_tokens=32,
+        stop_sequences=["2."],
+        messages=[{"role": "user", "content": "list"}],
+    )
+
+    assert (reply.stop_reason, reply.stop_sequence) == ("stop_sequence", "2.")
+
+
+def test_served_turn_is_in_the_log(model: ScriptedModel, client: anthropic.Anthropic) -> None:
+    turn = Turn([Text("logged")])
+    model.load([Script("s", [turn])])
+
+    client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}])
+
+    (record,) = model.requests
+    assert record.turn == turn and (record.script, record.turn_index) == ("s", 0)
+    assert record.headers["anthropic-version"] and record.duration is not None

@@ -216,3 +216,33 @@ def test_scripted_tool_use_must_name_an_offered_tool(
 
     with pytest.raises(anthropic.InternalServerError, match="'deploy' names a tool"):
         client.messages.create(model=MODEL, max_tokens=64, tools=TOOLS, messages=[HELLO])
+
+
+def test_lenient_mode_merges_consecutive_turns(serve: Callable[[ScriptedModel], str]) -> None:
+    lenient = ScriptedModel(
+        [Script("s", [Turn([Text("merged")])])], config=ServerConfig(strict_alternation=False)
+    )
+    split_results: list[MessageParam] = [
+        HELLO,
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": USE_ID, "name": "read_file", "input": {}},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_01CCCCCCCCCCCCCCCCCCCCCC",
+                    "name": "plan",
+                    "input": {},
+                },
+            ],
+        },
+        result_for(USE_ID),
+        result_for("toolu_01CCCCCCCCCCCCCCCCCCCCCC"),
+    ]
+
+    with anthropic.Anthropic(base_url=serve(lenient), api_key=API_KEY, max_retries=0) as sdk:
+        reply = sdk.messages.create(model=MODEL, max_tokens=8, tools=TOOLS, messages=split_results)
+        with pytest.raises(anthropic.BadRequestError, match="toolu_01CCCCCCCCCCCCCCCCCCCCCC"):
+            sdk.messages.create(model=MODEL, max_tokens=8, tools=TOOLS, messages=split_results[:3])
+
+    assert getattr(reply.content[0], "text", None) == "merged"

@@ -1,4 +1,4 @@
-"""The HTTP side: Messages and count_tokens endpoints, SSE, delays, and the request log."""
+"""The HTTP endpoints: Messages and count_tokens, SSE framing, delays, and logging each request."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ class _Endpoints:
             _close(record, CLIENT_CLOSED, "disconnected", None, started)
             return Response(status_code=CLIENT_CLOSED)
         message = self._model.answer(decision)
-        record.script, record.turn_index = decision.served.source, decision.served.index
+        served = decision.served
+        record.script, record.turn_index, record.turn = served.source, served.index, served.turn
         headers = {"request-id": new_id("req")}
         if not decision.request.stream:
             _close(record, 200, "served", message, started)
