@@ -43,9 +43,10 @@ def fit_to_budget(
     is returned: it is the least a map can say.
     """
     drops = _drop_order(files, ranking)
+    full = _everything(files)
 
     def rendered(count: int) -> str:
-        return render(files, commands, _apply(files, drops[:count]), budget)
+        return render(files, commands, _apply(full, drops[:count]), budget)
 
     if count_tokens(text := rendered(0)) <= budget:
         return text
@@ -82,20 +83,30 @@ def _spread(level: float, part: str, keys: Sequence[str | SymbolKey]) -> list[_D
     return [_Drop(level + LEVEL_SPREAD * i / count, part, k) for i, k in enumerate(keys)]
 
 
-def _apply(files: Sequence[SourceFile], drops: Sequence[_Drop]) -> Selection:
-    dropped: dict[str, set[str | SymbolKey]] = {
-        part: set() for part in ("signature", "symbol", "purpose", "file", "directory")
-    }
-    for drop in drops:
-        dropped[drop.part].add(drop.key)
-    paths = [f.path for f in files]
-    symbols = [(f.path, i) for f in files for i in range(len(f.summary.symbols))]
+def _everything(files: Sequence[SourceFile]) -> Selection:
+    paths = frozenset(f.path for f in files)
+    symbols = frozenset((f.path, i) for f in files for i in range(len(f.summary.symbols)))
     return Selection(
-        directories=frozenset(
-            directory_of(p) for p in paths if directory_of(p) not in dropped["directory"]
-        ),
-        files=frozenset(p for p in paths if p not in dropped["file"]),
-        purposes=frozenset(p for p in paths if p not in dropped["purpose"]),
-        symbols=frozenset(k for k in symbols if k not in dropped["symbol"]),
-        signatures=frozenset(k for k in symbols if k not in dropped["signature"]),
+        directories=frozenset(directory_of(p) for p in paths),
+        files=paths,
+        purposes=paths,
+        symbols=symbols,
+        signatures=symbols,
+    )
+
+
+def _apply(full: Selection, drops: Sequence[_Drop]) -> Selection:
+    paths: dict[str, set[str]] = {"purpose": set(), "file": set(), "directory": set()}
+    symbols: dict[str, set[SymbolKey]] = {"signature": set(), "symbol": set()}
+    for drop in drops:
+        if isinstance(drop.key, tuple):
+            symbols[drop.part].add(drop.key)
+        else:
+            paths[drop.part].add(drop.key)
+    return Selection(
+        directories=full.directories - paths["directory"],
+        files=full.files - paths["file"],
+        purposes=full.purposes - paths["purpose"],
+        symbols=full.symbols - symbols["symbol"],
+        signatures=full.signatures - symbols["signature"],
     )

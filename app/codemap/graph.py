@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.codemap.model import SourceFile
@@ -56,15 +56,21 @@ def build_graph(files: Sequence[SourceFile]) -> ReferenceGraph:
     for source in files:
         references = source.summary.references
         for name, count in sorted(references.items()):
-            owners = [
-                d.path
-                for d in definitions.get(name, ())
-                if d.path != source.path
-                and (d.top_level or d.path in imported[source.path] or d.owners & references.keys())
-            ]
+            candidates = definitions.get(name, {})
+            if len(candidates) > COMMON_NAME_DEFINERS:
+                # A name defined in many files is too vague to follow except through an
+                # import; following it everywhere would link every file to every other one.
+                mine = imported[source.path]
+                owners = sorted(p for p in mine if p in candidates and p != source.path)
+            else:
+                owners = [
+                    path
+                    for path, definition in candidates.items()
+                    if _may_mean(definition, source.path, imported, references)
+                ]
             if not owners:
                 continue
-            factor = _name_factor(name, len(definitions[name]))
+            factor = _name_factor(name, len(candidates))
             weight = math.sqrt(count) * factor / len(owners)
             for owner in owners:
                 edges[source.path][owner] += weight
@@ -75,8 +81,23 @@ def build_graph(files: Sequence[SourceFile]) -> ReferenceGraph:
     )
 
 
-def _definitions(files: Sequence[SourceFile]) -> dict[str, list[_Definition]]:
-    definitions: dict[str, list[_Definition]] = defaultdict(list)
+def _may_mean(
+    definition: _Definition,
+    user: str,
+    imported: dict[str, set[str]],
+    references: Mapping[str, int],
+) -> bool:
+    """Return whether a use of a name in user may refer to this definition of it."""
+    if definition.path == user:
+        return False
+    if definition.top_level or definition.path in imported[user]:
+        return True
+    return not definition.owners.isdisjoint(references)
+
+
+def _definitions(files: Sequence[SourceFile]) -> dict[str, dict[str, _Definition]]:
+    """Return, for each defined name, its definition in each file that defines it."""
+    definitions: dict[str, dict[str, _Definition]] = defaultdict(dict)
     for source in files:
         top_level: set[str] = set()
         owners: dict[str, set[str]] = defaultdict(set)
@@ -89,8 +110,8 @@ def _definitions(files: Sequence[SourceFile]) -> dict[str, list[_Definition]]:
             else:
                 top_level.add(member)
         for name in sorted(top_level | owners.keys()):
-            definitions[name].append(
-                _Definition(source.path, name in top_level, frozenset(owners.get(name, ())))
+            definitions[name][source.path] = _Definition(
+                source.path, name in top_level, frozenset(owners.get(name, ()))
             )
     return definitions
 

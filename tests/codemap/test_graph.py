@@ -115,3 +115,14 @@ def test_languages_link_through_their_imports(tmp_path: Path) -> None:
 
     assert graph.edges["web/app.ts"]["web/util.ts"] > 1.0  # imported and used
     assert graph.edges["src/main.rs"]["src/store.rs"] > 1.0
+
+
+def test_a_name_defined_in_many_files_is_followed_only_through_imports(tmp_path: Path) -> None:
+    files = {f"plugins/p{n}.py": "def setup() -> None: ...\n" for n in range(8)}
+    files["main.py"] = "from plugins.p3 import setup\nsetup()\n"
+    files["loose.py"] = "setup()\n"
+    graph = build_graph(read_sources(write_tree(tmp_path, files)))
+
+    assert set(graph.edges["main.py"]) == {"plugins/p3.py"}
+    assert "loose.py" not in graph.edges
+    assert set(graph.uses[("plugins/p3.py", "setup")]) == {"main.py"}
