@@ -14,9 +14,9 @@ Tier = Literal["fast", "standard", "deep"]
 TIERS: tuple[Tier, ...] = ("fast", "standard", "deep")
 
 DEFAULT_MODELS: dict[Tier, str] = {
-    "fast": "claude-haiku-4-5",
-    "standard": "claude-sonnet-4-5",
-    "deep": "claude-opus-4-5",
+    "fast": "claude-haiku-5-5",
+    "standard": "claude-sonnet-5-5",
+    "deep": "claude-opus-5-5",
 }
 
 
@@ -30,10 +30,12 @@ class Price:
     cache_read_factor: float = 0.1
 
 
+# Dollars per million tokens. Operators should check these against Anthropic's price list
+# and override them with TOWNHALL_PRICES; a wrong table makes every budget wrong.
 DEFAULT_PRICES: dict[str, Price] = {
-    "claude-haiku-4-5": Price(1.0, 5.0),
-    "claude-sonnet-4-5": Price(3.0, 15.0),
-    "claude-opus-4-5": Price(5.0, 25.0),
+    "claude-haiku-5-5": Price(1.0, 5.0),
+    "claude-sonnet-5-5": Price(3.0, 15.0),
+    "claude-opus-5-5": Price(5.0, 25.0),
 }
 
 

@@ -1,0 +1,200 @@
+"""One wrapper over the anthropic SDK: model tiers, prompt caching, retries, a record per call.
+
+The CEO, the workers and the reviewer all call the model through `LLM.create`, so every call
+is priced and stored (task, attempt, role, phase, model, tokens, dollars, latency).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+from anthropic.types import Message
+
+from app.clock import Clock
+from app.settings import Price, Settings, Tier
+from app.store import Store
+from app.store.times import to_db
+
+# The SDK retries 429, 529 and connection errors with exponential backoff and honours
+# retry-after; a few tries ride out a short overload without hiding a real outage.
+MAX_RETRIES = 4
+EPHEMERAL = {"type": "ephemeral"}
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is calling the model, for the cost record."""
+
+    phase: str
+    task_id: int | None = None
+    attempt: int | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One model call as stored in `llm_calls`."""
+
+    context: CallContext
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_creation_tokens: int
+    cache_read_tokens: int
+    cost_usd: float
+    latency_ms: float
+    error: str | None = None
+
+
+Recorder = Callable[[CallRecord], Awaitable[None]]
+
+
+def call_cost(price: Price | None, record_tokens: Mapping[str, int]) -> float:
+    """Dollars for one call's token counts under `price` (0 when the model is unpriced)."""
+    if price is None:
+        return 0.0
+    per_token_in = price.input_per_mtok / 1_000_000
+    return (
+        record_tokens["input"] * per_token_in
+        + record_tokens["output"] * price.output_per_mtok / 1_000_000
+        + record_tokens["cache_write"] * per_token_in * price.cache_write_factor
+        + record_tokens["cache_read"] * per_token_in * price.cache_read_factor
+    )
+
+
+def with_cache_breakpoints(
+    system: str, tools: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mark the stable prefix (tools, then system) so repeated calls read it from the cache."""
+    system_blocks: list[dict[str, Any]] = [
+        {"type": "text", "text": system, "cache_control": EPHEMERAL}
+    ]
+    cached_tools = [dict(tool) for tool in tools]
+    if cached_tools:
+        cached_tools[-1]["cache_control"] = EPHEMERAL
+    return system_blocks, cached_tools
+
+
+class LLM:
+    """Call the model at a tier; price and record every call, failed ones included."""
+
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        models: Mapping[Tier, str],
+        prices: Mapping[str, Price],
+        recorder: Recorder,
+    ) -> None:
+        self._client = client
+        self._models = models
+        self._prices = prices
+        self._recorder = recorder
+
+    def model_for(self, tier: Tier) -> str:
+        """Return the model id configured for a tier."""
+        return self._models[tier]
+
+    async def create(
+        self,
+        *,
+        tier: Tier,
+        system: str,
+        messages: Sequence[Mapping[str, Any]],
+        context: CallContext,
+        max_tokens: int = 4096,
+        tools: Sequence[Mapping[str, Any]] = (),
+        tool_choice: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Send one Messages request and return the reply."""
+        model = self._models[tier]
+        system_blocks, cached_tools = with_cache_breakpoints(system, tools)
+        request: dict[str, Any] = {
+            "model": model,
+            "max_tokens": max_tokens,
+            "system": system_blocks,
+            "messages": list(messages),
+        }
+        if cached_tools:
+            request["tools"] = cached_tools
+        if tool_choice is not None:
+            request["tool_choice"] = dict(tool_choice)
+        started = time.perf_counter()
+        try:
+            message: Message = await self._client.messages.create(**request)
+        except anthropic.APIError as error:
+            await self._recorder(
+                CallRecord(context, model, 0, 0, 0, 0, 0.0, _ms_since(started), _describe(error))
+            )
+            raise
+        usage = message.usage
+        tokens = {
+            "input": usage.input_tokens,
+            "output": usage.output_tokens,
+            "cache_write": usage.cache_creation_input_tokens or 0,
+            "cache_read": usage.cache_read_input_tokens or 0,
+        }
+        await self._recorder(
+            CallRecord(
+                context=context,
+                model=model,
+                input_tokens=tokens["input"],
+                output_tokens=tokens["output"],
+                cache_creation_tokens=tokens["cache_write"],
+                cache_read_tokens=tokens["cache_read"],
+                cost_usd=call_cost(self._prices.get(model), tokens),
+                latency_ms=_ms_since(started),
+            )
+        )
+        return message
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _describe(error: anthropic.APIError) -> str:
+    status = getattr(error, "status_code", None)
+    return f"{type(error).__name__}{f' {status}' if status else ''}: {error.message[:500]}"
+
+
+def store_recorder(store: Store, clock: Clock) -> Recorder:
+    """Return a recorder that inserts each call into `llm_calls`."""
+
+    async def record(call: CallRecord) -> None:
+        await store.execute(
+            "INSERT INTO llm_calls (task_id, attempt, role, phase, model, input_tokens,"
+            " output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, latency_ms,"
+            " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                call.context.task_id,
+                call.context.attempt,
+                call.context.role,
+                call.context.phase,
+                call.model,
+                call.input_tokens,
+                call.output_tokens,
+                call.cache_creation_tokens,
+                call.cache_read_tokens,
+                call.cost_usd,
+                call.latency_ms,
+                call.error,
+                to_db(clock.now()),
+            ),
+        )
+
+    return record
+
+
+def build_llm(settings: Settings, store: Store, clock: Clock) -> LLM:
+    """Build the wrapper from settings (the API key and base URL go to the SDK only)."""
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key,
+        base_url=settings.anthropic_base_url,
+        max_retries=MAX_RETRIES,
+        timeout=120.0,
+    )
+    return LLM(client, settings.models, settings.prices, store_recorder(store, clock))
