@@ -37,11 +37,7 @@ def fit_to_budget(
     budget: int,
     count_tokens: TokenCounter,
 ) -> str:
-    """Return the most detailed map whose token count is within the budget.
-
-    When even the bare header and directory-free skeleton exceed the budget, that skeleton
-    is returned: it is the least a map can say.
-    """
+    """Return the most detailed map whose token count is within the budget."""
     drops = _drop_order(files, ranking)
     full = _everything(files)
 
@@ -52,6 +48,7 @@ def fit_to_budget(
         return text
     fits_at, fails_at = len(drops), 0
     if count_tokens(rendered(fits_at)) > budget:
+        # Even the bare header is over budget; it is the least a map can say, so return it.
         return rendered(fits_at)
     while fits_at - fails_at > 1:
         middle = (fits_at + fails_at) // 2
