@@ -125,7 +125,12 @@ class ScriptedModel:
             return Rejection(error, "rejected")
         request = ModelRequest.from_body(body)
         record.stream = request.stream
-        served = self._router.select(request)
+        try:
+            served = self._router.select(request)
+        except Exception as failure:
+            # A broken responder is a script bug: report it to the caller, not as a crash.
+            message = f"responder failed on request #{record.seq}: {failure!r}"
+            return Rejection(ApiError(500, message, headers=NO_RETRY), "script_error")
         if served is None and self.config.fallback is not None:
             served = Served(self.config.fallback, "fallback", None)
         if served is None:

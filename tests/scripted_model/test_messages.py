@@ -294,3 +294,17 @@ def test_served_turn_is_in_the_log(model: ScriptedModel, client: anthropic.Anthr
     (record,) = model.requests
     assert record.turn == turn and (record.script, record.turn_index) == ("s", 0)
     assert record.headers["anthropic-version"] and record.duration is not None
+
+
+def test_failing_responder_is_reported(model: ScriptedModel, client: anthropic.Anthropic) -> None:
+    def broken(request: ModelRequest) -> Turn | None:
+        raise KeyError("no plan for this issue")
+
+    model.add_responder(broken)
+
+    with pytest.raises(anthropic.InternalServerError, match="responder failed on request #1"):
+        client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}]
+        )
+
+    assert [(r.status, r.outcome) for r in model.requests] == [(500, "script_error")]
