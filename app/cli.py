@@ -128,7 +128,17 @@ def cmd_app_manifest(args: argparse.Namespace, settings: Callable[[], Settings])
     return 0
 
 
+def cmd_map(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Write or check a repository's CODEBASE_MAP.md (see `townhall map --help`)."""
+    from app.codemap.cli import main as map_main
+
+    return map_main(list(args.map_args))
+
+
 Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
+
+# Commands whose own parser owns every argument after the command name.
+DELEGATED = {"map": cmd_map}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--name", default="Townhall", help="the App's name on GitHub")
     manifest.add_argument("--url", help="public base URL (default: TOWNHALL_PUBLIC_URL)")
     manifest.set_defaults(handler=cmd_app_manifest)
+
+    commands.add_parser(
+        "map",
+        help="write CODEBASE_MAP.md for a repository (`townhall map --help` for options)",
+        add_help=False,
+    )
     return parser
 
 
@@ -193,7 +209,12 @@ def _add_server_options(parser: argparse.ArgumentParser, default_port: int) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `townhall` command and return its exit status."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in DELEGATED:
+        return DELEGATED[arguments[0]](
+            argparse.Namespace(map_args=arguments[1:]), lambda: Settings()
+        )
+    args = build_parser().parse_args(arguments)
     handler: Handler = args.handler
     try:
         return handler(args, settings_from_process)

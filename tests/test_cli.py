@@ -108,3 +108,15 @@ def test_help(args: list[str], tmp_path: Path) -> None:
     result = run(args, tmp_path)
     assert result.returncode == 0
     assert "usage: townhall" in result.stdout
+
+
+def test_map_is_delegated_to_the_codemap_command(tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text(
+        '"""Say hello."""\n\n\ndef greet(name: str) -> str:\n    return name\n'
+    )
+    result = run(["map", str(tmp_path), "--out", "-"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hello.py" in result.stdout and "greet" in result.stdout
+    assert run(["map", str(tmp_path), "--check"], tmp_path).returncode == 1
+    assert run(["map", str(tmp_path)], tmp_path).returncode == 0
+    assert run(["map", str(tmp_path), "--check"], tmp_path).returncode == 0
