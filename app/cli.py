@@ -135,6 +135,20 @@ def cmd_map(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     return map_main(list(args.map_args))
 
 
+def cmd_model_server(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Serve the scripted Anthropic Messages API stand-in until interrupted."""
+    from app.scripted_model import ScriptFormatError, serve
+
+    script = Path(args.script) if args.script else None
+    print(f"scripted model server on http://{args.host}:{args.port} (ANTHROPIC_BASE_URL)")
+    try:
+        serve(args.host, args.port, script)
+    except (OSError, ScriptFormatError) as error:
+        _print_error(f"{args.script}: {error}")
+        return 2
+    return 0
+
+
 Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
 
 # Commands whose own parser owns every argument after the command name.
@@ -193,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--name", default="Townhall", help="the App's name on GitHub")
     manifest.add_argument("--url", help="public base URL (default: TOWNHALL_PUBLIC_URL)")
     manifest.set_defaults(handler=cmd_app_manifest)
+
+    model_server = commands.add_parser(
+        "model-server", help="serve the scripted Anthropic API stand-in (offline model)"
+    )
+    _add_server_options(model_server, default_port=8100)
+    model_server.add_argument("--script", metavar="FILE", help="a JSON or TOML script to play")
+    model_server.set_defaults(handler=cmd_model_server)
 
     commands.add_parser(
         "map",
