@@ -95,6 +95,31 @@ def _parse_signature(text: str) -> Signature:
     return Signature(name_part, email, datetime.fromtimestamp(int(seconds), UTC))
 
 
+async def run_git(
+    args: tuple[str, ...],
+    *,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+    cwd: Path | None = None,
+) -> tuple[int, bytes]:
+    """Run `git <args>`; return (exit status, stdout), raising GitError on other statuses."""
+    proc = await asyncio.create_subprocess_exec(
+        "git",
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_git_env(env),
+        cwd=cwd,
+    )
+    out, err = await proc.communicate(stdin)
+    code = proc.returncode or 0
+    if code not in ok_codes:
+        raise GitError(args, code, err.decode(errors="replace"))
+    return code, out
+
+
 class GitRepo:
     """A bare repository on disk; every method runs one or a few git commands."""
 
@@ -107,25 +132,11 @@ class GitRepo:
         stdin: bytes | None = None,
         env: dict[str, str] | None = None,
         ok_codes: tuple[int, ...] = (0,),
-        cwd: Path | None = None,
     ) -> tuple[int, bytes]:
         """Run `git <args>` against this repository; return (exit status, stdout)."""
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "--git-dir",
-            str(self.path),
-            *args,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_git_env(env),
-            cwd=cwd,
+        return await run_git(
+            ("--git-dir", str(self.path), *args), stdin=stdin, env=env, ok_codes=ok_codes
         )
-        out, err = await proc.communicate(stdin)
-        code = proc.returncode or 0
-        if code not in ok_codes:
-            raise GitError(args, code, err.decode(errors="replace"))
-        return code, out
 
     async def text(self, *args: str, env: dict[str, str] | None = None) -> str:
         """Run a git command and return its stdout stripped."""
@@ -135,20 +146,9 @@ class GitRepo:
     async def init(self, default_branch: str) -> None:
         """Create the bare repository and allow pushes over smart HTTP."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "init",
-            "--bare",
-            "--quiet",
-            f"--initial-branch={default_branch}",
-            str(self.path),
-            env=_git_env(),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+        await run_git(
+            ("init", "--bare", "--quiet", f"--initial-branch={default_branch}", str(self.path))
         )
-        _, err = await proc.communicate()
-        if proc.returncode:
-            raise GitError(("init", str(self.path)), proc.returncode, err.decode())
         await self.run("config", "http.receivepack", "true")
         await self.run("config", "uploadpack.allowAnySHA1InWant", "true")
 
@@ -179,12 +179,17 @@ class GitRepo:
         _, out = await self.run("cat-file", kind, sha)
         return out
 
-    async def read_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
-        """List a tree's entries (recursively: subtrees and their contents too)."""
+    async def read_tree(
+        self, treeish: str, *, recursive: bool = False, path: str | None = None
+    ) -> list[TreeEntry]:
+        """List a tree's entries (recursively: subtrees and their contents too), or one path."""
         args = ["ls-tree", "-z", "-l", "--full-tree"]
         if recursive:
             args += ["-r", "-t"]
-        _, out = await self.run(*args, treeish)
+        args.append(treeish)
+        if path is not None:
+            args += ["--", path]
+        _, out = await self.run(*args)
         entries = []
         for record in out.decode().split("\0"):
             if not record:
@@ -258,10 +263,10 @@ class GitRepo:
                 committer = _parse_signature(value)
         return CommitInfo(sha, tree, parents, author, committer, message)
 
-    async def resolve(self, rev: str) -> str | None:
-        """Return the commit sha `rev` names, or None."""
+    async def resolve(self, rev: str, kind: str = "commit") -> str | None:
+        """Return the sha of the `kind` object `rev` names (peeling as needed), or None."""
         code, out = await self.run(
-            "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", ok_codes=(0, 1, 128)
+            "rev-parse", "--verify", "--quiet", f"{rev}^{{{kind}}}", ok_codes=(0, 1, 128)
         )
         return out.decode().strip() if code == 0 else None
 
@@ -327,13 +332,16 @@ class GitRepo:
             worktree = Path(scratch) / "wt"
             await self.run("worktree", "add", "--detach", "--quiet", str(worktree), onto)
             try:
+                # Inside the worktree git finds its own HEAD; --git-dir would move the bare HEAD.
                 env = _signature_env("COMMITTER", committer)
                 for sha in commits:
-                    await self.run(
-                        "--work-tree", str(worktree), "cherry-pick", "--allow-empty",
-                        "--keep-redundant-commits", sha, env=env, cwd=worktree,
-                    )  # fmt: skip
-                _, out = await self.run("rev-parse", "HEAD", cwd=worktree, env={})
+                    await run_git(
+                        ("cherry-pick", "--allow-empty", "--keep-redundant-commits", sha),
+                        env=env,
+                        cwd=worktree,
+                    )
+                _, out = await run_git(("rev-parse", "HEAD"), cwd=worktree)
                 return out.decode().strip()
             finally:
                 await self.run("worktree", "remove", "--force", str(worktree), ok_codes=(0, 128))
+                await self.run("worktree", "prune")

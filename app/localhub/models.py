@@ -1,4 +1,4 @@
-"""Plain records of everything localhub knows: users, apps, installations, repos and their issues."""
+"""Plain records of what localhub knows: users, apps, installations, repos and their issues."""
 
 from __future__ import annotations
 

@@ -1,0 +1,147 @@
+"""REST routes for repositories, contents, branches, commits, collaborators and users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import render_core, render_git
+from .api import Call, api_route, json_response, paginate
+from .core import HubCore
+from .errors import ApiError, not_found
+
+_METADATA = ("metadata",)
+_CONTENTS = ("contents",)
+_HEADS = "refs/heads/"
+
+
+async def get_repo(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}."""
+    state = call.core.state
+    repo = call.repo
+    body = render_core.repository(
+        call.ctx.urls, repo, state.user(repo.owner_login), state.open_issue_count(repo)
+    )
+    if call.actor.kind == "user" and call.actor.login:
+        role = state.role_of(repo, call.actor.login)
+        body["permissions"] = {
+            "admin": role == "admin",
+            "maintain": role in ("maintain", "admin"),
+            "push": role in ("write", "maintain", "admin"),
+            "triage": role in ("triage", "write", "maintain", "admin"),
+            "pull": role != "none",
+        }
+    return json_response(body)
+
+
+async def get_content(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}/contents/{path}[?ref=]: a file (base64) or a directory listing."""
+    git = call.core.git(call.repo)
+    ref_name = call.query("ref") or call.repo.default_branch
+    commit = await git.resolve(ref_name)
+    if commit is None:
+        raise ApiError(404, f"No commit found for the ref {ref_name}")
+    path = call.request.path_params.get("path", "").strip("/")
+    urls = call.ctx.urls
+    if path:
+        found = await git.read_tree(commit, path=path)
+        entry = next((e for e in found if e.path == path), None)
+        if entry is None:
+            raise not_found()
+        if entry.type == "blob":
+            data = await git.read_object("blob", entry.sha)
+            body = render_git.content_file(urls, call.repo, ref_name, entry, data)
+            if entry.mode == "120000":
+                body = render_git.content_entry(urls, call.repo, ref_name, entry)
+                body["target"] = data.decode(errors="replace")
+            return json_response(body)
+        if entry.type == "commit":
+            body = render_git.content_entry(urls, call.repo, ref_name, entry)
+            return json_response(body | {"submodule_git_url": ""})
+    children = await git.read_tree(f"{commit}:{path}" if path else commit)
+    listing = []
+    for child in children:
+        child_path = f"{path}/{child.path}" if path else child.path
+        entry = type(child)(child.mode, child.type, child.sha, child_path, child.size)
+        listing.append(render_git.content_entry(urls, call.repo, ref_name, entry))
+    return json_response(listing)
+
+
+async def list_branches(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}/branches."""
+    refs = await call.core.git(call.repo).list_refs(_HEADS)
+    names = sorted(refs)
+    page, headers = paginate(call, names)
+    body = [
+        render_git.short_branch(call.ctx.urls, call.repo, n[len(_HEADS) :], refs[n]) for n in page
+    ]
+    return json_response(body, headers=headers)
+
+
+async def get_branch(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}/branches/{branch}."""
+    git = call.core.git(call.repo)
+    name = call.path("branch")
+    refs = await git.list_refs(_HEADS + name)
+    sha = refs.get(_HEADS + name)
+    if sha is None:
+        raise ApiError(404, "Branch not found")
+    info = await git.read_commit(sha)
+    return json_response(render_git.branch(call.ctx.urls, call.repo, name, info))
+
+
+async def get_commit(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}/commits/{ref}."""
+    git = call.core.git(call.repo)
+    sha = await git.resolve(call.path("ref"))
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {call.path('ref')}")
+    info = await git.read_commit(sha)
+    return json_response(render_git.commit(call.ctx.urls, call.repo, info))
+
+
+async def collaborator_permission(call: Call) -> Response:
+    """GET /repos/{owner}/{repo}/collaborators/{username}/permission."""
+    state = call.core.state
+    user = state.user(call.path("username"))
+    role = state.role_of(call.repo, user.login)
+    legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+    collaborator: dict[str, Any] = render_core.simple_user(call.ctx.urls, user)
+    collaborator["role_name"] = role
+    collaborator["permissions"] = {
+        "admin": role == "admin",
+        "maintain": role in ("maintain", "admin"),
+        "push": role in ("write", "maintain", "admin"),
+        "triage": role in ("triage", "write", "maintain", "admin"),
+        "pull": role != "none",
+    }
+    return json_response({"permission": legacy, "role_name": role, "user": collaborator})
+
+
+async def get_user(call: Call) -> Response:
+    """GET /users/{username}."""
+    user = call.core.state.user(call.path("username"))
+    return json_response(render_core.public_user(call.ctx.urls, user))
+
+
+def routes(core: HubCore) -> list[Route]:
+    """Return the repository routes."""
+    base = "/repos/{owner}/{repo}"
+    return [
+        api_route(core, "GET", base, get_repo, categories=_METADATA),
+        api_route(core, "GET", base + "/contents", get_content, categories=_CONTENTS),
+        api_route(core, "GET", base + "/contents/{path:path}", get_content, categories=_CONTENTS),
+        api_route(core, "GET", base + "/branches", list_branches, categories=_CONTENTS),
+        api_route(core, "GET", base + "/branches/{branch:path}", get_branch, categories=_CONTENTS),
+        api_route(core, "GET", base + "/commits/{ref:path}", get_commit, categories=_CONTENTS),
+        api_route(
+            core,
+            "GET",
+            base + "/collaborators/{username}/permission",
+            collaborator_permission,
+            categories=_METADATA,
+        ),
+        api_route(core, "GET", "/users/{username}", get_user),
+    ]
