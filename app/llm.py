@@ -98,6 +98,19 @@ class LLM:
         """Return the model id configured for a tier."""
         return self._models[tier]
 
+    def cost_of(self, message: Message) -> float:
+        """Dollars one reply cost, from its usage and the price table."""
+        usage = message.usage
+        return call_cost(
+            self._prices.get(message.model),
+            {
+                "input": usage.input_tokens,
+                "output": usage.output_tokens,
+                "cache_write": usage.cache_creation_input_tokens or 0,
+                "cache_read": usage.cache_read_input_tokens or 0,
+            },
+        )
+
     async def create(
         self,
         *,
