@@ -244,6 +244,8 @@ def label(urls: Urls, repo: Repo, lab: Label) -> JSON:
         "description": lab.description,
         "color": lab.color,
         "default": False,
+        "archived_at": None,
+        "archived_by": None,
     }
 
 

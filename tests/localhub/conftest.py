@@ -1,0 +1,88 @@
+"""Fixtures: a running localhub on loopback, an app installed on a seeded repo, and clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+
+from app.clock import ManualClock
+from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.serving import ServerThread
+
+APP_ID = 4242
+OWNER = "octo"
+REPO = "demo"
+
+
+@pytest.fixture(scope="session")
+def keys() -> AppKeyPair:
+    """One RSA key pair for the test app (generating one per test would be slow)."""
+    return generate_app_keypair()
+
+
+def make_github(url: str, auth: Any, **options: Any) -> GitHub[Any]:
+    """Return a githubkit client for the hub with its own token cache (no cross-test reuse)."""
+    return GitHub(auth, base_url=url + "/", cache_strategy=MemCacheStrategy(), **options)
+
+
+@dataclass
+class World:
+    """A hub with app `townhall` installed on octo/demo, and people with tokens."""
+
+    hub: LocalHub
+    url: str
+    ctl: LocalHubControl
+    clock: ManualClock
+    keys: AppKeyPair
+    installation_id: int
+    repo_path: Path
+
+    @property
+    def app_auth(self) -> AppAuthStrategy:
+        """Return the app's JWT auth strategy."""
+        return AppAuthStrategy(APP_ID, self.keys.private_key_pem)
+
+    def as_app(self, **options: Any) -> GitHub[Any]:
+        """Return a client authenticated as the app (JWT)."""
+        return make_github(self.url, self.app_auth, **options)
+
+    def as_installation(self, **options: Any) -> GitHub[Any]:
+        """Return a client authenticated as the installation (token minted by githubkit)."""
+        return make_github(self.url, self.app_auth.as_installation(self.installation_id), **options)
+
+    def as_user(self, login: str, **options: Any) -> GitHub[Any]:
+        """Return a client acting as a person with a personal token."""
+        return make_github(self.url, f"{login}-token", **options)
+
+
+def seed_source(root: Path) -> Path:
+    """Write a small project to import as the repository's first commit."""
+    source = root / "source"
+    (source / "pkg").mkdir(parents=True)
+    (source / "README.md").write_text("# demo\n\nA sample project.\n")
+    lines = "".join(f"line {n}\n" for n in range(1, 21))
+    (source / "pkg" / "core.py").write_text(lines)
+    return source
+
+
+@pytest.fixture
+def world(tmp_path: Path, keys: AppKeyPair) -> Iterator[World]:
+    """Start a hub (manual clock at the real time) seeded with an app, a repo and users."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    hub = LocalHub(tmp_path / "hub", clock=clock, token_ttl=timedelta(hours=1))
+    with ServerThread(hub.create_app()) as server, LocalHubControl(server.url) as ctl:
+        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
+        repo = ctl.create_repo_from_dir(OWNER, REPO, seed_source(tmp_path))
+        installation = ctl.create_installation(APP_ID, OWNER)
+        for login in ("alice", "bob", "carol"):
+            ctl.create_user(login, token=f"{login}-token")
+        ctl.create_user(OWNER, token=f"{OWNER}-token")
+        ctl.set_collaborator(OWNER, REPO, "carol", "write")
+        yield World(hub, server.url, ctl, clock, keys, int(installation["id"]), Path(repo["path"]))
