@@ -64,7 +64,7 @@ class GitHubAccess:
             body["permissions"] = dict(request.permissions)
         async with self.app_client() as app:
             response = await app.rest.apps.async_create_installation_access_token(
-                request.installation_id, data=body or None
+                request.installation_id, data=body
             )
         minted = response.parsed_data
         permissions = minted.permissions.model_dump(exclude_none=True) if minted.permissions else {}

@@ -1,0 +1,159 @@
+"""End to end: localhub sends real signed webhooks to Townhall's web app over loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from githubkit import GitHub
+
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.serving import ServerThread
+from app.settings import GitHubAppCredentials, Settings
+from app.wiring import Runtime, build_runtime, build_web_app
+
+APP_ID = 77
+OWNER, REPO = "octo", "demo"
+SECRET = "e2e-secret"
+
+
+@dataclass
+class Loop:
+    ctl: LocalHubControl
+    runtime: Runtime
+    hub_url: str
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self.runtime.store.run_sync(lambda tx: tx.fetchall(sql, params))
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until localhub delivered everything and Townhall processed it all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.ctl.wait_for_webhooks(timeout)
+            busy = self.rows(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'processing')"
+            )[0]["n"]
+            if busy == 0 and all(d.get("status_code") for d in self.ctl.deliveries()):
+                return
+            time.sleep(0.05)
+        raise AssertionError("webhooks did not settle")
+
+
+@pytest.fixture
+def loop(tmp_path: Path) -> Iterator[Loop]:
+    keys = generate_app_keypair()
+    hub = LocalHub(tmp_path / "hub")
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "README.md").write_text("# demo\n")
+    with ServerThread(hub.create_app()) as hub_server, LocalHubControl(hub_server.url) as ctl:
+        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
+        ctl.create_repo_from_dir(OWNER, REPO, source)
+        ctl.create_user("alice", token="alice-token")
+        ctl.create_user("carol", token="carol-token")
+        ctl.set_collaborator(OWNER, REPO, "carol", "write")
+        settings = Settings(
+            github_api_url=hub_server.url,
+            github_app=GitHubAppCredentials(APP_ID, keys.private_key_pem),
+            webhook_secret=SECRET,
+            db_url=str(tmp_path / "townhall.db"),
+        )
+        runtime = build_runtime(settings)
+        with ServerThread(build_web_app(runtime)) as townhall:
+            ctl.set_webhook(f"{townhall.url}/webhook", SECRET)
+            ctl.create_installation(APP_ID, OWNER)
+            yield Loop(ctl, runtime, hub_server.url)
+        runtime.store.close_sync()
+
+
+def bot_replies(loop: Loop, number: int) -> list[str]:
+    """Comments by Townhall's bot on an issue, read as a person would through the API."""
+    with GitHub("alice-token", base_url=loop.hub_url + "/") as github:
+        comments = github.rest.issues.list_comments(OWNER, REPO, number).parsed_data
+    return [c.body or "" for c in comments if c.user and c.user.type == "Bot"]
+
+
+def test_installation_and_issue_rows_follow_github(loop: Loop) -> None:
+    loop.settle()
+    assert loop.rows("SELECT account_login FROM installations") == [{"account_login": OWNER}]
+    assert [r["full_name"] for r in loop.rows("SELECT full_name FROM repos")] == [f"{OWNER}/{REPO}"]
+    issue = loop.ctl.create_issue(OWNER, REPO, "alice", "Add dark mode", "Please add it.")
+    loop.settle()
+    rows = loop.rows("SELECT number, title, author, state FROM issues")
+    assert rows == [
+        {"number": issue["number"], "title": "Add dark mode", "author": "alice", "state": "open"}
+    ]
+    statuses = {d["status_code"] for d in loop.ctl.deliveries()}
+    assert statuses == {202}
+
+
+def test_permitted_approve_is_recorded_and_unpermitted_refused(loop: Loop) -> None:
+    issue = loop.ctl.create_issue(OWNER, REPO, "alice", "Add dark mode", "Please add it.")
+    number = issue["number"]
+    loop.ctl.create_comment(OWNER, REPO, number, "alice", "/townhall approve")
+    loop.settle()
+    loop.ctl.create_comment(OWNER, REPO, number, "carol", "/townhall approve because users want it")
+    loop.settle()
+
+    decisions = loop.rows("SELECT login, decision, source FROM maintainer_decisions")
+    assert decisions == [{"login": "carol", "decision": "approve", "source": "command"}]
+    replies = bot_replies(loop, number)
+    assert len(replies) == 2, replies
+    assert "needs write access" in replies[0] and "@alice" in replies[0]
+    assert "Recorded: **approve** by @carol" in replies[1]
+    # Townhall's own replies came back as webhooks and were not taken as commands.
+    handled = loop.rows("SELECT COUNT(*) AS n FROM handled_comments")[0]["n"]
+    assert handled == 2
+
+
+def test_help_status_and_unknown_commands_get_answers(loop: Loop) -> None:
+    number = loop.ctl.create_issue(OWNER, REPO, "alice", "Faster builds", "")["number"]
+    for body in ("/townhall help", "/townhall status", "/townhall frobnicate"):
+        loop.ctl.create_comment(OWNER, REPO, number, "alice", body)
+    loop.settle()
+    replies = bot_replies(loop, number)
+    assert len(replies) == 3
+    assert "Townhall commands" in replies[0]
+    assert "**Townhall status**" in replies[1] and "task: none yet" in replies[1]
+    assert "I don't know `/townhall frobnicate`" in replies[2]
+
+
+def test_retry_requeues_a_stuck_task_and_reject_cancels_it(loop: Loop) -> None:
+    from app.clock import SystemClock
+    from app.store import Tx
+    from app.store.tasks import create_task_tx
+
+    number = loop.ctl.create_issue(OWNER, REPO, "alice", "Speed up", "")["number"]
+    loop.settle()
+    repo_id = loop.rows("SELECT id FROM repos")[0]["id"]
+
+    def stuck_task(tx: Tx) -> None:
+        task = create_task_tx(
+            tx,
+            SystemClock(),
+            repo_id=repo_id,
+            issue_number=number,
+            max_attempts=2,
+            priority=1,
+            actor="test",
+            reason="seed",
+        )
+        tx.execute("UPDATE tasks SET state = 'needs_human', attempt = 2 WHERE id = ?", (task.id,))
+
+    loop.runtime.store.run_sync(stuck_task)
+    loop.ctl.create_comment(OWNER, REPO, number, "carol", "/townhall retry")
+    loop.settle()
+    task = loop.rows("SELECT state, attempt, max_attempts FROM tasks")[0]
+    assert task == {"state": "queued", "attempt": 2, "max_attempts": 3}
+
+    loop.ctl.create_comment(OWNER, REPO, number, "carol", "/townhall reject not now")
+    loop.settle()
+    assert loop.rows("SELECT state FROM tasks") == [{"state": "cancelled"}]
+    events = loop.rows("SELECT actor, kind, reason FROM events WHERE kind = 'maintainer_reject'")
+    assert events == [{"actor": "carol", "kind": "maintainer_reject", "reason": "not now"}]
+    assert "Its task was cancelled" in bot_replies(loop, number)[-1]
