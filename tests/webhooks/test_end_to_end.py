@@ -157,3 +157,19 @@ def test_retry_requeues_a_stuck_task_and_reject_cancels_it(loop: Loop) -> None:
     events = loop.rows("SELECT actor, kind, reason FROM events WHERE kind = 'maintainer_reject'")
     assert events == [{"actor": "carol", "kind": "maintainer_reject", "reason": "not now"}]
     assert "Its task was cancelled" in bot_replies(loop, number)[-1]
+
+
+def test_a_secondary_rate_limit_is_waited_out_and_a_5xx_retried(loop: Loop) -> None:
+    number = loop.ctl.create_issue(OWNER, REPO, "alice", "Docs", "")["number"]
+    loop.settle()
+    comments = f"/repos/{OWNER}/{REPO}/issues/{number}/comments"
+    loop.ctl.inject_fault(comments, kind="secondary_rate_limit", method="POST", retry_after=1)
+    loop.ctl.inject_fault(comments, kind="error", status=502, method="POST")
+    started = time.monotonic()
+    loop.ctl.create_comment(OWNER, REPO, number, "alice", "/townhall help")
+    loop.settle()
+    assert time.monotonic() - started >= 1.0  # retry-after was honoured, not busy-looped
+    assert len(bot_replies(loop, number)) == 1
+    # The client rode out both faults itself: the delivery never needed a second try.
+    rows = loop.rows("SELECT status, tries FROM deliveries WHERE event = 'issue_comment'")
+    assert rows and all(row == {"status": "done", "tries": 1} for row in rows)
