@@ -151,3 +151,29 @@ def signed(
         "X-Hub-Signature-256": sign(secret, body),
         "User-Agent": "GitHub-Hookshot/test",
     }
+
+
+def pull_request_event(
+    action: str, number: int, head_ref: str, head_sha: str = "a" * 40, merged: bool = False
+) -> dict[str, Any]:
+    base = f"{API}/repos/octo/demo/pulls/{number}"
+    return {
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "url": base,
+            "id": 9000 + number,
+            "number": number,
+            "state": "closed" if action == "closed" else "open",
+            "title": "A change",
+            "user": user("townhall[bot]", 99, "Bot"),
+            "body": "Closes #1",
+            "head": {"ref": head_ref, "sha": head_sha, "label": f"octo:{head_ref}"},
+            "base": {"ref": "main", "sha": "b" * 40, "label": "octo:main"},
+            "merged": merged,
+            "merge_commit_sha": "c" * 40 if merged else None,
+        },
+        "repository": repository(),
+        "sender": user("townhall[bot]", 99, "Bot"),
+        "installation": {"id": 9, "node_id": "MDIz"},
+    }

@@ -152,3 +152,49 @@ def test_concurrent_deliveries_are_all_stored(served: ServerThread, runtime: Run
     wait_for(lambda: {d["status"] for d in deliveries(runtime)} == {"done"})
     count = runtime.store.run_sync(lambda tx: tx.scalar("SELECT COUNT(*) FROM issues"))
     assert count == 100
+
+
+def test_townhall_pull_requests_are_recorded_against_their_task(
+    served: ServerThread, runtime: Runtime
+) -> None:
+    from app.clock import SystemClock
+    from app.store import Tx
+    from app.store.tasks import create_task_tx
+    from tests.webhooks.payloads import pull_request_event
+
+    body, headers = signed(issues_event("opened", number=1), SECRET, "issues")
+    post(served, body, headers)
+    wait_for(lambda: deliveries(runtime)[0]["status"] == "done")
+
+    def seed(tx: Tx) -> None:
+        create_task_tx(
+            tx,
+            SystemClock(),
+            repo_id=42,
+            issue_number=1,
+            max_attempts=3,
+            priority=0,
+            actor="t",
+            reason="r",
+        )
+
+    runtime.store.run_sync(seed)
+    for payload in (
+        pull_request_event("opened", 5, "townhall/issue-1"),
+        pull_request_event("opened", 6, "feature/people-work"),
+        pull_request_event("closed", 5, "townhall/issue-1", merged=True),
+    ):
+        body, headers = signed(payload, SECRET, "pull_request")
+        assert post(served, body, headers).status_code == 202
+    wait_for(
+        lambda: (
+            all(d["status"] == "done" for d in deliveries(runtime))
+            and len(deliveries(runtime)) == 4
+        )
+    )
+    pulls = runtime.store.run_sync(lambda tx: tx.fetchall("SELECT * FROM pull_requests"))
+    assert [(p["number"], p["state"], p["merged"], p["task_id"]) for p in pulls] == [
+        (5, "merged", 1, 1)
+    ]
+    task = runtime.store.run_sync(lambda tx: tx.fetchone("SELECT pr_number, branch FROM tasks"))
+    assert task == {"pr_number": 5, "branch": "townhall/issue-1"}
