@@ -1,0 +1,61 @@
+"""The trusted side fetches a repository at a commit; the token never reaches the checkout.
+
+The installation token travels in an HTTP header given to git through GIT_CONFIG_* variables
+of the trusted process: not in the URL, not in argv, not in any config file on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+
+GIT_TIMEOUT = 300
+
+
+class FetchError(Exception):
+    """The repository could not be fetched; the message names the step and git's error."""
+
+
+def _git(args: list[str], cwd: Path, token: str | None = None) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Townhall",
+        "GIT_AUTHOR_EMAIL": "townhall@localhost",
+        "GIT_COMMITTER_NAME": "Townhall",
+        "GIT_COMMITTER_EMAIL": "townhall@localhost",
+    }
+    if token is not None:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env |= {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=GIT_TIMEOUT
+    )
+    if result.returncode != 0:
+        message = (result.stderr or result.stdout).strip().replace(token or "\0", "***")
+        raise FetchError(f"git {args[0]} failed: {message[-2000:]}")
+    return result.stdout
+
+
+def fetch_tree(clone_url: str, token: str, branch: str, sha: str | None, into: Path) -> str:
+    """Fetch `branch` (and `sha` on it) of `clone_url` into `into`; return the checked-out sha.
+
+    The result is a plain work tree with its own `.git` and no remote, so nothing in it can
+    reach back to GitHub with Townhall's identity.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    _git(["init", "--quiet", "--initial-branch", branch], into)
+    _git(
+        ["fetch", "--quiet", "--no-tags", clone_url, f"+refs/heads/{branch}:refs/base"], into, token
+    )
+    target = sha or _git(["rev-parse", "refs/base"], into).strip()
+    _git(["checkout", "--quiet", "--detach", target], into)
+    return _git(["rev-parse", "HEAD"], into).strip()
