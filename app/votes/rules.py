@@ -1,0 +1,257 @@
+"""The vote rules: a pure function from one issue's snapshot, the policy and the time to a decision.
+
+Order of precedence, strongest first: a maintainer veto; a hold (text changed after approval);
+a maintainer approval; votes at or below -threshold; an earlier approval (approval is sticky);
+votes at or above the threshold once the voting window has passed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from app.policy import VotePolicy
+from app.store.records import body_hash
+from app.votes import texts
+from app.votes.model import (
+    Decision,
+    Direction,
+    IssueSnapshot,
+    MaintainerAct,
+    Outcome,
+    Reaction,
+    SignalLine,
+    Standing,
+    Verdict,
+    VoteLine,
+    VoterFacts,
+)
+
+# Scores are sums of floats (weights, decay); rounding keeps 2.9999999 from missing 3.
+_PRECISION = 6
+
+
+def short_time(moment: datetime) -> str:
+    """Format a time for people: minutes precision, UTC."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _score(values: Iterable[float]) -> float:
+    return round(sum(values), _PRECISION) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _exclusion(
+    account_reactions: Sequence[Reaction],
+    issue: IssueSnapshot,
+    policy: VotePolicy,
+    facts: VoterFacts,
+    now: datetime,
+) -> str | None:
+    """Return why this person's vote does not count, or None when it counts."""
+    account = account_reactions[0].account
+    app = facts.app_login.lower().removesuffix("[bot]")
+    if app and account.is_bot and account.key.removesuffix("[bot]") == app:
+        return texts.APP_ITSELF
+    if account.is_bot:
+        return texts.BOT
+    if not account.login or account.kind not in {"User", "Organization"}:
+        return texts.UNKNOWN_ACCOUNT
+    if not policy.count_author and account.key == issue.author.lower():
+        return texts.AUTHOR
+    if policy.min_account_age_days > 0:
+        if account.created_at is None:
+            return texts.AGE_UNKNOWN
+        age_days = (now - account.created_at) / timedelta(days=1)
+        if age_days < policy.min_account_age_days:
+            return texts.TOO_YOUNG.format(age=int(age_days), minimum=policy.min_account_age_days)
+    return None
+
+
+def _weight(login: str, policy: VotePolicy, facts: VoterFacts) -> tuple[float, str]:
+    """Return the weight of a counted vote and how it was chosen."""
+    if facts.is_maintainer(login):
+        return policy.maintainer_weight, texts.MAINTAINER_WEIGHT.format(
+            weight=policy.maintainer_weight
+        )
+    if login.lower() in facts.contributors:
+        return policy.contributor_weight, texts.CONTRIBUTOR_WEIGHT.format(
+            weight=policy.contributor_weight
+        )
+    return 1.0, texts.COUNTED
+
+
+def _decay(reacted_at: datetime, policy: VotePolicy, now: datetime) -> float:
+    if policy.decay_half_life_days <= 0:
+        return 1.0
+    age_days = max((now - reacted_at) / timedelta(days=1), 0.0)
+    factor: float = 0.5 ** (age_days / policy.decay_half_life_days)
+    return factor
+
+
+def judge_votes(
+    issue: IssueSnapshot, policy: VotePolicy, facts: VoterFacts, now: datetime
+) -> tuple[VoteLine, ...]:
+    """Return one line per person who reacted for or against: counted or not, and why."""
+    by_person: dict[str, list[Reaction]] = defaultdict(list)
+    for index, reaction in enumerate(issue.reactions):
+        if reaction.content in policy.up or reaction.content in policy.down:
+            # Reactions with no known account cannot be told apart: each stands alone.
+            key = reaction.account.key or f"#unknown-{index}"
+            by_person[key].append(reaction)
+    lines = []
+    for reactions in by_person.values():
+        reactions.sort(key=lambda r: r.reacted_at)
+        login = reactions[0].account.login
+        contents = tuple(dict.fromkeys(r.content for r in reactions))
+        ups = [r for r in reactions if r.content in policy.up]
+        downs = [r for r in reactions if r.content in policy.down]
+        first = reactions[0].reacted_at
+        if ups and downs:
+            lines.append(VoteLine(login, contents, "both", False, 0.0, 0.0, texts.BOTH_WAYS, first))
+            continue
+        direction: Direction = "for" if ups else "against"
+        reason = _exclusion(reactions, issue, policy, facts, now)
+        if reason is not None:
+            lines.append(VoteLine(login, contents, direction, False, 0.0, 0.0, reason, first))
+            continue
+        weight, reason = _weight(login, policy, facts)
+        decay = _decay(first, policy, now)
+        if decay < 1.0:
+            reason += "; " + texts.DECAYED.format(
+                factor=decay, half_life=policy.decay_half_life_days
+            )
+        sign = 1.0 if ups else -1.0
+        value = round(sign * weight * decay, _PRECISION)
+        lines.append(VoteLine(login, contents, direction, True, weight, value, reason, first))
+    return tuple(sorted(lines, key=lambda line: (not line.counted, line.reacted_at, line.login)))
+
+
+def judge_signals(
+    issue: IssueSnapshot,
+    policy: VotePolicy,
+    facts: VoterFacts,
+    acts: Sequence[MaintainerAct],
+) -> tuple[SignalLine, ...]:
+    """Return every maintainer signal; exactly one effective signal, the latest, if any."""
+    candidates = list(acts)
+    ignored: list[SignalLine] = []
+    by_content: dict[str, Verdict] = {
+        policy.approve_reaction: "approve",
+        policy.veto_reaction: "reject",
+    }
+    for reaction in issue.reactions:
+        verdict = by_content.get(reaction.content) if reaction.content else None
+        if verdict is None:
+            continue
+        account = reaction.account
+        act = MaintainerAct(account.login, verdict, "reaction", reaction.reacted_at)
+        if account.is_bot:
+            ignored.append(_signal(act, False, texts.SIGNAL_BY_BOT))
+        elif not facts.is_maintainer(account.login):
+            ignored.append(_signal(act, False, texts.SIGNAL_NOT_MAINTAINER))
+        else:
+            candidates.append(act)
+    # On a tie in time a veto wins: refusing is the safe side.
+    candidates.sort(key=lambda act: (act.at, act.verdict == "reject"))
+    last = len(candidates) - 1
+    lines = [
+        _signal(act, True, texts.SIGNAL_LATEST)
+        if index == last
+        else _signal(act, False, texts.SIGNAL_SUPERSEDED)
+        for index, act in enumerate(candidates)
+    ]
+    return tuple(lines + ignored)
+
+
+def _signal(act: MaintainerAct, effective: bool, reason: str) -> SignalLine:
+    return SignalLine(act.login, act.verdict, act.source, act.at, effective, reason)
+
+
+def decide(
+    issue: IssueSnapshot,
+    policy: VotePolicy,
+    facts: VoterFacts,
+    acts: Sequence[MaintainerAct],
+    standing: Standing,
+    now: datetime,
+) -> Decision:
+    """Decide one issue: approved, pending, rejected or held, with the reasons."""
+    current_hash = body_hash(issue.title, issue.body)
+    votes = judge_votes(issue, policy, facts, now)
+    signals = judge_signals(issue, policy, facts, acts)
+    score = _score(line.value for line in votes if line.counted)
+    threshold = policy.threshold
+    window_ends = issue.created_at + timedelta(hours=policy.window_hours)
+    window_passed = now >= window_ends
+    counted_any = any(line.counted for line in votes)
+    votes_pass = window_passed and counted_any and score > 0 and score >= threshold
+    votes_fail = window_passed and score < 0 and score <= -threshold
+    latest = next((line for line in signals if line.effective), None)
+    when = short_time(latest.at) if latest else ""
+
+    outcome: Outcome
+    approved_hash = standing.approved_body_hash
+    held_since: datetime | None = None
+    reasons: list[str] = []
+    was_approved = standing.decision in {"approved", "held"} and approved_hash is not None
+    if latest is not None and latest.verdict == "reject":
+        outcome, approved_hash = "rejected", None
+        reasons.append(texts.VETOED.format(login=latest.login, source=latest.source, at=when))
+    elif was_approved and approved_hash != current_hash:
+        since = standing.held_since or now
+        since_score = _score(
+            line.value for line in votes if line.counted and line.reacted_at >= since
+        )
+        votes_confirm = (
+            not policy.require_maintainer_approval
+            and window_passed
+            and since_score > 0
+            and since_score >= threshold
+        )
+        if latest is not None and latest.verdict == "approve" and latest.at >= since:
+            outcome, approved_hash = "approved", current_hash
+            reasons.append(texts.REAPPROVED.format(login=latest.login, source=latest.source))
+        elif votes_confirm:
+            outcome, approved_hash = "approved", current_hash
+            reasons.append(texts.REVOTED.format(score=since_score))
+        else:
+            outcome, held_since = "held", since
+            or_votes = "" if policy.require_maintainer_approval else texts.HELD_OR_VOTES
+            reasons.append(texts.HELD.format(since=short_time(since), or_votes=or_votes))
+    elif latest is not None and latest.verdict == "approve":
+        outcome, approved_hash = "approved", current_hash
+        reasons.append(
+            texts.MAINTAINER_APPROVED.format(login=latest.login, source=latest.source, at=when)
+        )
+    elif votes_fail:
+        outcome, approved_hash = "rejected", None
+        reasons.append(texts.VOTES_FAILED.format(score=score, threshold=threshold))
+    elif was_approved:
+        outcome = "approved"
+        reasons.append(texts.STILL_APPROVED)
+    elif votes_pass and not policy.require_maintainer_approval:
+        outcome, approved_hash = "approved", current_hash
+        reasons.append(texts.VOTES_PASSED.format(score=score, threshold=threshold))
+    else:
+        outcome, approved_hash = "pending", None
+        if votes_pass:
+            reasons.append(texts.NEEDS_MAINTAINER)
+        else:
+            if not window_passed:
+                reasons.append(texts.WINDOW_OPEN.format(ends=short_time(window_ends)))
+            if not (counted_any and score >= threshold and score > 0):
+                reasons.append(texts.SCORE_SHORT.format(score=score, threshold=threshold))
+    return Decision(
+        number=issue.number,
+        outcome=outcome,
+        reasons=tuple(reasons),
+        score=score,
+        threshold=threshold,
+        window_ends=window_ends,
+        body_hash=current_hash,
+        approved_body_hash=approved_hash,
+        held_since=held_since,
+        votes=votes,
+        signals=signals,
+    )
