@@ -1,0 +1,147 @@
+"""Attempts: recorded before dispatch, held by a lease the worker renews, always ended.
+
+An attempt row is written in the same transaction that moves its task to `running`, so a
+worker never runs unrecorded. A worker that dies stops renewing its lease; the next tick finds
+the expired lease and ends the attempt as `lost`, which sends the task back to the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.clock import Clock
+from app.store import Store, Tx
+from app.store.leases import acquire_tx
+from app.store.tasks import get_task_tx, transition_tx
+from app.store.times import to_db
+from app.taskstate import TaskPosition, TaskState, after_failure
+
+WORKER_LEASE_TTL = timedelta(minutes=10)
+
+
+def attempt_lease(task_id: int, attempt: int) -> str:
+    """The lease a worker holds while it runs one attempt."""
+    return f"attempt:{task_id}:{attempt}"
+
+
+@dataclass(frozen=True)
+class StartedAttempt:
+    """An attempt that was recorded and may now be dispatched."""
+
+    task_id: int
+    attempt: int
+    base_sha: str
+
+
+def start_attempt_tx(
+    tx: Tx, clock: Clock, task_id: int, base_sha: str, actor: str, worker: str
+) -> StartedAttempt:
+    """Move a queued task to running as its next attempt, with the attempt row and lease."""
+    task = get_task_tx(tx, task_id)
+    number = task.attempt + 1
+    transition_tx(
+        tx,
+        clock,
+        task_id,
+        TaskState.RUNNING,
+        actor=actor,
+        reason=f"attempt {number} dispatched",
+        expect=[TaskState.QUEUED],
+        attempt=number,
+        base_sha=base_sha,
+        waiting_reason=None,
+    )
+    tx.execute(
+        "INSERT INTO attempts (task_id, number, state, worker, started_at) VALUES (?, ?, ?, ?, ?)",
+        (task_id, number, "running", worker, to_db(clock.now())),
+    )
+    acquire_tx(tx, clock, attempt_lease(task_id, number), worker, WORKER_LEASE_TTL)
+    return StartedAttempt(task_id, number, base_sha)
+
+
+def end_attempt_tx(
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    attempt: int,
+    *,
+    outcome: str,
+    log: str,
+    diff: str | None = None,
+    cost_usd: float = 0.0,
+) -> None:
+    """Record how an attempt ended (its task's transition is the caller's, same transaction)."""
+    tx.execute(
+        "UPDATE attempts SET state = 'ended', ended_at = ?, outcome = ?, log = ?, diff = ?,"
+        " cost_usd = ? WHERE task_id = ? AND number = ?",
+        (to_db(clock.now()), outcome, log[-200_000:], diff, cost_usd, task_id, attempt),
+    )
+    tx.execute(
+        "UPDATE tasks SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls"
+        " WHERE task_id = ?) WHERE id = ?",
+        (task_id, task_id),
+    )
+    tx.execute("DELETE FROM leases WHERE name = ?", (attempt_lease(task_id, attempt),))
+
+
+def fail_attempt_tx(
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    attempt: int,
+    *,
+    outcome: str,
+    log: str,
+    diff: str | None = None,
+    actor: str = "worker",
+) -> TaskState:
+    """End an attempt as failed and send its task back to the queue or to a person."""
+    end_attempt_tx(tx, clock, task_id, attempt, outcome=outcome, log=log, diff=diff)
+    task = get_task_tx(tx, task_id)
+    transition_tx(
+        tx,
+        clock,
+        task_id,
+        TaskState.FAILED,
+        actor=actor,
+        reason=outcome,
+        expect=[TaskState.RUNNING],
+        feedback=log[-8000:],
+    )
+    target = after_failure(TaskPosition(TaskState.FAILED, task.attempt, task.max_attempts))
+    transition_tx(
+        tx,
+        clock,
+        task_id,
+        target,
+        actor=actor,
+        reason=f"attempt {attempt} of {task.max_attempts} failed: {outcome}",
+    )
+    return target
+
+
+async def recover_lost_attempts(store: Store, clock: Clock) -> list[tuple[int, int]]:
+    """End running attempts whose worker lease expired; return (task, attempt) pairs ended."""
+
+    def recover(tx: Tx) -> list[tuple[int, int]]:
+        rows = tx.fetchall(
+            "SELECT a.task_id, a.number FROM attempts a JOIN tasks t ON t.id = a.task_id"
+            " LEFT JOIN leases l ON l.name = 'attempt:' || a.task_id || ':' || a.number"
+            " WHERE a.state = 'running' AND t.state = 'running'"
+            " AND (l.name IS NULL OR l.expires_at <= ?)",
+            (to_db(clock.now()),),
+        )
+        for row in rows:
+            fail_attempt_tx(
+                tx,
+                clock,
+                row["task_id"],
+                row["number"],
+                outcome="lost",
+                log="the worker stopped renewing its lease (crashed or killed)",
+                actor="ceo",
+            )
+        return [(row["task_id"], row["number"]) for row in rows]
+
+    return await store.run(recover)
