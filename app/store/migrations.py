@@ -187,7 +187,42 @@ CREATE TABLE leases (
 );
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1),)
+# Votes (app/votes): the hold after an edit, fingerprints of what Townhall last showed on the
+# issue (so an unchanged sweep edits nothing), withdrawn label vetoes, and per-sweep audit rows.
+SCHEMA_V2 = """
+ALTER TABLE issues ADD COLUMN held_since TEXT;
+ALTER TABLE issues ADD COLUMN tally_fingerprint TEXT;
+ALTER TABLE issues ADD COLUMN labels_applied TEXT;
+ALTER TABLE issues ADD COLUMN snapshot_fingerprint TEXT;
+ALTER TABLE maintainer_decisions ADD COLUMN withdrawn_at TEXT;
+CREATE TABLE vote_sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo_id INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    issues INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    graphql_requests INTEGER NOT NULL DEFAULT 0,
+    graphql_cost INTEGER NOT NULL DEFAULT 0,
+    rest_requests INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX vote_sweeps_by_repo ON vote_sweeps(repo_id, id);
+CREATE TABLE vote_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sweep_id INTEGER NOT NULL REFERENCES vote_sweeps(id),
+    repo_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL,
+    taken_at TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    score REAL NOT NULL,
+    body_hash TEXT NOT NULL,
+    explanation TEXT NOT NULL
+);
+CREATE INDEX vote_snapshots_by_issue ON vote_snapshots(repo_id, issue_number, id)
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1), (2, SCHEMA_V2))
 
 
 def _statements(script: str) -> list[str]:

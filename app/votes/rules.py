@@ -37,6 +37,11 @@ def short_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def shown(score: float) -> float:
+    """Round a score for people: with decay the full value changes at every sweep."""
+    return round(score, 2) + 0.0
+
+
 def _score(values: Iterable[float]) -> float:
     return round(sum(values), _PRECISION) + 0.0  # + 0.0 turns -0.0 into 0.0
 
@@ -214,7 +219,7 @@ def decide(
             reasons.append(texts.REAPPROVED.format(login=latest.login, source=latest.source))
         elif votes_confirm:
             outcome, approved_hash = "approved", current_hash
-            reasons.append(texts.REVOTED.format(score=since_score))
+            reasons.append(texts.REVOTED.format(score=shown(since_score)))
         else:
             outcome, held_since = "held", since
             or_votes = "" if policy.require_maintainer_approval else texts.HELD_OR_VOTES
@@ -226,13 +231,13 @@ def decide(
         )
     elif votes_fail:
         outcome, approved_hash = "rejected", None
-        reasons.append(texts.VOTES_FAILED.format(score=score, threshold=threshold))
+        reasons.append(texts.VOTES_FAILED.format(score=shown(score), threshold=threshold))
     elif was_approved:
         outcome = "approved"
         reasons.append(texts.STILL_APPROVED)
     elif votes_pass and not policy.require_maintainer_approval:
         outcome, approved_hash = "approved", current_hash
-        reasons.append(texts.VOTES_PASSED.format(score=score, threshold=threshold))
+        reasons.append(texts.VOTES_PASSED.format(score=shown(score), threshold=threshold))
     else:
         outcome, approved_hash = "pending", None
         if votes_pass:
@@ -241,7 +246,7 @@ def decide(
             if not window_passed:
                 reasons.append(texts.WINDOW_OPEN.format(ends=short_time(window_ends)))
             if not (counted_any and score >= threshold and score > 0):
-                reasons.append(texts.SCORE_SHORT.format(score=score, threshold=threshold))
+                reasons.append(texts.SCORE_SHORT.format(score=shown(score), threshold=threshold))
     return Decision(
         number=issue.number,
         outcome=outcome,
