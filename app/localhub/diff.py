@@ -145,3 +145,27 @@ def position_to_line(diff: FileDiff, position: int) -> tuple[int, str] | None:
                 old_line += 1
                 new_line += 1
     return None
+
+
+def line_to_position(diff: FileDiff, line: int, side: str) -> int | None:
+    """Map (line, side) to the legacy diff `position` GitHub still reports on comments."""
+    counter = 0
+    for hunk_index, hunk in enumerate(diff.hunks):
+        old_line, new_line = hunk.old_start, hunk.new_start
+        if hunk_index > 0:
+            counter += 1
+        for text in hunk.lines[1:]:
+            counter += 1
+            removed, added = text.startswith("-"), text.startswith("+")
+            if side == "LEFT" and not added and old_line == line:
+                return counter
+            if side == "RIGHT" and not removed and new_line == line:
+                return counter
+            if removed:
+                old_line += 1
+            elif added:
+                new_line += 1
+            elif not text.startswith("\\"):
+                old_line += 1
+                new_line += 1
+    return None

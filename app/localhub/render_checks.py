@@ -50,7 +50,8 @@ def check_run(urls: Urls, state: HubState, repo: Repo, run: CheckRun) -> JSON:
         "external_id": run.external_id or "",
         "url": api,
         "html_url": urls.html(f"/{repo.full_name}/runs/{run.id}"),
-        "details_url": run.details_url,
+        # GitHub falls back to the run's page when the app gives no details URL.
+        "details_url": run.details_url or urls.html(f"/{repo.full_name}/runs/{run.id}"),
         "status": run.status,
         "conclusion": run.conclusion,
         "started_at": stamp(run.started_at),

@@ -7,7 +7,14 @@ from typing import Any
 
 from . import render_pulls
 from .core import Ctx
-from .diff import FileDiff, diff_hunk_for, line_in_diff, parse_diff, position_to_line
+from .diff import (
+    FileDiff,
+    diff_hunk_for,
+    line_in_diff,
+    line_to_position,
+    parse_diff,
+    position_to_line,
+)
 from .errors import ApiError
 from .events import emit
 from .models import PullRequest, Repo, Review, ReviewComment
@@ -69,9 +76,8 @@ def anchor(files: list[FileDiff], spec: dict[str, Any]) -> Anchor:
     if diff is None:
         raise _thread_error("path", "could not be resolved")
     if spec.get("subject_type") == "file":
-        return Anchor(
-            path, None, "RIGHT", None, None, None, diff.hunks[0].lines[0] if diff.hunks else ""
-        )
+        first_hunk = diff.hunks[0].lines[0] if diff.hunks else ""
+        return Anchor(path, None, "RIGHT", None, None, 1, first_hunk)
     position = spec.get("position")
     if spec.get("line") is None and position is not None:
         resolved = position_to_line(diff, int(position))
@@ -82,11 +88,11 @@ def anchor(files: list[FileDiff], spec: dict[str, Any]) -> Anchor:
         if spec.get("line") is None:
             raise _thread_error("line", "is required")
         line, side = int(spec["line"]), str(spec.get("side") or "RIGHT").upper()
-        position = None
-    if side not in ("LEFT", "RIGHT"):
-        raise _thread_error("side", "must be LEFT or RIGHT")
-    if not line_in_diff(diff, line, side):
-        raise _thread_error("line", "must be part of the diff")
+        if side not in ("LEFT", "RIGHT"):
+            raise _thread_error("side", "must be LEFT or RIGHT")
+        if not line_in_diff(diff, line, side):
+            raise _thread_error("line", "must be part of the diff")
+        position = line_to_position(diff, line, side)
     start_line = spec.get("start_line")
     start_side = str(spec.get("start_side") or side).upper() if start_line is not None else None
     if start_line is not None:
