@@ -1,0 +1,1 @@
+"""Pure parsers: one tool's output text in, findings out."""
