@@ -16,6 +16,7 @@ from workers.sandbox.output import CappedBuffer
 # After the command ends, how long to wait for its pipes to close before giving up on them
 # (a grandchild that left the process group can keep them open forever).
 DRAIN_SECONDS = 2.0
+POLL_SECONDS = 0.02
 
 
 async def _pump(stream: asyncio.StreamReader, buffer: CappedBuffer) -> None:
@@ -26,6 +27,18 @@ async def _pump(stream: asyncio.StreamReader, buffer: CappedBuffer) -> None:
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+async def _exited_within(process: asyncio.subprocess.Process, seconds: float) -> bool:
+    """Return whether the process exited within `seconds`."""
+    # Polled: in Python 3.11 `Process.wait()` also waits for the pipes to close, which a
+    # background child holding them would delay until the time limit.
+    deadline = time.monotonic() + seconds
+    while process.returncode is None:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL_SECONDS)
+    return True
 
 
 async def run_process(
@@ -55,13 +68,11 @@ async def run_process(
     ]
     timed_out = False
     try:
-        await asyncio.wait_for(process.wait(), time_limit)
-    except TimeoutError:
-        timed_out = True
+        timed_out = not await _exited_within(process, time_limit)
     finally:
         # Always, so background children die with the command (and on cancellation too).
         _kill_group(process.pid)
-        await process.wait()
+        await _exited_within(process, DRAIN_SECONDS)
         _, pending = await asyncio.wait(pumps, timeout=DRAIN_SECONDS)
         for pump in pending:
             pump.cancel()
