@@ -234,7 +234,13 @@ def decide(
         reasons.append(texts.VOTES_FAILED.format(score=shown(score), threshold=threshold))
     elif was_approved:
         outcome = "approved"
-        reasons.append(texts.STILL_APPROVED)
+        # Say why in the same words as when it passed, so a steady tally is never re-edited.
+        passed = votes_pass and not policy.require_maintainer_approval
+        reasons.append(
+            texts.VOTES_PASSED.format(score=shown(score), threshold=threshold)
+            if passed
+            else texts.STILL_APPROVED
+        )
     elif votes_pass and not policy.require_maintainer_approval:
         outcome, approved_hash = "approved", current_hash
         reasons.append(texts.VOTES_PASSED.format(score=shown(score), threshold=threshold))

@@ -1,0 +1,210 @@
+"""One vote sweep of a repository: read, decide, record, and show what changed.
+
+Reads go through GraphQL (about one request per 100 open issues), decisions are pure, each batch
+of decisions is one store transaction (with the tasks they create or cancel), and the issue is
+only written to when its tally or its labels differ from what Townhall last put there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from app.clock import Clock
+from app.github.client import GitHubAccess
+from app.policy import Policy
+from app.store import Store
+from app.votes import query
+from app.votes.explain import explanation, explanation_fingerprint
+from app.votes.facts import VoterLookup
+from app.votes.fetch import Meter, VoteReader, chunks
+from app.votes.publish import Publisher
+from app.votes.record import (
+    Decided,
+    IssueMemory,
+    finish_sweep_tx,
+    load_memory_tx,
+    record_decisions_tx,
+    save_published_tx,
+    start_sweep_tx,
+)
+from app.votes.rules import decide
+from app.votes.tally import OWN_LABELS, fingerprint, render_tally, state_labels
+from app.webhooks.permissions import PermissionCache
+
+log = logging.getLogger(__name__)
+
+DECISIONS_PER_TRANSACTION = 100
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository Townhall is installed on."""
+
+    id: int
+    installation_id: int
+    full_name: str
+
+    @property
+    def owner(self) -> str:
+        """Return the owner's login."""
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """Return the repository's name."""
+        return self.full_name.split("/", 1)[1]
+
+
+@dataclass
+class VoteServices:
+    """What a sweep needs: the store, the clock, GitHub access, and the App's own login."""
+
+    store: Store
+    clock: Clock
+    github: GitHubAccess
+    app_login: str
+    permissions: PermissionCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.permissions = PermissionCache(self.clock)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep saw, changed and cost."""
+
+    repo: str
+    sweep_id: int
+    issues: int
+    changes: list[tuple[int, str, str]]
+    comments_written: int
+    labels_synced: int
+    meter: Meter
+    seconds: float
+
+    def figures(self) -> dict[str, int]:
+        """Return the figures stored on the sweep's audit row."""
+        return {
+            "issues": self.issues,
+            "changed": len(self.changes),
+            "graphql_requests": self.meter.graphql_requests,
+            "graphql_cost": self.meter.graphql_cost,
+            "rest_requests": self.meter.rest_reads + self.meter.rest_writes,
+        }
+
+
+async def sweep_repository(
+    services: VoteServices,
+    repo: RepoRef,
+    policy: Policy,
+    *,
+    numbers: Collection[int] | None = None,
+) -> SweepReport:
+    """Sweep every open issue of `repo` (or only `numbers`) and act on what changed."""
+    started = time.perf_counter()
+    store, clock, votes = services.store, services.clock, policy.votes
+    client = await services.github.installation_client(repo.installation_id)
+    meter = Meter()
+    reader = VoteReader(client, repo.owner, repo.name, meter)
+    reads = await (reader.issues(numbers) if numbers is not None else reader.open_issues())
+    contents = query.counted_contents(
+        votes.up, votes.down, (votes.approve_reaction, votes.veto_reaction)
+    )
+    await reader.complete(reads, contents)
+    issues = [read.snapshot() for read in reads]
+
+    scope = "all open issues" if numbers is None else f"issues {sorted(numbers)}"
+    sweep_id = await store.run(lambda tx: start_sweep_tx(tx, clock, repo.id, scope))
+    memory = await store.run(lambda tx: load_memory_tx(tx, repo.id))
+    lookup = VoterLookup(client, repo.owner, repo.name, services.permissions, meter)
+    now = clock.now()
+    facts = await lookup.facts(issues, votes, services.app_login, now)
+
+    decided = []
+    for issue in issues:
+        remembered = memory.get(issue.number, IssueMemory())
+        decision = decide(issue, votes, facts, remembered.acts, remembered.standing, now)
+        explained = explanation(decision, issue, votes)
+        decided.append(
+            Decided(issue, decision, explained, explanation_fingerprint(explained), remembered)
+        )
+    changes: list[tuple[int, str, str]] = []
+    for batch in chunks(decided, DECISIONS_PER_TRANSACTION):
+        changes += await store.run(
+            partial(
+                record_decisions_tx,
+                clock=clock,
+                repo_id=repo.id,
+                sweep_id=sweep_id,
+                batch=batch,
+                max_attempts=policy.limits.max_attempts,
+            )
+        )
+
+    publisher = Publisher(client, repo.owner, repo.name, services.app_login, meter)
+    written, synced = await _publish(services, repo, publisher, decided)
+    report = SweepReport(
+        repo.full_name,
+        sweep_id,
+        len(issues),
+        changes,
+        written,
+        synced,
+        meter,
+        time.perf_counter() - started,
+    )
+    await store.run(lambda tx: finish_sweep_tx(tx, clock, sweep_id, report.figures()))
+    log.info(
+        "swept %s: %d issues, %d changed, %d requests (GraphQL %d, cost %d)",
+        repo.full_name,
+        report.issues,
+        len(changes),
+        meter.requests,
+        meter.graphql_requests,
+        meter.graphql_cost,
+    )
+    return report
+
+
+async def _publish(
+    services: VoteServices, repo: RepoRef, publisher: Publisher, decided: Sequence[Decided]
+) -> tuple[int, int]:
+    """Update tally comments and labels that differ from what Townhall last showed."""
+    written = synced = 0
+    now = services.clock.now()
+    for item in decided:
+        decision, memory, issue = item.decision, item.memory, item.issue
+        number = decision.number
+        wanted_labels = state_labels(decision)
+        # Without a record (first sweep, lost store) what the issue carries is the record.
+        applied = memory.labels_applied
+        if applied is None:
+            applied = tuple(sorted(label for label in issue.labels if label in OWN_LABELS))
+        if tuple(sorted(wanted_labels)) != tuple(sorted(applied)):
+            await publisher.labels(number, issue.labels, wanted_labels)
+            await services.store.run(
+                partial(save_published_tx, repo_id=repo.id, number=number, labels=wanted_labels)
+            )
+            synced += 1
+        if not (decision.has_activity or memory.tally_comment_id is not None):
+            continue  # nobody voted yet: no comment, so quiet issues stay quiet
+        body = render_tally(decision, f"{repo.full_name}#{number}", now >= decision.window_ends)
+        digest = fingerprint(body)
+        if digest == memory.tally_fingerprint:
+            continue
+        comment_id = await publisher.tally(number, body, memory.tally_comment_id)
+        await services.store.run(
+            partial(
+                save_published_tx,
+                repo_id=repo.id,
+                number=number,
+                comment_id=comment_id,
+                tally_fingerprint=digest,
+            )
+        )
+        written += 1
+    return written, synced
