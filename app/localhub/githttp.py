@@ -41,13 +41,18 @@ def routes(core: HubCore) -> list[Route]:
         pushing = rest == "git-receive-pack" or request.query_params.get("service") == (
             "git-receive-pack"
         )
+        challenge = {"WWW-Authenticate": 'Basic realm="localhub"'}
         try:
             actor = authenticate(core.state, request.headers.get("authorization"), core.now())
+        except ApiError as error:
+            return Response(error.message, status_code=401, headers=challenge)
+        try:
             repo = core.state.repo(owner, name)
             authorize_repo(core.state, actor, repo, ("contents",), pushing, "write")
         except ApiError as error:
-            challenge = {"WWW-Authenticate": 'Basic realm="localhub"'}
-            status = 401 if error.status in (401, 403) or pushing else error.status
+            # Like GitHub, ask anonymous clients for credentials instead of saying "not found".
+            anonymous = actor.kind == "anonymous"
+            status = 401 if anonymous or error.status == 401 else error.status
             return Response(error.message, status_code=status, headers=challenge)
         git = core.git(repo)
         env = {
