@@ -230,10 +230,37 @@ class _Round:
             self.claims.add(holder)
 
 
+def _overtaken(task: QueuedTask, admitted: Sequence[QueuedTask]) -> int:
+    """Return how many tasks ranked below `task` started and took something it needs.
+
+    A task ranked lower that starts on unrelated files delays nothing, so it does not count;
+    for a task that must run alone, every start counts.
+    """
+    key = rank_key(task)
+    return sum(
+        1
+        for other in admitted
+        if rank_key(other) > key
+        and (task.write_set.runs_alone or task.write_set.shared_with(other.write_set))
+    )
+
+
 def _starving(task: QueuedTask, rules: AdmissionRules, now: datetime) -> bool:
     if task.passed_over >= rules.starvation_after:
         return True
     return rules.max_wait is not None and now - task.approved_at >= rules.max_wait
+
+
+def _goes_first(task: QueuedTask, rules: AdmissionRules, now: datetime, idle: bool) -> bool:
+    """Return whether `task` is considered before the rest of the queue.
+
+    Starving tasks go first so their reservations hold against everyone. When no worker is
+    busy, barrier tasks already passed over go first too: the drain they need has happened,
+    so they run back to back instead of each draining the workers again later.
+    """
+    if _starving(task, rules, now):
+        return True
+    return idle and task.write_set.runs_alone and task.passed_over > 0
 
 
 def plan_admission(
@@ -245,11 +272,13 @@ def plan_admission(
 ) -> AdmissionPlan:
     """Decide which queued tasks start now; the same input in any order gives the same plan.
 
-    Tasks are taken in `rank_key` order. One starts when a worker is free, it must not run
-    alone beside others, and its claim is disjoint from every running claim, every open PR's
-    files, every claim admitted earlier this round and every starving task's reservation.
-    A waiting task is passed over when a task ranked below it starts; after
-    `starvation_after` pass-overs (or `max_wait`) it reserves its files.
+    Tasks are considered in `rank_key` order, starving ones (and, on idle workers, passed-over
+    barrier tasks) first. One starts when a worker is free, it need not run alone beside
+    others, and its claim is disjoint from every running claim, every open PR's files, every
+    claim admitted earlier this round and every starving task's reservation. A waiting task
+    is passed over once for each task ranked below it that starts and claims some of its
+    files (any task, if it runs alone); after `starvation_after` pass-overs (or `max_wait`)
+    it is starving and reserves its files.
     """
     now = clock.now()
     claims = _Claims()
@@ -263,27 +292,27 @@ def plan_admission(
         files = frozenset(normalize_path(path) for path in pull.files)
         claims.add(_Holder("pull", _label(pull.number), WriteSet(files, files), pull.author))
 
-    ranked = sorted(queue, key=rank_key)
-    decided: list[tuple[int, Waiting]] = []
-    last_admitted = -1
-    for position, task in enumerate(ranked):
+    idle = not running
+    order = sorted(
+        queue, key=lambda task: (not _goes_first(task, rules, now, idle), rank_key(task))
+    )
+    decided: list[tuple[QueuedTask, Waiting]] = []
+    for position, task in enumerate(order):
         if rules.lookahead is not None and position >= rules.lookahead:
             text = messages.LOOKAHEAD.format(position=position + 1)
-            decided.append((position, _waiting(task, "queued", "", (), text)))
+            decided.append((task, _waiting(task, "queued", "", (), text)))
             continue
         waiting = state.blocker(task)
         if waiting is None:
             state.admit(task)
-            last_admitted = position
             continue
         reserving = _starving(task, rules, now)
         if reserving:
             state.reserve(task)
-        decided.append((position, replace(waiting, reserving=reserving)))
+        decided.append((task, replace(waiting, reserving=reserving)))
 
-    # Passed over means a task ranked below this one started while this one waited.
     updated = tuple(
-        replace(entry, passed_over=ranked[position].passed_over + int(position < last_admitted))
-        for position, entry in decided
+        replace(entry, passed_over=task.passed_over + _overtaken(task, state.admitted))
+        for task, entry in decided
     )
     return AdmissionPlan(decided_at=now, admitted=tuple(state.admitted), waiting=updated)
