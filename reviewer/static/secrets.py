@@ -26,7 +26,7 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _WORD = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}|[A-Z]{4,}")
 _SECRET_NAME = re.compile(r"(?i)(?:secret|token|passw|pwd|api[_-]?key|private[_-]?key|credential)")
 # Subresource-integrity and lockfile-style digests: `sha512-<base64>`, `sha256:<hex>`.
-_DIGEST_PREFIX = re.compile(r"(?i)(?:sha\d{1,3}|md5|blake2b?)[-:]$")
+_DIGEST = re.compile(r"(?i)(?:sha\d{1,3}|md5|blake2b?)[-:]")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,8 @@ def redact(secret: str) -> str:
 
 
 def _looks_random(token: str, line: str, start: int) -> bool:
-    if _DIGEST_PREFIX.search(line[max(0, start - 8) : start]):
+    # The digest name is inside the token (`sha512-`) or just before it (`sha256:`).
+    if _DIGEST.match(token) or _DIGEST.search(line[max(0, start - 8) : start]):
         return False
     if _HEX.fullmatch(token):
         return (
