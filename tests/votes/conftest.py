@@ -13,6 +13,7 @@ import pytest
 from app.clock import ManualClock
 from app.github.client import GitHubAccess
 from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.localhub.models import Comment
 from app.policy import Policy, VotePolicy
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
@@ -37,6 +38,7 @@ class Hub:
     """A running localhub, its control client, and Townhall's vote services pointed at it."""
 
     ctl: LocalHubControl
+    localhub: LocalHub
     clock: ManualClock
     store: Store
     services: VoteServices
@@ -58,6 +60,17 @@ class Hub:
         """Add one reaction per user, now."""
         items = [{"user": login, "content": content} for login in users]
         self.ctl.add_reactions(OWNER, REPO, number, items)
+
+    def comments(self, number: int) -> list[Comment]:
+        """Return the issue's comments as localhub holds them (read while the hub is idle)."""
+        repo = self.localhub.state.repo(OWNER, REPO)
+        return sorted(
+            (c for c in repo.comments.values() if c.issue_number == number), key=lambda c: c.id
+        )
+
+    def labels(self, number: int) -> set[str]:
+        """Return the issue's labels as localhub holds them."""
+        return set(self.localhub.state.repo(OWNER, REPO).issues[number].labels)
 
     def counters(self) -> dict[str, Any]:
         """Return localhub's request counters."""
@@ -100,7 +113,7 @@ def hub(tmp_path: Path, keys: AppKeyPair, store: Store, clock: ManualClock) -> I
         access = GitHubAccess(server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock)
         services = VoteServices(store, clock, access, APP_LOGIN)
         repo = RepoRef(int(repository["id"]), int(installation["id"]), f"{OWNER}/{REPO}")
-        hub = Hub(ctl, clock, store, services, repo, clock.now() - timedelta(days=400))
+        hub = Hub(ctl, localhub, clock, store, services, repo, clock.now() - timedelta(days=400))
         for login in ("alice", "maint", "stranger"):
             hub.user(login)
         ctl.set_collaborator(OWNER, REPO, "maint", "write")

@@ -18,18 +18,6 @@ def voters(hub: Hub, prefix: str, count: int) -> list[str]:
     return [hub.user(f"{prefix}{n:04d}") for n in range(count)]
 
 
-def comments_on(hub: Hub, number: int) -> list[dict[str, object]]:
-    state = hub.ctl._call("GET", "/state")  # the control API's whole-state dump
-    repo = next(r for r in state["repos"].values() if r["name"] == REPO)
-    return [c for c in repo["comments"].values() if c["issue_number"] == number]
-
-
-def labels_on(hub: Hub, number: int) -> set[str]:
-    state = hub.ctl._call("GET", "/state")
-    repo = next(r for r in state["repos"].values() if r["name"] == REPO)
-    return set(repo["issues"][str(number)]["labels"])
-
-
 async def row(store: Store, number: int) -> dict[str, object]:
     found = await store.fetchone("SELECT * FROM issues WHERE number = ?", (number,))
     assert found is not None
@@ -83,17 +71,17 @@ async def test_crossing_the_threshold_labels_once_and_an_unchanged_sweep_writes_
     first = await hub.sweep()
     assert first.changes == []
     assert (await row(hub.store, number))["decision"] == "pending"
-    assert len(comments_on(hub, number)) == 1  # the tally shows 2 of 3
-    assert labels_on(hub, number) == set()
+    assert len(hub.comments(number)) == 1  # the tally shows 2 of 3
+    assert hub.labels(number) == set()
 
     hub.react(number, [hub.user("third")])
     second = await hub.sweep()
     assert second.changes == [(number, "pending", "approved")]
-    assert labels_on(hub, number) == {"townhall:approved"}
-    comments = comments_on(hub, number)
+    assert hub.labels(number) == {"townhall:approved"}
+    comments = hub.comments(number)
     assert len(comments) == 1
-    assert str(comments[0]["body"]).startswith(TALLY_MARKER)
-    assert "**Status: approved**" in str(comments[0]["body"])
+    assert comments[0].body.startswith(TALLY_MARKER)
+    assert "**Status: approved**" in comments[0].body
     task = await hub.store.fetchone(
         "SELECT state, priority FROM tasks WHERE issue_number = ?", (number,)
     )
@@ -123,11 +111,11 @@ async def test_the_tally_comment_is_found_again_after_a_crash(hub: Hub) -> None:
 
     await hub.sweep()
 
-    ours = [c for c in comments_on(hub, number) if c["user_login"] == "townhall[bot]"]
+    ours = [c for c in hub.comments(number) if c.user_login == "townhall[bot]"]
     assert len(ours) == 1
-    assert "net score 2 of 3" in str(ours[0]["body"])
-    stranger = [c for c in comments_on(hub, number) if c["user_login"] == "stranger"]
-    assert str(stranger[0]["body"]).endswith("fake")
+    assert "net score 2 of 3" in ours[0].body
+    stranger = [c for c in hub.comments(number) if c.user_login == "stranger"]
+    assert stranger[0].body.endswith("fake")
 
 
 async def test_bots_authors_and_young_accounts_are_excluded_on_the_wire(hub: Hub) -> None:
@@ -181,7 +169,7 @@ async def test_a_veto_cancels_the_task_and_swaps_the_label(hub: Hub) -> None:
     hub.react(number, voters(hub, "v", 3))
     hub.clock.advance(timedelta(hours=2))
     await hub.sweep()
-    assert labels_on(hub, number) == {"townhall:approved"}
+    assert hub.labels(number) == {"townhall:approved"}
     await hub.store.execute(
         "INSERT INTO maintainer_decisions (repo_id, issue_number, login, decision, source,"
         " created_at) VALUES (?, ?, 'maint', 'reject', 'command', ?)",
@@ -194,8 +182,8 @@ async def test_a_veto_cancels_the_task_and_swaps_the_label(hub: Hub) -> None:
     assert report.changes == [(number, "approved", "rejected")]
     task = await hub.store.fetchone("SELECT state FROM tasks WHERE issue_number = ?", (number,))
     assert task == {"state": "cancelled"}
-    assert labels_on(hub, number) == {"townhall:rejected"}
-    body = str(comments_on(hub, number)[0]["body"])
+    assert hub.labels(number) == {"townhall:rejected"}
+    body = hub.comments(number)[0].body
     assert "vetoed by maint (command)" in body
 
 
@@ -215,13 +203,13 @@ async def test_an_edit_after_approval_holds_until_a_maintainer_confirms(hub: Hub
     assert held.changes == [(number, "approved", "held")]
     reason = await hub.store.run(lambda tx: hold_reason_tx(tx, hub.repo.id, number))
     assert reason is not None and "changed after approval" in reason
-    assert labels_on(hub, number) == {"townhall:held"}
-    assert "**Held:**" in str(comments_on(hub, number)[0]["body"])
+    assert hub.labels(number) == {"townhall:held"}
+    assert "**Held:**" in hub.comments(number)[0].body
 
     hub.react(number, ["maint"], "rocket")
     confirmed = await hub.sweep()
     assert confirmed.changes == [(number, "held", "approved")]
-    assert labels_on(hub, number) == {"townhall:approved"}
+    assert hub.labels(number) == {"townhall:approved"}
     issue = await row(hub.store, number)
     assert issue["approved_body_hash"] == issue["body_hash"]
 

@@ -1,0 +1,82 @@
+"""`townhall votes ISSUE`: explain an issue's vote decision from the stored sweep snapshots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from app.settings import Settings, SettingsError, settings_from_process
+from app.store import Row, StoreError, Tx, open_store
+from app.votes.explain import render_explanation
+
+_REF = re.compile(r"^(?:(?P<repo>[\w.-]+/[\w.-]+)#)?(?P<number>\d+)$")
+
+
+class UsageError(Exception):
+    """The issue was named in a way the command does not understand."""
+
+
+def parse_issue(text: str, repo: str | None) -> tuple[str, int]:
+    """Return (owner/repo, number) from `owner/repo#N`, or from `N` with `--repo`."""
+    match = _REF.match(text.strip())
+    if match is None:
+        raise UsageError(f"expected owner/repo#N or N with --repo, got {text!r}")
+    full_name = match["repo"] or repo
+    if not full_name:
+        raise UsageError(f"which repository is #{match['number']} in? give --repo owner/repo")
+    return full_name, int(match["number"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command's arguments."""
+    parser = argparse.ArgumentParser(
+        prog="townhall votes", description="Explain an issue's vote decision."
+    )
+    parser.add_argument("issue", help="owner/repo#N, or N with --repo")
+    parser.add_argument("--repo", help="owner/repo, when ISSUE is a bare number")
+    parser.add_argument(
+        "--history", action="store_true", help="every stored snapshot, oldest first"
+    )
+    parser.add_argument("--json", action="store_true", help="print the stored explanations as JSON")
+    return parser
+
+
+def _snapshots(tx: Tx, full_name: str, number: int, history: bool) -> list[Row] | None:
+    repo_id = tx.scalar("SELECT id FROM repos WHERE lower(full_name) = lower(?)", (full_name,))
+    if repo_id is None:
+        return None
+    rows = tx.fetchall(
+        "SELECT taken_at, explanation FROM vote_snapshots"
+        " WHERE repo_id = ? AND issue_number = ? ORDER BY id",
+        (repo_id, number),
+    )
+    return rows if history else rows[-1:]
+
+
+def main(argv: list[str], settings: Settings | None = None) -> int:
+    """Print the explanation of one issue's latest (or every) vote decision; return the status."""
+    args = build_parser().parse_args(argv)
+    try:
+        full_name, number = parse_issue(args.issue, args.repo)
+        loaded = settings or settings_from_process(())
+        store = open_store(loaded.db_url, loaded.db_auth_token)
+    except (UsageError, SettingsError, StoreError) as error:
+        print(f"townhall votes: {error}", file=sys.stderr)
+        return 2
+    try:
+        rows = store.run_sync(lambda tx: _snapshots(tx, full_name, number, args.history))
+    finally:
+        store.close_sync()
+    ref = f"{full_name}#{number}"
+    if not rows:
+        what = "repository is not known" if rows is None else "issue has not been swept"
+        print(f"townhall votes: {ref}: this {what}", file=sys.stderr)
+        return 1
+    explained = [(json.loads(row["explanation"]), row["taken_at"]) for row in rows]
+    if args.json:
+        print(json.dumps([data | {"taken_at": taken} for data, taken in explained], indent=2))
+        return 0
+    print("\n\n".join(render_explanation(data, ref, taken) for data, taken in explained))
+    return 0

@@ -1,0 +1,121 @@
+"""Webhook handlers for votes: maintainer labels as approve/veto, and debounced sweeps.
+
+GitHub sends no webhook for reactions, so reactions are only seen by sweeps; issue events
+(opened, edited, labelled) and maintainer commands ask for an early, debounced sweep.
+
+Who applied a label is taken from the `labeled` webhook's sender, whose write permission is
+checked through the API at that moment, and recorded as a maintainer decision (source `label`).
+Anyone with triage rights can label an issue, and Townhall applies these same labels itself, so
+the label's presence alone proves nothing; the delivery names the person, and GitHub signs it.
+A maintainer removing the label withdraws that decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.commands import Verb, parse_command
+from app.store import Tx
+from app.store.records import ensure_installation_tx
+from app.store.tasks import record_event
+from app.store.times import to_db
+from app.votes.debounce import SweepDebouncer
+from app.votes.sweep import RepoRef
+from app.votes.tally import STATE_LABELS
+from app.webhooks.context import HandlerContext, is_bot, repo_of
+from app.webhooks.router import Router
+
+# The labels a maintainer may apply to approve or veto, and what each means.
+OVERRIDE_LABELS = {STATE_LABELS["approved"]: "approve", STATE_LABELS["rejected"]: "reject"}
+_SWEEP_ACTIONS = {"opened", "edited", "reopened", "labeled", "unlabeled"}
+
+
+def repo_ref(payload: dict[str, Any]) -> RepoRef | None:
+    """Return the delivery's repository as a RepoRef, when it names an installation."""
+    installation = payload.get("installation") or {}
+    repository = payload.get("repository") or {}
+    if not installation.get("id") or not repository.get("id"):
+        return None
+    return RepoRef(int(repository["id"]), int(installation["id"]), repository["full_name"])
+
+
+async def _is_maintainer(context: HandlerContext, payload: dict[str, Any], login: str) -> bool:
+    owner, repo = repo_of(payload)
+    client = await context.client()
+
+    async def lookup(o: str, r: str, user: str) -> str:
+        response = await client.rest.repos.async_get_collaborator_permission_level(o, r, user)
+        data = response.parsed_data
+        return "maintain" if data.role_name == "maintain" else data.permission
+
+    return await context.permissions.is_maintainer(owner, repo, login, lookup)
+
+
+def _record_label_tx(
+    tx: Tx, context: HandlerContext, payload: dict[str, Any], verdict: str, added: bool
+) -> None:
+    """Record (or, for an unlabel, withdraw) a maintainer's decision by label."""
+    repo_id = ensure_installation_tx(tx, context.clock, payload)
+    if repo_id is None:
+        return
+    number = payload["issue"]["number"]
+    login = payload["sender"]["login"]
+    now = to_db(context.clock.now())
+    if added:
+        tx.execute(
+            "INSERT INTO maintainer_decisions (repo_id, issue_number, login, decision, source,"
+            " created_at) VALUES (?, ?, ?, ?, 'label', ?)",
+            (repo_id, number, login, verdict, now),
+        )
+    else:
+        tx.execute(
+            "UPDATE maintainer_decisions SET withdrawn_at = ? WHERE repo_id = ?"
+            " AND issue_number = ? AND source = 'label' AND decision = ? AND withdrawn_at IS NULL",
+            (now, repo_id, number, verdict),
+        )
+    record_event(
+        tx,
+        context.clock,
+        actor=login,
+        kind=f"maintainer_{verdict}" if added else f"maintainer_{verdict}_withdrawn",
+        repo_id=repo_id,
+        issue_number=number,
+        reason=f"label {payload['label']['name']} {'added' if added else 'removed'}",
+    )
+
+
+def build_vote_router(debouncer: SweepDebouncer | None) -> Router:
+    """Return the votes' webhook router; with a debouncer, issue events ask for early sweeps."""
+    router = Router()
+
+    def poke(payload: dict[str, Any]) -> None:
+        ref = repo_ref(payload)
+        if debouncer is not None and ref is not None:
+            debouncer.poke(ref, int(payload["issue"]["number"]))
+
+    @router.register("issues")
+    async def on_issue(context: HandlerContext, payload: dict[str, Any]) -> None:
+        """Turn a maintainer's approve/veto label into a decision; ask for a sweep."""
+        action = payload.get("action", "")
+        sender = payload.get("sender") or {}
+        if is_bot(sender) or action not in _SWEEP_ACTIONS:
+            return  # Townhall's own label changes need no new sweep
+        label = (payload.get("label") or {}).get("name", "")
+        verdict = OVERRIDE_LABELS.get(label) if action in {"labeled", "unlabeled"} else None
+        if verdict is not None and await _is_maintainer(context, payload, sender["login"]):
+            added = action == "labeled"
+            await context.store.run(
+                lambda tx: _record_label_tx(tx, context, payload, verdict, added)
+            )
+        poke(payload)
+
+    @router.register("issue_comment", "created")
+    async def on_command(context: HandlerContext, payload: dict[str, Any]) -> None:
+        """Ask for a sweep after `/townhall approve|reject` (the command handler records it)."""
+        if is_bot(payload.get("sender")):
+            return
+        command = parse_command((payload.get("comment") or {}).get("body") or "")
+        if command is not None and command.verb in {Verb.APPROVE, Verb.REJECT}:
+            poke(payload)
+
+    return router
