@@ -67,7 +67,9 @@ def test_status_counts_tasks_by_state(tmp_path: Path) -> None:
 def test_db_migrate_reports_the_schema_version(tmp_path: Path) -> None:
     result = run(["db", "migrate"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "schema version 1" in result.stdout
+    from app.store.migrations import MIGRATIONS
+
+    assert f"schema version {MIGRATIONS[-1][0]}" in result.stdout
     assert (tmp_path / "cli.db").exists()
 
 

@@ -57,10 +57,11 @@ def test_apply_migrations_reports_only_new_versions(tmp_path: Path) -> None:
     import libsql
 
     connection = libsql.connect(str(tmp_path / "raw.db"), isolation_level=None)
-    assert apply_migrations(connection, MIGRATIONS) == [1]
+    versions = [version for version, _ in MIGRATIONS]
+    assert apply_migrations(connection, MIGRATIONS) == versions
     assert apply_migrations(connection, MIGRATIONS) == []
-    extra = (*MIGRATIONS, (2, "CREATE TABLE extra (id INTEGER PRIMARY KEY)"))
-    assert apply_migrations(connection, extra) == [2]
+    extra = (*MIGRATIONS, (versions[-1] + 1, "CREATE TABLE extra (id INTEGER PRIMARY KEY)"))
+    assert apply_migrations(connection, extra) == [versions[-1] + 1]
     connection.close()
 
 
