@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from reviewer.static.diff import FileDiff, first_commentable_line, parse_diff
 from reviewer.static.findings import Finding, Severity
-from reviewer.static.paths import is_lockfile, matches_any
+from reviewer.static.paths import is_generated_blob, matches_any
 from reviewer.static.secrets import find_secrets
 from reviewer.static.testloss import check_deleted_tests
 
@@ -36,10 +36,10 @@ def check_diff(
 
 
 def check_secrets(files: Sequence[FileDiff]) -> list[Finding]:
-    """Flag credentials on added lines; lockfiles skip the entropy rule (hashes by design)."""
+    """Flag credentials on added lines; lockfiles and minified files skip the entropy rule."""
     findings = []
     for file in files:
-        entropy = not is_lockfile(file.path)
+        entropy = not is_generated_blob(file.path)
         for line in file.added():
             for match in find_secrets(line.text, entropy=entropy):
                 # Known token formats are leaks; high entropy alone is a lead for the reviewer.

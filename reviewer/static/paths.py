@@ -64,6 +64,11 @@ def is_lockfile(path: str) -> bool:
     return PurePosixPath(path).name in LOCKFILES
 
 
+def is_generated_blob(path: str) -> bool:
+    """Return whether `path` is a lockfile or minified/source-map output (dense by design)."""
+    return is_lockfile(path) or path.endswith((".min.js", ".min.css", ".map"))
+
+
 @lru_cache(maxsize=256)
 def _compile(pattern: str) -> re.Pattern[str]:
     glob = pattern.strip().lstrip("/")

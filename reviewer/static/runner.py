@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ Clock = Callable[[], float]
 NOT_INSTALLED = 127
 TAIL_LINES = 40
 TAIL_CHARS = 4000
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class RunCommand(Protocol):
@@ -60,7 +63,7 @@ def judge(
     adapter: Adapter, exit_code: int, stdout: str, stderr: str, *, root: str, duration: float
 ) -> ToolResult:
     """Turn a finished command into a ToolResult; a missing tool is skipped, never passed."""
-    if exit_code == NOT_INSTALLED:
+    if _tool_missing(adapter, exit_code, stderr):
         reason = f"{adapter.tool} is not installed (exit 127): {output_tail('', stderr, 3)}"
         return ToolResult(adapter.tool, "skipped", duration, (), reason.strip(), exit_code)
     if exit_code in adapter.skip_exit_codes:
@@ -88,6 +91,31 @@ def output_tail(stdout: str, stderr: str, lines: int = TAIL_LINES) -> str:
     text = "\n".join(part.rstrip("\n") for part in (stdout, stderr) if part.strip())
     tail = "\n".join(text.splitlines()[-lines:])
     return tail[-TAIL_CHARS:]
+
+
+def first_program(command: Command) -> str | None:
+    """Return the program a command starts, skipping `NAME=value` environment assignments."""
+    if isinstance(command, list):
+        return command[0] if command else None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    return next((word for word in words if not _ASSIGNMENT.match(word)), None)
+
+
+def _tool_missing(adapter: Adapter, exit_code: int, stderr: str) -> bool:
+    if exit_code != NOT_INSTALLED:
+        return False
+    if adapter.parse is not None:
+        # A built-in adapter's command exits 127 only when the tool itself is absent.
+        return True
+    # A configured shell line exits 127 when any command in it is missing, such as a script
+    # the change deleted; only its own program being absent means "not installed".
+    program = first_program(adapter.command)
+    return program is not None and any(
+        program in line and "not found" in line for line in stderr.splitlines()
+    )
 
 
 def _run_failure(

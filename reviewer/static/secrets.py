@@ -127,8 +127,10 @@ def redact(secret: str) -> str:
 
 
 def _looks_random(token: str, line: str, start: int) -> bool:
-    # The digest name is inside the token (`sha512-`) or just before it (`sha256:`).
-    if _DIGEST.match(token) or _DIGEST.search(line[max(0, start - 8) : start]):
+    before = line[max(0, start - 8) : start]
+    # The digest name is inside the token (`sha512-`) or just before it (`sha256:`); data URIs
+    # (`data:image/png;base64,...`) are inline content, not credentials.
+    if _DIGEST.match(token) or _DIGEST.search(before) or before.endswith("base64,"):
         return False
     if _HEX.fullmatch(token):
         return (

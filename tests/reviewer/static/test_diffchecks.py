@@ -95,13 +95,23 @@ def test_lockfile_hashes_are_not_flagged() -> None:
     ]
     # A lockfile line may carry a base64 blob with no digest prefix at all.
     yarn_lock = [f"  checksum {fakes.random_text(64, fakes.BASE64, seed=30)}"]
+    minified = [f'var k="{fakes.random_text(48, fakes.BASE64, seed=31)}";']
     diff = (
         fakes.new_file_diff("package-lock.json", npm_lock)
         + fakes.new_file_diff("uv.lock", uv_lock)
         + fakes.new_file_diff("web/yarn.lock", yarn_lock)
+        + fakes.new_file_diff("web/dist/app.min.js", minified)
     )
 
     assert check_secrets(parse_diff(diff)) == []
+
+
+def test_the_same_blob_outside_a_lockfile_is_flagged() -> None:
+    yarn_lock = [f"  checksum {fakes.random_text(64, fakes.BASE64, seed=30)}"]
+
+    [finding] = check_secrets(parse_diff(fakes.new_file_diff("web/notes.txt", yarn_lock)))
+
+    assert (finding.rule, finding.line, finding.column) == ("high-entropy-string", 1, 12)
 
 
 def test_a_real_token_in_a_lockfile_is_still_found() -> None:

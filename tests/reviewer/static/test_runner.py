@@ -8,7 +8,14 @@ from pathlib import Path
 from reviewer.static.adapters import Adapter, command_adapter, ruff_adapter
 from reviewer.static.local import run_locally
 from reviewer.static.parsers.ruff import parse_ruff
-from reviewer.static.runner import RunCommand, judge, output_tail, run_adapter, run_adapters
+from reviewer.static.runner import (
+    RunCommand,
+    first_program,
+    judge,
+    output_tail,
+    run_adapter,
+    run_adapters,
+)
 
 
 def _ticks(*values: float) -> Iterator[float]:
@@ -32,6 +39,23 @@ def test_missing_command_in_a_shell_line_is_skipped(tmp_path: Path, run: RunComm
 
     assert (result.status, result.exit_code) == ("skipped", 127)
     assert "not found" in result.reason
+
+
+def test_configured_command_calling_a_missing_script_fails_not_skips(
+    tmp_path: Path, run: RunCommand
+) -> None:
+    # The change deleted the script the build calls: that is a failure of the change.
+    result = run_adapter(command_adapter("build", "true && ./scripts/gone.sh"), run, str(tmp_path))
+
+    assert (result.status, result.exit_code) == ("failed", 127)
+    assert result.findings[0].rule == "command-failed"
+
+
+def test_first_program_skips_environment_assignments() -> None:
+    assert first_program("CI=1 LANG=C make -j4 test") == "make"
+    assert first_program(["ruff", "check"]) == "ruff"
+    assert first_program("echo 'unterminated") is None
+    assert first_program("") is None
 
 
 def test_failing_configured_command_is_one_error_with_the_output_tail(

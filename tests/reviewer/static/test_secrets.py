@@ -106,3 +106,9 @@ def test_entropy_of_known_strings() -> None:
     assert shannon_entropy("aaaa") == 0.0
     assert shannon_entropy("abcd") == 2.0
     assert redact("abcdefgh") == "abcd… (8 characters)"
+
+
+def test_data_uris_are_not_secrets() -> None:
+    image = fakes.random_text(120, fakes.BASE64, seed=13)
+
+    assert find_secrets(f'background: url("data:image/png;base64,{image}");') == []
