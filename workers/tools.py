@@ -195,14 +195,15 @@ def number_lines(text: str, start: int | None, end: int | None, limits: ToolLimi
         raise ToolError(f"start_line {first} is past the end (the file has {len(lines)} lines)")
     if end is not None and end < first:
         raise ToolError(f"end_line {end} is before start_line {first}")
-    last = min(end or len(lines), len(lines), first + limits.read_max_lines - 1)
+    wanted = min(end or len(lines), len(lines))
+    last = min(wanted, first + limits.read_max_lines - 1)
     rendered = []
     for number in range(first, last + 1):
         line = lines[number - 1]
         if len(line) > limits.line_max_chars:
             line = line[: limits.line_max_chars] + f" [... {len(line)} characters in all]"
         rendered.append(f"{number:>6}\t{line}")
-    if last < (end or len(lines)):
+    if last < wanted:
         rendered.append(
             f"[shown lines {first}-{last} of {len(lines)}; read on with start_line={last + 1}]"
         )

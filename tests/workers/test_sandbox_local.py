@@ -93,6 +93,14 @@ async def test_files_round_trip_inside_the_checkout(sandbox: LocalSandbox) -> No
         await sandbox.read_file("missing.txt")
     with pytest.raises(SandboxFileError, match="larger than 3 bytes"):
         await sandbox.read_file("README.md", max_bytes=3)
+    with pytest.raises(SandboxFileError, match="a directory"):
+        await sandbox.read_file("src")
+    with pytest.raises(SandboxFileError, match="cannot write"):
+        await sandbox.write_file("src", b"x")
+    with pytest.raises(SandboxFileError, match="cannot write"):
+        await sandbox.write_file("README.md/inside.txt", b"x")
+    with pytest.raises(PathError, match="directory"):
+        await sandbox.write_file(".", b"x")
 
 
 @pytest.mark.parametrize("path", ["../x", "/etc/passwd", "src/\x00.py", "src/../../x"])

@@ -97,14 +97,20 @@ class LocalSandbox:
         size = target.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise SandboxFileError(f"{relative}: {size} bytes is larger than {max_bytes} bytes")
-        return await asyncio.to_thread(target.read_bytes)
+        try:
+            return await asyncio.to_thread(target.read_bytes)
+        except OSError as error:
+            raise SandboxFileError(f"{relative}: cannot read ({error.strerror})") from error
 
     async def write_file(self, path: str, data: bytes) -> None:
         """Create or replace a file, creating its parent directories."""
         relative, target = resolve_inside(self._root, path)
         if relative == ".":
             raise PathError("the checkout root is a directory, not a file")
-        await asyncio.to_thread(_write, target, data)
+        try:
+            await asyncio.to_thread(_write, target, data)
+        except OSError as error:
+            raise SandboxFileError(f"{relative}: cannot write ({error.strerror})") from error
 
     async def list_files(self) -> list[str]:
         """Return every file's relative path, sorted, without `.git`."""
