@@ -157,6 +157,8 @@ TOOL_SPECS: dict[str, ToolSpec] = {
     },
 }
 
+MAX_TARGETS_CHARS = 100_000
+
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "boolean": (bool,)}
 
 
@@ -177,7 +179,8 @@ def validate_input(schema: Mapping[str, Any], tool_input: object) -> dict[str, A
         expected = spec["type"]
         is_bool = isinstance(value, bool)
         if not isinstance(value, _JSON_TYPES[expected]) or (expected != "boolean" and is_bool):
-            problems.append(f"{name} must be a {expected}, got {type(value).__name__}")
+            article = "an" if expected == "integer" else "a"
+            problems.append(f"{name} must be {article} {expected}, got {type(value).__name__}")
         elif expected == "integer" and value < spec.get("minimum", value):
             problems.append(f"{name} must be at least {spec['minimum']}")
     if problems:
@@ -351,6 +354,9 @@ class ToolBox:
             if len(files) > self.limits.search_max_files:
                 raise ToolError(f"{len(files)} files match {path_glob!r}; narrow path_glob")
             targets = " ".join(shlex.quote(f"./{path}") for path in files)
+            # One shell argument holds at most 128 KiB on Linux.
+            if len(targets) > MAX_TARGETS_CHARS:
+                raise ToolError(f"{len(files)} files match {path_glob!r}; narrow path_glob")
         for dialect in ("-P", "-E"):
             command = (
                 f"grep -rnIZ --exclude-dir=.git -m {bound} {dialect} "

@@ -60,10 +60,10 @@ async def test_dispatch_validates_inputs(sandbox: LocalSandbox, box: ToolBox) ->
     assert "missing required fields path" in await _error(box, "read_file")
     extra = await _error(box, "read_file", path="README.md", mode="fast")
     assert "unexpected fields mode" in extra and "accepted: path, start_line" in extra
-    assert "start_line must be a integer, got str" in await _error(
+    assert "start_line must be an integer, got str" in await _error(
         box, "read_file", path="README.md", start_line="3"
     )
-    assert "must be a integer, got bool" in await _error(box, "run", command="x", timeout=True)
+    assert "must be an integer, got bool" in await _error(box, "run", command="x", timeout=True)
     assert "at least 1" in await _error(box, "read_file", path="README.md", start_line=0)
     assert "unknown tool 'delete_repo'" in await _error(box, "delete_repo", path="x")
     docs = ToolBox.for_role(sandbox, DEFAULT_ROLES["docs"], PathPolicy())
@@ -138,6 +138,10 @@ async def test_search_finds_lines_and_skips_binary_and_git(sandbox: LocalSandbox
     assert bounded.splitlines()[-1].startswith("[results stopped at 2")
     assert await _ok(box, "search", pattern="x", path_glob="*.rs") == "no files match '*.rs'"
     assert "search failed" in await _error(box, "search", pattern="(unclosed")
+    few = ToolBox(sandbox, box.rules, limits=ToolLimits(search_max_files=1))
+    assert "2 files match 'src/**'; narrow" in await _error(
+        few, "search", pattern="x", path_glob="src/**"
+    )
 
 
 async def test_write_file_records_and_respects_rules(sandbox: LocalSandbox, box: ToolBox) -> None:
