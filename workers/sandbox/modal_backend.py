@@ -128,6 +128,7 @@ class ModalSandbox:
         started = time.monotonic()
         stdout, stderr = CappedBuffer(cap), CappedBuffer(cap)
         env: dict[str, str | None] = dict(self._env)
+        backstop_fired = False
         try:
             process = await self._handle.exec.aio(
                 *argv,
@@ -139,13 +140,13 @@ class ModalSandbox:
             await asyncio.gather(_pump(process.stdout, stdout), _pump(process.stderr, stderr))
             exit_code = await process.wait.aio()
         except modal.exception.TimeoutError:
-            exit_code = -1
+            backstop_fired, exit_code = True, -1
         duration = time.monotonic() - started
         return ExecResult(
             exit_code=exit_code,
             stdout=stdout.text(),
             stderr=stderr.text(),
-            timed_out=exit_code == -1 or was_timed_out(exit_code, duration, time_limit),
+            timed_out=backstop_fired or was_timed_out(exit_code, duration, time_limit),
             truncated=stdout.truncated or stderr.truncated,
             duration=duration,
         )
