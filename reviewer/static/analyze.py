@@ -7,8 +7,8 @@ import time
 from app.policy import Policy
 from reviewer.static.detect import detect_adapters
 from reviewer.static.diff import parse_diff
-from reviewer.static.diffchecks import TOOL as DIFF_TOOL
 from reviewer.static.diffchecks import check_diff
+from reviewer.static.findings import DIFF_TOOL
 from reviewer.static.repo import file_sizes, list_files, read_file
 from reviewer.static.report import StaticReport, summarize
 from reviewer.static.runner import Clock, RunCommand, ToolResult, run_adapters

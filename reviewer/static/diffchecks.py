@@ -1,4 +1,4 @@
-"""Checks on the diff itself: secrets, protected paths, conflict markers, oversized files."""
+"""Checks on the diff itself: secrets, protected paths, conflict markers, sizes, lost tests."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from reviewer.static.diff import FileDiff, first_commentable_line, parse_diff
-from reviewer.static.findings import Finding, Severity
+from reviewer.static.findings import DIFF_TOOL, Finding, Severity
 from reviewer.static.paths import is_generated_blob, matches_any
 from reviewer.static.secrets import find_secrets
 from reviewer.static.testloss import check_deleted_tests
-
-TOOL = "diff"
 
 _CONFLICT_SIDE = re.compile(r"^(?:<{7}|>{7}|\|{7})(?: |$)")
 _CONFLICT_MIDDLE = re.compile(r"^={7}$")
@@ -46,7 +44,7 @@ def check_secrets(files: Sequence[FileDiff]) -> list[Finding]:
                 severity: Severity = "warning" if match.rule == "high-entropy-string" else "error"
                 findings.append(
                     Finding(
-                        tool=TOOL,
+                        tool=DIFF_TOOL,
                         rule=match.rule,
                         severity=severity,
                         path=file.path,
@@ -68,7 +66,7 @@ def check_protected_paths(files: Sequence[FileDiff], protected: Sequence[str]) -
         if hits:
             findings.append(
                 Finding(
-                    tool=TOOL,
+                    tool=DIFF_TOOL,
                     rule="protected-path",
                     severity="error",
                     path=file.path,
@@ -93,7 +91,7 @@ def check_conflict_markers(files: Sequence[FileDiff]) -> list[Finding]:
         for line in sorted([*sides, *middles], key=lambda marker: marker.new_line or 0):
             findings.append(
                 Finding(
-                    tool=TOOL,
+                    tool=DIFF_TOOL,
                     rule="conflict-marker",
                     severity="error",
                     path=file.path,
@@ -120,7 +118,7 @@ def check_file_sizes(
         if size is not None and size > max_file_bytes:
             findings.append(
                 Finding(
-                    tool=TOOL,
+                    tool=DIFF_TOOL,
                     rule="file-too-large",
                     severity="error",
                     path=file.new_path,

@@ -8,6 +8,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
+# The `tool` of every finding that comes from checking the diff rather than running a tool.
+DIFF_TOOL = "diff"
 
 
 class ToolOutputError(ValueError):

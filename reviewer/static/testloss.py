@@ -7,10 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from reviewer.static.diff import FileDiff, removal_anchor
-from reviewer.static.findings import Finding
+from reviewer.static.findings import DIFF_TOOL, Finding
 from reviewer.static.paths import is_test_file
-
-TOOL = "diff"
 
 # How a test is declared: Python `def test_x(`, Go `func TestX(`, JS/TS `it("...")`/`test("...")`.
 _TEST_DECLARATIONS = (
@@ -63,7 +61,7 @@ def check_deleted_tests(files: Sequence[FileDiff]) -> list[Finding]:
             continue
         findings.extend(
             Finding(
-                tool=TOOL,
+                tool=DIFF_TOOL,
                 rule="test-removed",
                 # Deleting a test can be what the issue asked for; the rubric review decides.
                 severity="warning",
@@ -80,7 +78,7 @@ def check_deleted_tests(files: Sequence[FileDiff]) -> list[Finding]:
 def _deleted_file(path: str, lost: list[str]) -> Finding:
     named = f" ({len(lost)} tests: {', '.join(lost[:5])}{', …' if len(lost) > 5 else ''})"
     return Finding(
-        tool=TOOL,
+        tool=DIFF_TOOL,
         rule="test-file-deleted",
         severity="warning",
         path=path,
