@@ -19,6 +19,7 @@ import anthropic
 
 from app.llm import LLM, CallContext
 from app.settings import Tier
+from workers.tools import ToolOutcome
 
 FINISH_TOOL = "finish"
 # A model that answers without calling a tool is reminded this many times before we stop.
@@ -36,14 +37,6 @@ class Outcome(StrEnum):
     TIME_LIMIT = "time_limit"
     STALLED = "stalled"
     MODEL_ERROR = "model_error"
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """What one tool call returned to the model."""
-
-    content: str
-    is_error: bool = False
 
 
 class ToolBox(Protocol):

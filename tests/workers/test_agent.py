@@ -14,7 +14,8 @@ from app.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
 from app.store import Store
-from workers.agent import AgentSession, Limits, Outcome, ToolOutcome
+from workers.agent import AgentSession, Limits, Outcome
+from workers.tools import ToolOutcome
 
 
 class NotesToolBox:

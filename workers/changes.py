@@ -1,0 +1,92 @@
+"""What a worker changed: the sandbox's files compared with the base tree, as changes and a diff."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from workers.paths import matches_any
+from workers.publish import FileChange
+from workers.sandbox import Sandbox
+from workers.sandbox.tree import walk_files
+
+
+# Build and test runs leave these behind; they are never part of a change, ignored or not.
+BUILD_ARTIFACTS = (
+    "**/__pycache__/**",
+    "**/*.pyc",
+    "**/.pytest_cache/**",
+    "**/.mypy_cache/**",
+    "**/.ruff_cache/**",
+    "**/node_modules/**",
+    "**/*.egg-info/**",
+    "**/.coverage",
+    "**/.tox/**",
+    "**/.venv/**",
+)
+
+
+def ignored_by_git(base_tree: Path, paths: Iterable[str]) -> set[str]:
+    """Return the paths the repository's own .gitignore rules ignore (base tree's git)."""
+    candidates = "\n".join(paths)
+    if not candidates or not (base_tree / ".git").exists():
+        return set()
+    result = subprocess.run(
+        ["git", "-C", str(base_tree), "check-ignore", "--no-index", "--stdin"],
+        input=candidates,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return set(result.stdout.splitlines())
+
+
+async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileChange]:
+    """Compare every file in the sandbox with the trusted base tree (not the sandbox's git).
+
+    The base comes from the trusted side, so nothing the agent did inside the sandbox (its
+    own commits, a rewritten .git) can hide a change.
+    """
+    before = set(walk_files(base_tree))
+    after = set(await sandbox.list_files())
+    new = after - before
+    artifacts = {path for path in new if matches_any(BUILD_ARTIFACTS, path)}
+    after -= artifacts | ignored_by_git(base_tree, sorted(new - artifacts))
+    changes: dict[str, FileChange] = {}
+    for path in sorted(after):
+        content = await sandbox.read_file(path)
+        original = base_tree / path
+        if path in before and original.read_bytes() == content:
+            continue
+        executable = path in before and bool(original.stat().st_mode & 0o111)
+        changes[path] = FileChange(content, executable)
+    for path in sorted(before - after):
+        changes[path] = FileChange(None)
+    return changes
+
+
+def unified_diff(changes: Mapping[str, FileChange], base_tree: Path) -> str:
+    """Render changes as a unified diff (binary files named, not shown)."""
+    parts: list[str] = []
+    for path, change in sorted(changes.items()):
+        original = base_tree / path
+        old = original.read_bytes() if original.is_file() else b""
+        new = change.content or b""
+        try:
+            old_lines = old.decode().splitlines(keepends=True)
+            new_lines = new.decode().splitlines(keepends=True)
+        except UnicodeDecodeError:
+            parts.append(f"Binary file {path} changed\n")
+            continue
+        parts.extend(
+            difflib.unified_diff(
+                old_lines,
+                new_lines,
+                fromfile=f"a/{path}" if original.is_file() else "/dev/null",
+                tofile=f"b/{path}" if change.content is not None else "/dev/null",
+            )
+        )
+    return "".join(parts)

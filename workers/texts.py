@@ -1,0 +1,52 @@
+"""What a worker says: the agent's task message and the pull request's text (data, not logic)."""
+
+from __future__ import annotations
+
+TASK_MESSAGE = """\
+# Your task: issue #{number} of {repo}
+
+{brief}
+
+{fenced_issue}
+{feedback}
+Work in the checkout with the tools. Keep the change focused on the brief. Run the build and
+tests with `run` before you call `finish` with a summary of what you changed and how you checked it.
+"""
+
+FEEDBACK_SECTION = """
+# What happened on the previous attempt
+The previous attempt did not land. Its feedback (review comments or failing output) follows;
+address it in this attempt.
+
+{feedback}
+"""
+
+FIX_ROUND_MESSAGE = """\
+Verification failed after your change. Fix the problem, run the checks again, then call
+`finish`. The failing output:
+
+{log}
+"""
+
+PR_TITLE = "{title} (#{number})"
+
+PR_BODY = """\
+Closes #{number}
+
+{summary}
+
+| | |
+| --- | --- |
+| role | {role} |
+| attempt | {attempt} of {max_attempts} |
+| model | {model} |
+| cost | ${cost:.2f} |
+| agent turns | {turns} |
+
+**Verified in the sandbox**
+{verification}
+
+<sub>Opened by Townhall for the approved issue #{number}. Reviewed before it merges.</sub>
+"""
+
+COMMIT_MESSAGE = "{title} (#{number})\n\n{summary}\n\nTownhall task {task_id}, attempt {attempt}."
