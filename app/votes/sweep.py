@@ -85,6 +85,7 @@ class SweepReport:
     labels_synced: int
     meter: Meter
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
 
     def figures(self) -> dict[str, int]:
         """Return the figures stored on the sweep's audit row."""
@@ -106,6 +107,7 @@ async def sweep_repository(
 ) -> SweepReport:
     """Sweep every open issue of `repo` (or only `numbers`) and act on what changed."""
     started = time.perf_counter()
+    phases: dict[str, float] = {}
     store, clock, votes = services.store, services.clock, policy.votes
     client = await services.github.installation_client(repo.installation_id)
     meter = Meter()
@@ -116,6 +118,7 @@ async def sweep_repository(
     )
     await reader.complete(reads, contents)
     issues = [read.snapshot() for read in reads]
+    phases["read"] = time.perf_counter() - started
 
     scope = "all open issues" if numbers is None else f"issues {sorted(numbers)}"
     sweep_id = await store.run(lambda tx: start_sweep_tx(tx, clock, repo.id, scope))
@@ -123,6 +126,7 @@ async def sweep_repository(
     lookup = VoterLookup(client, repo.owner, repo.name, services.permissions, meter)
     now = clock.now()
     facts = await lookup.facts(issues, votes, services.app_login, now)
+    phases["voters"] = time.perf_counter() - started - sum(phases.values())
 
     decided = []
     for issue in issues:
@@ -132,6 +136,7 @@ async def sweep_repository(
         decided.append(
             Decided(issue, decision, explained, explanation_fingerprint(explained), remembered)
         )
+    phases["decide"] = time.perf_counter() - started - sum(phases.values())
     changes: list[tuple[int, str, str]] = []
     for batch in chunks(decided, DECISIONS_PER_TRANSACTION):
         changes += await store.run(
@@ -145,8 +150,10 @@ async def sweep_repository(
             )
         )
 
+    phases["record"] = time.perf_counter() - started - sum(phases.values())
     publisher = Publisher(client, repo.owner, repo.name, services.app_login, meter)
     written, synced = await _publish(services, repo, publisher, decided)
+    phases["publish"] = time.perf_counter() - started - sum(phases.values())
     report = SweepReport(
         repo.full_name,
         sweep_id,
@@ -156,6 +163,7 @@ async def sweep_repository(
         synced,
         meter,
         time.perf_counter() - started,
+        phases,
     )
     await store.run(lambda tx: finish_sweep_tx(tx, clock, sweep_id, report.figures()))
     log.info(
