@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from githubkit.exception import RequestFailed
 
+from app.clock import Clock
 from app.github.client import Client
 from app.policy import VotePolicy
 from app.votes.fetch import Meter
@@ -18,6 +20,20 @@ from app.webhooks.permissions import PermissionCache
 log = logging.getLogger(__name__)
 
 CONTRIBUTORS_PER_PAGE = 100
+# Who has contributed changes slowly; one listing an hour keeps sweeps cheap.
+CONTRIBUTORS_TTL = timedelta(hours=1)
+
+
+@dataclass
+class VoterCaches:
+    """Short-lived answers about voters, kept across sweeps."""
+
+    clock: Clock
+    permissions: PermissionCache = field(init=False)
+    contributors: dict[str, tuple[frozenset[str], datetime]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.permissions = PermissionCache(self.clock)
 
 
 def logins_needing_permission(
@@ -55,12 +71,17 @@ class VoterLookup:
     """Look voters up through the REST API, each person at most once per sweep."""
 
     def __init__(
-        self, client: Client, owner: str, name: str, cache: PermissionCache, meter: Meter
+        self,
+        client: Client,
+        owner: str,
+        name: str,
+        caches: VoterCaches,
+        meter: Meter,
     ) -> None:
         self._client = client
         self._owner = owner
         self._name = name
-        self._cache = cache
+        self._caches = caches
         self._meter = meter
 
     async def _permission(self, owner: str, name: str, login: str) -> str:
@@ -77,6 +98,17 @@ class VoterLookup:
         return "maintain" if data.role_name == "maintain" else data.permission
 
     async def contributors(self) -> frozenset[str]:
+        """Return the repository's contributors, from the cache while it is fresh."""
+        key = f"{self._owner}/{self._name}".lower()
+        now = self._caches.clock.now()
+        cached = self._caches.contributors.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        found = await self._list_contributors()
+        self._caches.contributors[key] = (found, now + CONTRIBUTORS_TTL)
+        return found
+
+    async def _list_contributors(self) -> frozenset[str]:
         """Return the logins GitHub lists as contributors (commit authors on the default branch)."""
         found: set[str] = set()
         page = 1
@@ -103,7 +135,7 @@ class VoterLookup:
         """Return what the rules need to know about the voters of these issues."""
         permissions = {}
         for login in sorted(logins_needing_permission(issues, policy, app_login, now)):
-            permissions[login.lower()] = await self._cache.permission(
+            permissions[login.lower()] = await self._caches.permissions.permission(
                 self._owner, self._name, login, self._permission
             )
         contributors = await self.contributors() if needs_contributors(issues, policy) else None

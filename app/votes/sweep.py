@@ -19,7 +19,7 @@ from app.policy import Policy
 from app.store import Store
 from app.votes import query
 from app.votes.explain import explanation, explanation_fingerprint
-from app.votes.facts import VoterLookup
+from app.votes.facts import VoterCaches, VoterLookup
 from app.votes.fetch import Meter, VoteReader, chunks
 from app.votes.publish import Publisher
 from app.votes.record import (
@@ -33,7 +33,6 @@ from app.votes.record import (
 )
 from app.votes.rules import decide
 from app.votes.tally import OWN_LABELS, fingerprint, render_tally, state_labels
-from app.webhooks.permissions import PermissionCache
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +66,10 @@ class VoteServices:
     clock: Clock
     github: GitHubAccess
     app_login: str
-    permissions: PermissionCache = field(init=False)
+    caches: VoterCaches = field(init=False)
 
     def __post_init__(self) -> None:
-        self.permissions = PermissionCache(self.clock)
+        self.caches = VoterCaches(self.clock)
 
 
 @dataclass
@@ -123,7 +122,7 @@ async def sweep_repository(
     scope = "all open issues" if numbers is None else f"issues {sorted(numbers)}"
     sweep_id = await store.run(lambda tx: start_sweep_tx(tx, clock, repo.id, scope))
     memory = await store.run(lambda tx: load_memory_tx(tx, repo.id))
-    lookup = VoterLookup(client, repo.owner, repo.name, services.permissions, meter)
+    lookup = VoterLookup(client, repo.owner, repo.name, services.caches, meter)
     now = clock.now()
     facts = await lookup.facts(issues, votes, services.app_login, now)
     phases["voters"] = time.perf_counter() - started - sum(phases.values())

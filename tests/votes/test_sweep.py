@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from githubkit import GitHub
 
+from app.policy import Policy, VotePolicy
 from app.store import Store
 from app.votes.record import hold_reason_tx
 from app.votes.texts import TALLY_MARKER
@@ -226,3 +227,36 @@ async def test_a_sweep_of_named_issues_reads_only_those(hub: Hub) -> None:
     assert report.meter.graphql_requests == 1
     assert report.meter.not_found == [999]
     assert report.changes == [(numbers[1], "pending", "approved")]
+
+
+async def test_weights_look_up_only_counted_voters_once_per_sweep(hub: Hub) -> None:
+    policy = Policy(votes=VotePolicy(window_hours=1.0, maintainer_weight=2.0))
+    first = hub.issue("Weighted")
+    second = hub.issue("Weighted too")
+    for number in (first, second):
+        hub.react(number, ["maint", "stranger"])
+    hub.react(first, [hub.user("kid", age_days=1)])  # excluded by age: no need to look it up
+    hub.clock.advance(timedelta(hours=2))
+    hub.ctl.reset_counters()
+
+    report = await hub.sweep(policy)
+
+    routes = hub.counters()["routes"]
+    assert routes["GET /repos/{owner}/{repo}/collaborators/{username}/permission"] == 2
+    assert report.changes == [(first, "pending", "approved"), (second, "pending", "approved")]
+    assert (await row(hub.store, first))["score"] == 3.0
+
+
+async def test_contributor_weight_survives_a_hub_without_a_contributors_list(hub: Hub) -> None:
+    policy = Policy(votes=VotePolicy(window_hours=1.0, contributor_weight=3.0))
+    number = hub.issue("Contributors")
+    hub.react(number, ["maint"])
+    hub.clock.advance(timedelta(hours=2))
+    hub.ctl.reset_counters()
+
+    await hub.sweep(policy)
+    await hub.sweep(policy)
+
+    # localhub has no /contributors: the 404 means "nobody known", listed once per hour.
+    assert hub.counters()["routes"]["GET <unknown>"] == 1
+    assert (await row(hub.store, number))["score"] == 1.0
