@@ -222,7 +222,39 @@ CREATE TABLE vote_snapshots (
 CREATE INDEX vote_snapshots_by_issue ON vote_snapshots(repo_id, issue_number, id)
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1), (2, SCHEMA_V2))
+# Observability (app/dashboard): timed steps of attempts and reviews, completed CEO ticks (for
+# /healthz), and the indexes that keep the dashboard fast with many thousands of tasks.
+SCHEMA_V3 = """
+CREATE TABLE attempt_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX attempt_steps_by_task ON attempt_steps(task_id, attempt, id);
+CREATE INDEX attempt_steps_by_day ON attempt_steps(started_at);
+CREATE TABLE ticks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ticks_by_outcome ON ticks(ok, ended_at);
+CREATE INDEX events_by_target ON events(to_state, created_at);
+CREATE INDEX events_by_day ON events(created_at);
+CREATE INDEX tasks_by_update ON tasks(updated_at);
+CREATE INDEX attempts_by_end ON attempts(ended_at);
+CREATE INDEX issues_by_score ON issues(state, score DESC)
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3))
 
 
 def _statements(script: str) -> list[str]:
