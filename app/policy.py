@@ -6,6 +6,7 @@ types are errors naming the key; a broken file is never silently replaced by the
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
@@ -82,6 +83,28 @@ class MergePolicy:
 
 
 @dataclass(frozen=True)
+class RubricItem:
+    """One yes/no question of a repository's own review rubric (`[[review.criteria]]`)."""
+
+    id: str
+    question: str
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """How the reviewer judges a change.
+
+    `criteria` replace the default rubric, or are added to it when `extend` is true;
+    `context_tokens` bounds what the reviewer model is shown (diff, files, findings).
+    """
+
+    criteria: tuple[RubricItem, ...] = ()
+    extend: bool = False
+    context_tokens: int = 60_000
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole validated `.townhall.toml`."""
 
@@ -91,6 +114,7 @@ class Policy:
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     merge: MergePolicy = field(default_factory=MergePolicy)
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
     roles: dict[str, Role] = field(default_factory=lambda: dict(DEFAULT_ROLES))
 
 
@@ -119,7 +143,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "tier": TIERS,
 }
 
-_POSITIVE = {"limits.max_parallel", "limits.max_attempts", "budget.max_turns"}
+_POSITIVE = {
+    "limits.max_parallel",
+    "limits.max_attempts",
+    "budget.max_turns",
+    "review.context_tokens",
+}
+_CRITERION_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 def _type_name(value: object) -> str:
@@ -193,6 +223,53 @@ def _build_role(name: str, table: object, problems: list[str]) -> Role | None:
     return role
 
 
+def _build_criterion(key: str, table: object, problems: list[str]) -> RubricItem | None:
+    """Return one `[[review.criteria]]` entry, or None after recording what is wrong with it."""
+    if not isinstance(table, dict):
+        problems.append(f"{key}: expected a table, got {_type_name(table)}")
+        return None
+    before = len(problems)
+    unknown = sorted(set(table) - {"id", "question", "blocking"})
+    if unknown:
+        problems.append(f"{key}: unknown keys {', '.join(unknown)} (known: blocking, id, question)")
+    ident, question, blocking = table.get("id"), table.get("question"), table.get("blocking", False)
+    if not isinstance(ident, str) or not _CRITERION_ID.fullmatch(ident):
+        problems.append(f"{key}.id: required; lowercase letters, digits, '-' and '_'")
+    if not isinstance(question, str) or not question.strip():
+        problems.append(f"{key}.question: required, a non-empty string")
+    if not isinstance(blocking, bool):
+        problems.append(f"{key}.blocking: expected a boolean, got {_type_name(blocking)}")
+    if len(problems) > before:
+        return None
+    return RubricItem(str(ident), str(question).strip(), bool(blocking))
+
+
+def _build_review(table: object, problems: list[str]) -> ReviewPolicy:
+    """Return the `[review]` section; criteria are an array of tables with unique ids."""
+    if not isinstance(table, dict):
+        problems.append(f"review: expected a table, got {_type_name(table)}")
+        return ReviewPolicy()
+    rest = {key: value for key, value in table.items() if key != "criteria"}
+    review: ReviewPolicy = _build_section(ReviewPolicy(), "review", rest, problems)
+    raw = table.get("criteria", [])
+    if not isinstance(raw, list):
+        problems.append("review.criteria: expected an array of tables ([[review.criteria]])")
+        return review
+    criteria = [
+        item
+        for index, entry in enumerate(raw)
+        if (item := _build_criterion(f"review.criteria[{index}]", entry, problems)) is not None
+    ]
+    seen: set[str] = set()
+    for item in criteria:
+        if item.id in seen:
+            problems.append(f"review.criteria: id {item.id!r} is used more than once")
+        seen.add(item.id)
+    if "criteria" in table and not raw:
+        problems.append("review.criteria: give at least one criterion, or leave the key out")
+    return replace(review, criteria=tuple(criteria))
+
+
 def parse_policy(text: str) -> Policy:
     """Parse `.townhall.toml` text into a Policy; raise PolicyError naming every bad key."""
     try:
@@ -211,10 +288,12 @@ def parse_policy(text: str) -> Policy:
                 role = _build_role(name, role_table, problems)
                 if role is not None:
                     roles[name] = role
+        elif key == "review":
+            sections[key] = _build_review(table, problems)
         elif key in _SECTIONS:
             sections[key] = _build_section(_SECTIONS[key](), key, table, problems)
         else:
-            known = ", ".join(sorted([*_SECTIONS, "roles"]))
+            known = ", ".join(sorted([*_SECTIONS, "review", "roles"]))
             problems.append(f"{key}: unknown section (known: {known})")
     if problems:
         raise PolicyError(problems)

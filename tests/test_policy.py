@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.policy import Policy, PolicyError, parse_policy
+from app.policy import Policy, PolicyError, ReviewPolicy, RubricItem, parse_policy
 from app.roles import DEFAULT_ROLES
 
 
@@ -88,3 +88,75 @@ def test_invalid_toml_is_reported() -> None:
 def test_integer_field_rejects_fraction() -> None:
     with pytest.raises(PolicyError, match=r"limits\.max_attempts: expected an integer"):
         parse_policy("[limits]\nmax_attempts = 2.5")
+
+
+def test_review_section_replaces_or_extends_the_rubric() -> None:
+    policy = parse_policy(
+        """
+        [review]
+        extend = true
+        context_tokens = 20000
+        [[review.criteria]]
+        id = "has-tests"
+        question = "  Does the change come with tests?  "
+        blocking = true
+        [[review.criteria]]
+        id = "changelog"
+        question = "Is the changelog updated?"
+        """
+    )
+    assert policy.review == ReviewPolicy(
+        criteria=(
+            RubricItem("has-tests", "Does the change come with tests?", True),
+            RubricItem("changelog", "Is the changelog updated?", False),
+        ),
+        extend=True,
+        context_tokens=20000,
+    )
+    assert parse_policy("").review == ReviewPolicy()
+
+
+def test_bad_review_criteria_are_all_named() -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(
+            """
+            [review]
+            context_tokens = 0
+            colour = "red"
+            [[review.criteria]]
+            id = "Bad Id"
+            question = ""
+            blocking = "yes"
+            [[review.criteria]]
+            id = "dup"
+            question = "One?"
+            [[review.criteria]]
+            id = "dup"
+            question = "Two?"
+            weight = 3
+            """
+        )
+    problems = "\n".join(caught.value.problems)
+    assert "review.context_tokens: must be at least 1" in problems
+    assert "review.colour: unknown key" in problems
+    assert "review.criteria[0].id" in problems
+    assert "review.criteria[0].question" in problems
+    assert "review.criteria[0].blocking: expected a boolean" in problems
+    assert "review.criteria[2]: unknown keys weight" in problems
+    # The entry with an unknown key is dropped, so only a valid duplicate would be reported.
+    assert "used more than once" not in problems
+
+
+def test_review_criteria_ids_are_unique_and_not_empty() -> None:
+    with pytest.raises(PolicyError) as duplicate:
+        parse_policy(
+            '[[review.criteria]]\nid = "a"\nquestion = "A?"\n'
+            '[[review.criteria]]\nid = "a"\nquestion = "Again?"\n'
+        )
+    assert duplicate.value.problems == ["review.criteria: id 'a' is used more than once"]
+    with pytest.raises(PolicyError) as empty:
+        parse_policy("[review]\ncriteria = []\n")
+    assert "at least one criterion" in empty.value.problems[0]
+    with pytest.raises(PolicyError) as not_tables:
+        parse_policy('[review]\ncriteria = "all"\n')
+    assert "expected an array of tables" in not_tables.value.problems[0]
