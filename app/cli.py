@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from app.ceo.context import TickReport
 from app.policy import POLICY_FILE, PolicyError, parse_policy
 from app.settings import Need, Settings, SettingsError, settings_from_process
 from app.store import StoreError, open_store
@@ -116,6 +117,51 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     return 0
 
 
+def cmd_tick(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Run one CEO tick (or one every --every seconds) and print what it did."""
+    from app.ceo.tick import run_tick
+    from app.logs import configure_logging
+    from app.wiring import build_runtime, build_tick_deps
+
+    loaded = settings_from_process(PURPOSES["tick"])
+    configure_logging(loaded.log_level)
+    runtime = build_runtime(loaded)
+
+    async def ticks() -> int:
+        deps = build_tick_deps(runtime, Path(args.workdir))
+        while True:
+            report = await run_tick(deps)
+            await deps.dispatcher.wait()
+            print(describe_tick(report))
+            if not args.every:
+                return 0 if report.ran and not report.errors else 1
+            await asyncio.sleep(args.every)
+
+    try:
+        return asyncio.run(ticks())
+    finally:
+        runtime.store.close_sync()
+
+
+def describe_tick(report: TickReport) -> str:
+    """One paragraph saying what a tick did."""
+    if not report.ran:
+        return f"tick skipped: {report.reason}"
+    parts = [
+        f"inbox {report.drained or 'empty'}",
+        f"swept {report.swept}",
+        f"planned {len(report.planned)}",
+        f"dispatched {len(report.dispatched)}",
+        f"waiting {len(report.waiting)}",
+    ]
+    if report.recovered:
+        parts.append(f"recovered {len(report.recovered)} lost attempts")
+    if report.budget_stop:
+        parts.append(report.budget_stop)
+    parts += [f"error: {error}" for error in report.errors]
+    return "tick: " + "; ".join(parts)
+
+
 def cmd_app_manifest(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Print the GitHub App manifest for this deployment."""
     from app.manifest import app_manifest
@@ -200,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only store deliveries; leave processing to `townhall tick`",
     )
     serve.set_defaults(handler=cmd_serve)
+
+    tick = commands.add_parser("tick", help="run the CEO: drain, sweep, plan, schedule, dispatch")
+    tick.add_argument("--every", type=float, default=0, help="repeat every N seconds")
+    tick.add_argument("--workdir", default=".townhall", help="where repository mirrors are kept")
+    tick.set_defaults(handler=cmd_tick)
 
     manifest = commands.add_parser(
         "app-manifest", help="print the GitHub App manifest for creating the App"

@@ -30,7 +30,8 @@ S = TaskState
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     S.APPROVED: frozenset({S.PLANNED, S.NEEDS_HUMAN, S.CANCELLED}),
     S.PLANNED: frozenset({S.QUEUED, S.CANCELLED}),
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED}),
+    # A queued task whose own budget is spent goes to a person instead of running again.
+    S.QUEUED: frozenset({S.RUNNING, S.NEEDS_HUMAN, S.CANCELLED}),
     S.RUNNING: frozenset({S.PR_OPEN, S.FAILED, S.CANCELLED}),
     S.PR_OPEN: frozenset({S.REVIEWING, S.MERGED, S.FAILED, S.CANCELLED}),
     S.REVIEWING: frozenset({S.MERGED, S.CHANGES_REQUESTED, S.PR_OPEN, S.FAILED, S.CANCELLED}),

@@ -18,7 +18,8 @@ class FetchError(Exception):
     """The repository could not be fetched; the message names the step and git's error."""
 
 
-def _git(args: list[str], cwd: Path, token: str | None = None) -> str:
+def run_git(args: list[str], cwd: Path, token: str | None = None) -> str:
+    """Run git in `cwd` with a clean environment; the token, if any, only in a header."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(cwd),
@@ -52,10 +53,29 @@ def fetch_tree(clone_url: str, token: str, branch: str, sha: str | None, into: P
     reach back to GitHub with Townhall's identity.
     """
     into.mkdir(parents=True, exist_ok=True)
-    _git(["init", "--quiet", "--initial-branch", branch], into)
-    _git(
+    run_git(["init", "--quiet", "--initial-branch", branch], into)
+    run_git(
         ["fetch", "--quiet", "--no-tags", clone_url, f"+refs/heads/{branch}:refs/base"], into, token
     )
-    target = sha or _git(["rev-parse", "refs/base"], into).strip()
-    _git(["checkout", "--quiet", "--detach", target], into)
-    return _git(["rev-parse", "HEAD"], into).strip()
+    target = sha or run_git(["rev-parse", "refs/base"], into).strip()
+    run_git(["checkout", "--quiet", "--detach", target], into)
+    return run_git(["rev-parse", "HEAD"], into).strip()
+
+
+def mirror_branch(clone_url: str, token: str, branch: str, path: Path) -> str:
+    """Keep a trusted local copy of `branch` (with history) up to date; return its head sha.
+
+    The CEO reads the tree, the codebase map and the co-change history from it; no agent ever
+    runs in it.
+    """
+    if not (path / ".git").exists():
+        path.mkdir(parents=True, exist_ok=True)
+        run_git(["init", "--quiet", "--initial-branch", branch], path)
+    run_git(
+        ["fetch", "--quiet", "--no-tags", "--force", clone_url, f"+refs/heads/{branch}:refs/base"],
+        path,
+        token,
+    )
+    run_git(["checkout", "--quiet", "--force", "--detach", "refs/base"], path)
+    run_git(["clean", "--quiet", "-fdx"], path)
+    return run_git(["rev-parse", "HEAD"], path).strip()

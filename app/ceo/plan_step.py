@@ -1,0 +1,121 @@
+"""Plan every approved (and not held) task of a repository: approved → planned → queued."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.ceo.context import RepoView, TickDeps
+from app.ceo.planning import Plan, PlanError, plan_issue, planning_message
+from app.codemap import build_map
+from app.store import Tx
+from app.store.tasks import transition_tx
+from app.taskstate import TaskState
+from app.votes.record import hold_reason_tx
+from workers.paths import WriteRules
+from workers.sandbox.tree import walk_files
+from workers.untrusted import Fence, fence_issue
+
+log = logging.getLogger("townhall.ceo")
+
+PLAN_FAILED_COMMENT = (
+    "Townhall could not plan this issue automatically, so it needs a person: {problems}\n\n"
+    "A maintainer can clarify the issue and comment `/townhall retry`."
+)
+
+
+async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list[int]]:
+    """Plan the repository's approved tasks; return (planned ids, failed ids)."""
+    rows = await deps.store.fetchall(
+        "SELECT t.id, t.issue_number, i.title, i.body FROM tasks t JOIN issues i"
+        " ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+        " WHERE t.repo_id = ? AND t.state = 'approved' ORDER BY t.priority DESC, t.approved_at",
+        (repo.id,),
+    )
+    if not rows:
+        return [], []
+    tree = await asyncio.to_thread(walk_files, repo.mirror)
+    codebase_map = await asyncio.to_thread(build_map, repo.mirror)
+    rules = WriteRules(protected=(*WriteRules().protected, *repo.policy.paths.protected))
+    planned: list[int] = []
+    failed: list[int] = []
+    for row in rows:
+        if await is_held(deps, repo.id, row["issue_number"]):
+            continue  # the issue's text changed after approval: wait for it to be confirmed
+        message = planning_message(
+            fence_issue(row["title"], row["body"], Fence()), tree, codebase_map
+        )
+        try:
+            plan = await plan_issue(
+                deps.llm,
+                task_id=row["id"],
+                message=message,
+                roles=repo.policy.roles,
+                tree=tree,
+                is_protected=lambda path: rules.violation(path) is not None,
+            )
+        except PlanError as error:
+            await _give_up(deps, repo, row["id"], row["issue_number"], error.problems)
+            failed.append(row["id"])
+            continue
+
+        await _record_plan(deps, row["id"], plan)
+        planned.append(row["id"])
+    return planned, failed
+
+
+async def is_held(deps: TickDeps, repo_id: int, issue_number: int) -> bool:
+    """Tell whether the issue's text changed after approval (then it waits to be confirmed)."""
+    return await deps.store.run(lambda tx: hold_reason_tx(tx, repo_id, issue_number)) is not None
+
+
+async def _record_plan(deps: TickDeps, task_id: int, plan: Plan) -> None:
+    """Store the plan and queue the task, in one transaction."""
+
+    def record(tx: Tx) -> None:
+        transition_tx(
+            tx,
+            deps.clock,
+            task_id,
+            TaskState.PLANNED,
+            actor="ceo",
+            reason="planned",
+            expect=[TaskState.APPROVED],
+            role=plan.role,
+            brief=plan.brief(),
+            predicted_files=list(plan.files),
+            complexity=plan.complexity,
+        )
+        transition_tx(
+            tx,
+            deps.clock,
+            task_id,
+            TaskState.QUEUED,
+            actor="ceo",
+            reason=f"queued: {len(plan.files)} predicted file(s)",
+        )
+
+    await deps.store.run(record)
+
+
+async def _give_up(
+    deps: TickDeps, repo: RepoView, task_id: int, issue_number: int, problems: list[str]
+) -> None:
+    await deps.store.run(
+        lambda tx: transition_tx(
+            tx,
+            deps.clock,
+            task_id,
+            TaskState.NEEDS_HUMAN,
+            actor="ceo",
+            reason="planning failed: " + "; ".join(problems),
+            expect=[TaskState.APPROVED],
+        )
+    )
+    await repo.client.rest.issues.async_create_comment(
+        repo.owner,
+        repo.name,
+        issue_number,
+        data={"body": PLAN_FAILED_COMMENT.format(problems="; ".join(problems))},
+    )
+    log.warning("planning task %s failed: %s", task_id, problems)

@@ -1,0 +1,115 @@
+"""Reconcile with GitHub: open PRs and their files, PRs merged or closed by hand, closed issues."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.ceo.context import RepoView, TickDeps
+from app.scheduling import OpenPull
+from app.store import Tx
+from app.store.records import issue_number_of_branch
+from app.store.tasks import transition_tx
+from app.store.times import to_db
+from app.taskstate import TERMINAL, TaskState
+
+PER_PAGE = 100
+LIVE_WITH_PR = (TaskState.PR_OPEN, TaskState.REVIEWING)
+
+
+async def _all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    """Read every page of a list endpoint (never stop at the first 100)."""
+    items: list[Any] = []
+    page = 1
+    while True:
+        response = await method(*args, per_page=PER_PAGE, page=page, **kwargs)
+        batch = list(response.parsed_data)
+        items += batch
+        if len(batch) < PER_PAGE:
+            return items
+        page += 1
+
+
+async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
+    """Every open PR (Townhall's and people's) with its actual changed files."""
+    rest = repo.client.rest.pulls
+    pulls = await _all_pages(rest.async_list, repo.owner, repo.name, state="open")
+    result: list[OpenPull] = []
+    for pull in pulls:
+        files = await _all_pages(rest.async_list_files, repo.owner, repo.name, pull.number)
+        changed = frozenset(f.filename for f in files)
+        result.append(OpenPull(pull.number, changed, pull.user.login if pull.user else ""))
+        if issue_number_of_branch(pull.head.ref) is not None:
+            await deps.store.execute(
+                "UPDATE pull_requests SET changed_files = ?, head_sha = ?, updated_at = ?"
+                " WHERE repo_id = ? AND number = ?",
+                (
+                    json.dumps(sorted(changed)),
+                    pull.head.sha,
+                    to_db(deps.clock.now()),
+                    repo.id,
+                    pull.number,
+                ),
+            )
+    return result
+
+
+async def _follow_pull(deps: TickDeps, task_id: int, target: TaskState, reason: str) -> None:
+    """Move a task after its PR was merged or closed outside Townhall."""
+    await deps.store.run(
+        lambda tx: transition_tx(
+            tx,
+            deps.clock,
+            task_id,
+            target,
+            actor="github",
+            reason=reason,
+            expect=list(LIVE_WITH_PR),
+        )
+    )
+
+
+async def reconcile(deps: TickDeps, repo: RepoView, pulls: list[OpenPull]) -> list[str]:
+    """Follow what people did by hand; return a line per change made."""
+    notes: list[str] = []
+    open_numbers = {pull.number for pull in pulls}
+    tasks = await deps.store.fetchall(
+        "SELECT id, issue_number, state, pr_number FROM tasks WHERE repo_id = ?"
+        " AND state IN ('pr_open', 'reviewing') AND pr_number IS NOT NULL",
+        (repo.id,),
+    )
+    for task in tasks:
+        if task["pr_number"] in open_numbers:
+            continue
+        pull = (
+            await repo.client.rest.pulls.async_get(repo.owner, repo.name, task["pr_number"])
+        ).parsed_data
+        target = TaskState.MERGED if pull.merged else TaskState.CANCELLED
+        how = "merged" if pull.merged else "closed without merging"
+        await _follow_pull(deps, task["id"], target, f"PR {how} by hand")
+        notes.append(f"#{task['issue_number']}: PR #{task['pr_number']} {how}")
+
+    def cancel_closed(tx: Tx) -> list[str]:
+        rows = tx.fetchall(
+            "SELECT t.id, t.issue_number, t.state, i.state AS issue_state FROM tasks t"
+            " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+            " WHERE t.repo_id = ? AND i.state != 'open'",
+            (repo.id,),
+        )
+        cancelled = []
+        for row in rows:
+            if TaskState(row["state"]) in TERMINAL or row["state"] == TaskState.RUNNING:
+                continue  # a running worker ends on its own; its result is cancelled next tick
+            transition_tx(
+                tx,
+                deps.clock,
+                row["id"],
+                TaskState.CANCELLED,
+                actor="github",
+                reason=f"issue {row['issue_state']}",
+            )
+            cancelled.append(f"#{row['issue_number']}: cancelled, issue {row['issue_state']}")
+        return cancelled
+
+    notes += await deps.store.run(cancel_closed)
+    return notes

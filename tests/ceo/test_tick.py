@@ -1,0 +1,234 @@
+"""The CEO tick against localhub and the scripted model: plan, schedule by files, lease, re-run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+from githubkit import GitHub
+
+from app.ceo.context import TickDeps
+from app.ceo.tick import TICK_LEASE, run_tick
+from app.clock import SystemClock
+from app.github.client import GitHubAccess
+from app.handlers import build_router
+from app.llm import LLM, store_recorder
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.scripted_model import ModelRequest, ScriptedModel, ToolUse, Turn
+from app.serving import ServerThread
+from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, Settings
+from app.store import Store
+from app.store.leases import acquire
+from app.webhooks.processor import InboxProcessor
+
+APP_ID = 88
+OWNER, REPO = "octo", "shop"
+POLICY = """
+[votes]
+threshold = 2
+window_hours = 0
+min_account_age_days = 30
+[limits]
+max_parallel = 3
+"""
+# Which file each issue's plan names: #1 and #3 both change app/cart.py.
+FILES = {"Cart totals": "app/cart.py", "Search box": "app/search.py", "Cart coupons": "app/cart.py"}
+
+
+@dataclass
+class RecordingDispatcher:
+    """Starts nothing: the tick under test decides; the workers are tested on their own."""
+
+    started: list[tuple[int, int]] = field(default_factory=list)
+
+    async def dispatch(self, task_id: int, attempt: int) -> None:
+        self.started.append((task_id, attempt))
+
+    async def wait(self) -> None:
+        return None
+
+
+def planner(request: ModelRequest) -> Turn | None:
+    if request.forced_tool != "submit_plan":
+        return None
+    title = re.search(r"Title: (.+)", request.last_user_text)
+    path = FILES[title.group(1).strip()] if title else "README.md"
+    plan = {
+        "role": "developer",
+        "what": f"Change {path}",
+        "why": "Voters asked for it",
+        "acceptance_criteria": ["it works"],
+        "test_case": "run the tests",
+        "files": [path],
+        "complexity": "small",
+    }
+    return Turn([ToolUse("submit_plan", plan)])
+
+
+@dataclass
+class World:
+    ctl: LocalHubControl
+    hub_url: str
+    deps: TickDeps
+    dispatcher: RecordingDispatcher
+    model: ScriptedModel
+    store: Store
+
+
+@pytest.fixture
+def world(tmp_path: Path, store: Store) -> Iterator[World]:
+    keys = generate_app_keypair()
+    source = tmp_path / "source"
+    (source / "app").mkdir(parents=True)
+    for name in ("cart.py", "search.py", "__init__.py"):
+        (source / "app" / name).write_text(f"# {name}\n")
+    (source / ".townhall.toml").write_text(POLICY)
+    hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
+    model = ScriptedModel()
+    model.add_responder(planner, name="planner")
+    with (
+        ServerThread(hub.create_app()) as hub_server,
+        ServerThread(model.create_app()) as model_server,
+        LocalHubControl(hub_server.url) as ctl,
+    ):
+        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
+        ctl.create_repo_from_dir(OWNER, REPO, source)
+        old = datetime(2020, 1, 1, tzinfo=UTC)
+        for login in ("alice", "bob", "carol", "dave"):
+            ctl.create_user(login, token=f"{login}-token", created_at=old)
+        installation = ctl.create_installation(APP_ID, OWNER)
+        clock = SystemClock()
+        settings = Settings(github_api_url=hub_server.url, daily_budget_usd=100)
+        access = GitHubAccess(hub_server.url, _credentials(keys), clock)
+        client = anthropic.AsyncAnthropic(
+            api_key="k", base_url=model_server.url, max_retries=0, timeout=10
+        )
+        llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
+        dispatcher = RecordingDispatcher()
+        deps = TickDeps(
+            settings=settings,
+            store=store,
+            clock=clock,
+            github=access,
+            llm=llm,
+            processor=InboxProcessor(store, clock, build_router(), access),
+            dispatcher=dispatcher,
+            workdir=tmp_path / "work",
+        )
+        _register(store, int(installation["id"]))
+        yield World(ctl, hub_server.url, deps, dispatcher, model, store)
+
+
+def _credentials(keys: Any) -> Any:
+    from app.settings import GitHubAppCredentials
+
+    return GitHubAppCredentials(APP_ID, keys.private_key_pem)
+
+
+def _register(store: Store, installation_id: int) -> None:
+    """Record the installation as the installation webhook would have."""
+    store.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO installations (id, account_login, created_at) VALUES (?, ?, '')",
+            (installation_id, OWNER),
+        )
+    )
+    store.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
+            " updated_at) VALUES (1, ?, ?, 'main', '', '')",
+            (installation_id, f"{OWNER}/{REPO}"),
+        )
+    )
+
+
+def file_and_vote(world: World, title: str, voters: tuple[str, ...] = ("bob", "carol")) -> int:
+    number: int = world.ctl.create_issue(OWNER, REPO, "alice", title, "Please.")["number"]
+    for voter in voters:
+        world.ctl.add_reaction(OWNER, REPO, number, voter, "+1")
+    return number
+
+
+def comments(world: World, number: int) -> list[str]:
+    with GitHub("dave-token", base_url=world.hub_url + "/") as github:
+        listed = github.rest.issues.list_comments(OWNER, REPO, number).parsed_data
+    return [c.body or "" for c in listed]
+
+
+async def test_disjoint_tasks_run_in_parallel_and_an_overlapping_one_waits(world: World) -> None:
+    cart = file_and_vote(world, "Cart totals")
+    search = file_and_vote(world, "Search box")
+    coupons = file_and_vote(world, "Cart coupons")
+    file_and_vote(world, "Not enough votes", voters=("bob",))
+
+    report = await run_tick(world.deps)
+
+    assert report.ran and not report.errors, report.errors
+    tasks = await world.store.fetchall(
+        "SELECT id, issue_number, state, predicted_files, waiting_reason FROM tasks"
+        " ORDER BY issue_number"
+    )
+    states = {t["issue_number"]: t["state"] for t in tasks}
+    assert states == {cart: "running", search: "running", coupons: "queued"}
+    assert sorted(world.dispatcher.started) == [(1, 1), (2, 1)]
+    waiting = next(t for t in tasks if t["issue_number"] == coupons)
+    assert f"#{cart}" in waiting["waiting_reason"] and "app/cart.py" in waiting["waiting_reason"]
+    status = [body for body in comments(world, coupons) if "townhall:queue-status" in body]
+    assert len(status) == 1 and "app/cart.py" in status[0]
+    attempts = await world.store.fetchall("SELECT task_id, number, state FROM attempts")
+    assert len(attempts) == 2 and {a["state"] for a in attempts} == {"running"}
+
+
+async def test_a_second_tick_while_one_holds_the_lease_exits(world: World) -> None:
+    assert await acquire(
+        world.store, world.deps.clock, TICK_LEASE, "other-host:1", timedelta(minutes=5)
+    )
+    report = await run_tick(world.deps, holder="this-host:2")
+    assert not report.ran
+    assert "other-host:1" in report.reason
+    assert world.model.requests == []
+
+
+async def test_running_the_tick_again_duplicates_nothing(world: World) -> None:
+    file_and_vote(world, "Cart totals")
+    coupons = file_and_vote(world, "Cart coupons")
+    await run_tick(world.deps)
+    requests_after_first = len(world.model.requests)
+    again = await run_tick(world.deps)
+
+    assert again.ran and not again.errors
+    assert again.planned == [] and again.dispatched == []
+    assert len(world.model.requests) == requests_after_first  # nothing planned twice
+    tasks = await world.store.fetchall("SELECT issue_number, state FROM tasks ORDER BY id")
+    assert [t["state"] for t in tasks] == ["running", "queued"]
+    status = [body for body in comments(world, coupons) if "townhall:queue-status" in body]
+    assert len(status) == 1
+    assert len(world.dispatcher.started) == 1
+
+
+async def test_an_invalid_policy_stops_the_repository_not_the_tick(world: World) -> None:
+    path = world.ctl.repo_path(OWNER, REPO)
+    import subprocess
+
+    work = path.parent / "work-clone"
+    subprocess.run(["git", "clone", "-q", str(path), str(work)], check=True)
+    (work / ".townhall.toml").write_text("[votes]\nthreshold = 'lots'\n")
+    for args in (
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "break policy"],
+        ["push", "-q", "origin", "HEAD:main"],
+    ):
+        subprocess.run(["git", *args], cwd=work, check=True)
+    file_and_vote(world, "Cart totals")
+    report = await run_tick(world.deps)
+    assert report.ran
+    assert any("votes.threshold" in error for error in report.errors)
+    assert await world.store.fetchall("SELECT * FROM tasks") == []
+    repo = await world.store.fetchone("SELECT policy_error FROM repos")
+    assert repo is not None and "votes.threshold" in repo["policy_error"]
