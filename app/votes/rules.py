@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.policy import VotePolicy
@@ -173,6 +174,80 @@ def _signal(act: MaintainerAct, effective: bool, reason: str) -> SignalLine:
     return SignalLine(act.login, act.verdict, act.source, act.at, effective, reason)
 
 
+@dataclass(frozen=True)
+class _Count:
+    """The vote count against the threshold, once the voting window is known."""
+
+    score: float
+    threshold: float
+    window_ends: datetime
+    window_passed: bool
+    counted_any: bool
+
+    def reaches(self, score: float) -> bool:
+        """Tell whether `score` meets the threshold (never with no votes, never at 0)."""
+        return score > 0 and score >= self.threshold
+
+    @property
+    def passes(self) -> bool:
+        """Tell whether the votes approve (after the window)."""
+        return self.window_passed and self.counted_any and self.reaches(self.score)
+
+    @property
+    def fails(self) -> bool:
+        """Tell whether the votes reject (after the window)."""
+        return self.window_passed and self.score < 0 and self.score <= -self.threshold
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    approved_hash: str | None
+    held_since: datetime | None = None
+
+
+def _held(
+    votes: Sequence[VoteLine],
+    latest: SignalLine | None,
+    count: _Count,
+    standing: Standing,
+    policy: VotePolicy,
+    current_hash: str,
+    now: datetime,
+) -> _Result:
+    """Decide an approved issue whose text changed: confirmed again, or held."""
+    since = standing.held_since or now
+    # Only what happened after the change was noticed can confirm the new text.
+    since_score = _score(line.value for line in votes if line.counted and line.reacted_at >= since)
+    if latest is not None and latest.verdict == "approve" and latest.at >= since:
+        reason = texts.REAPPROVED.format(login=latest.login, source=latest.source)
+        return _Result("approved", (reason,), current_hash)
+    if (
+        not policy.require_maintainer_approval
+        and count.window_passed
+        and count.reaches(since_score)
+    ):
+        return _Result("approved", (texts.REVOTED.format(score=shown(since_score)),), current_hash)
+    or_votes = "" if policy.require_maintainer_approval else texts.HELD_OR_VOTES
+    reason = texts.HELD.format(since=short_time(since), or_votes=or_votes)
+    return _Result("held", (reason,), standing.approved_body_hash, since)
+
+
+def _pending(count: _Count) -> _Result:
+    """Say what an issue still needs."""
+    if count.passes:
+        return _Result("pending", (texts.NEEDS_MAINTAINER,), None)
+    reasons = []
+    if not count.window_passed:
+        reasons.append(texts.WINDOW_OPEN.format(ends=short_time(count.window_ends)))
+    if not (count.counted_any and count.reaches(count.score)):
+        reasons.append(
+            texts.SCORE_SHORT.format(score=shown(count.score), threshold=count.threshold)
+        )
+    return _Result("pending", tuple(reasons), None)
+
+
 def decide(
     issue: IssueSnapshot,
     policy: VotePolicy,
@@ -185,84 +260,52 @@ def decide(
     current_hash = body_hash(issue.title, issue.body)
     votes = judge_votes(issue, policy, facts, now)
     signals = judge_signals(issue, policy, facts, acts)
-    score = _score(line.value for line in votes if line.counted)
-    threshold = policy.threshold
     window_ends = issue.created_at + timedelta(hours=policy.window_hours)
-    window_passed = now >= window_ends
-    counted_any = any(line.counted for line in votes)
-    votes_pass = window_passed and counted_any and score > 0 and score >= threshold
-    votes_fail = window_passed and score < 0 and score <= -threshold
+    count = _Count(
+        score=_score(line.value for line in votes if line.counted),
+        threshold=policy.threshold,
+        window_ends=window_ends,
+        window_passed=now >= window_ends,
+        counted_any=any(line.counted for line in votes),
+    )
     latest = next((line for line in signals if line.effective), None)
-    when = short_time(latest.at) if latest else ""
-
-    outcome: Outcome
-    approved_hash = standing.approved_body_hash
-    held_since: datetime | None = None
-    reasons: list[str] = []
-    was_approved = standing.decision in {"approved", "held"} and approved_hash is not None
+    passed = texts.VOTES_PASSED.format(score=shown(count.score), threshold=count.threshold)
+    votes_suffice = count.passes and not policy.require_maintainer_approval
+    was_approved = (
+        standing.decision in {"approved", "held"} and standing.approved_body_hash is not None
+    )
+    result: _Result
     if latest is not None and latest.verdict == "reject":
-        outcome, approved_hash = "rejected", None
-        reasons.append(texts.VETOED.format(login=latest.login, source=latest.source, at=when))
-    elif was_approved and approved_hash != current_hash:
-        since = standing.held_since or now
-        since_score = _score(
-            line.value for line in votes if line.counted and line.reacted_at >= since
-        )
-        votes_confirm = (
-            not policy.require_maintainer_approval
-            and window_passed
-            and since_score > 0
-            and since_score >= threshold
-        )
-        if latest is not None and latest.verdict == "approve" and latest.at >= since:
-            outcome, approved_hash = "approved", current_hash
-            reasons.append(texts.REAPPROVED.format(login=latest.login, source=latest.source))
-        elif votes_confirm:
-            outcome, approved_hash = "approved", current_hash
-            reasons.append(texts.REVOTED.format(score=shown(since_score)))
-        else:
-            outcome, held_since = "held", since
-            or_votes = "" if policy.require_maintainer_approval else texts.HELD_OR_VOTES
-            reasons.append(texts.HELD.format(since=short_time(since), or_votes=or_votes))
+        when = short_time(latest.at)
+        reason = texts.VETOED.format(login=latest.login, source=latest.source, at=when)
+        result = _Result("rejected", (reason,), None)
+    elif was_approved and standing.approved_body_hash != current_hash:
+        result = _held(votes, latest, count, standing, policy, current_hash, now)
     elif latest is not None and latest.verdict == "approve":
-        outcome, approved_hash = "approved", current_hash
-        reasons.append(
-            texts.MAINTAINER_APPROVED.format(login=latest.login, source=latest.source, at=when)
-        )
-    elif votes_fail:
-        outcome, approved_hash = "rejected", None
-        reasons.append(texts.VOTES_FAILED.format(score=shown(score), threshold=threshold))
+        when = short_time(latest.at)
+        reason = texts.MAINTAINER_APPROVED.format(login=latest.login, source=latest.source, at=when)
+        result = _Result("approved", (reason,), current_hash)
+    elif count.fails:
+        reason = texts.VOTES_FAILED.format(score=shown(count.score), threshold=count.threshold)
+        result = _Result("rejected", (reason,), None)
     elif was_approved:
-        outcome = "approved"
-        # Say why in the same words as when it passed, so a steady tally is never re-edited.
-        passed = votes_pass and not policy.require_maintainer_approval
-        reasons.append(
-            texts.VOTES_PASSED.format(score=shown(score), threshold=threshold)
-            if passed
-            else texts.STILL_APPROVED
-        )
-    elif votes_pass and not policy.require_maintainer_approval:
-        outcome, approved_hash = "approved", current_hash
-        reasons.append(texts.VOTES_PASSED.format(score=shown(score), threshold=threshold))
+        # Same words as when it passed while the votes still suffice: a steady tally stays equal.
+        reason = passed if votes_suffice else texts.STILL_APPROVED
+        result = _Result("approved", (reason,), standing.approved_body_hash)
+    elif votes_suffice:
+        result = _Result("approved", (passed,), current_hash)
     else:
-        outcome, approved_hash = "pending", None
-        if votes_pass:
-            reasons.append(texts.NEEDS_MAINTAINER)
-        else:
-            if not window_passed:
-                reasons.append(texts.WINDOW_OPEN.format(ends=short_time(window_ends)))
-            if not (counted_any and score >= threshold and score > 0):
-                reasons.append(texts.SCORE_SHORT.format(score=shown(score), threshold=threshold))
+        result = _pending(count)
     return Decision(
         number=issue.number,
-        outcome=outcome,
-        reasons=tuple(reasons),
-        score=score,
-        threshold=threshold,
+        outcome=result.outcome,
+        reasons=result.reasons,
+        score=count.score,
+        threshold=count.threshold,
         window_ends=window_ends,
         body_hash=current_hash,
-        approved_body_hash=approved_hash,
-        held_since=held_since,
+        approved_body_hash=result.approved_hash,
+        held_since=result.held_since,
         votes=votes,
         signals=signals,
     )
