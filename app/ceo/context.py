@@ -69,5 +69,6 @@ class TickReport:
     waiting: dict[int, str] = field(default_factory=dict)
     reconciled: list[str] = field(default_factory=list)
     reviews: list[int] = field(default_factory=list)
+    told: list[int] = field(default_factory=list)
     budget_stop: str | None = None
     errors: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from app.ceo.attempts import recover_lost_attempts
 from app.ceo.context import RepoView, TickDeps, TickReport
+from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
 from app.ceo.schedule_step import schedule
@@ -112,3 +113,4 @@ async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport)
     report.planned += planned
     report.plan_failures += failed
     await schedule(deps, view, pulls, report)
+    report.told += await notify_needs_human(deps, view)

@@ -232,3 +232,40 @@ async def test_an_invalid_policy_stops_the_repository_not_the_tick(world: World)
     assert await world.store.fetchall("SELECT * FROM tasks") == []
     repo = await world.store.fetchone("SELECT policy_error FROM repos")
     assert repo is not None and "votes.threshold" in repo["policy_error"]
+
+
+async def test_budget_stop_dispatches_nothing_and_says_why(world: World) -> None:
+    number = file_and_vote(world, "Cart totals")
+    await world.store.execute(
+        "INSERT INTO llm_calls (phase, model, cost_usd, created_at) VALUES ('agent', 'm', 150, ?)",
+        (world.deps.clock.now().isoformat(timespec="microseconds"),),
+    )
+    report = await run_tick(world.deps)
+    assert report.budget_stop is not None and "daily budget reached" in report.budget_stop
+    assert world.dispatcher.started == []
+    assert [b for b in comments(world, number) if "Waiting for budget" in b]
+
+
+async def test_a_task_out_of_attempts_is_handed_to_a_person_once(world: World) -> None:
+    from app.ceo.attempts import fail_attempt_tx
+
+    number = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    await world.store.run(
+        lambda tx: fail_attempt_tx(
+            tx, world.deps.clock, 1, 1, outcome="verification_failed", log="x"
+        )
+    )
+    await world.store.execute("UPDATE tasks SET max_attempts = 2")
+    await run_tick(world.deps)  # dispatches attempt 2
+    assert world.dispatcher.started == [(1, 1), (1, 2)]
+    await world.store.run(
+        lambda tx: fail_attempt_tx(tx, world.deps.clock, 1, 2, outcome="agent_turn_limit", log="y")
+    )
+    assert (await world.store.fetchone("SELECT state FROM tasks")) == {"state": "needs_human"}
+    first = await run_tick(world.deps)
+    second = await run_tick(world.deps)
+    assert first.told == [1] and second.told == []
+    told = [b for b in comments(world, number) if "needs a person" in b]
+    assert len(told) == 1
+    assert "verification_failed" in told[0] and "agent_turn_limit" in told[0]

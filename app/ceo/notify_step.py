@@ -1,0 +1,66 @@
+"""Tell people when a task needs them: one comment per time a task reaches needs_human."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from app.ceo.context import RepoView, TickDeps
+from app.store.tasks import record_event
+
+NEEDS_HUMAN_COMMENT = """\
+🙋 **Townhall needs a person for this issue.** {reason}
+
+| attempt | outcome | ended |
+| --- | --- | --- |
+{rows}
+
+The attempts' logs are in `townhall task {task_id}` and on the dashboard. A maintainer can
+adjust the issue and comment `/townhall retry` to give it another attempt."""
+
+
+async def notify_needs_human(deps: TickDeps, repo: RepoView) -> list[int]:
+    """Comment on issues whose task reached needs_human since the last such comment."""
+    rows = await deps.store.fetchall(
+        "SELECT t.id, t.issue_number,"
+        " (SELECT MAX(e.id) FROM events e WHERE e.task_id = t.id AND e.to_state = 'needs_human')"
+        " AS reached,"
+        " (SELECT MAX(e.id) FROM events e WHERE e.task_id = t.id AND e.kind = 'needs_human_told')"
+        " AS told,"
+        " (SELECT e.reason FROM events e WHERE e.task_id = t.id AND e.to_state = 'needs_human'"
+        " ORDER BY e.id DESC LIMIT 1) AS reason"
+        " FROM tasks t WHERE t.repo_id = ? AND t.state = 'needs_human'",
+        (repo.id,),
+    )
+    told: list[int] = []
+    for row in rows:
+        if row["told"] is not None and row["told"] > row["reached"]:
+            continue
+        attempts = await deps.store.fetchall(
+            "SELECT number, outcome, ended_at FROM attempts WHERE task_id = ? ORDER BY number",
+            (row["id"],),
+        )
+        table = (
+            "\n".join(
+                f"| {a['number']} | {a['outcome'] or 'running'} | {a['ended_at'] or ''} |"
+                for a in attempts
+            )
+            or "| – | no attempt ran | |"
+        )
+        body = NEEDS_HUMAN_COMMENT.format(reason=row["reason"], rows=table, task_id=row["id"])
+        await repo.client.rest.issues.async_create_comment(
+            repo.owner, repo.name, row["issue_number"], data={"body": body}
+        )
+        await deps.store.run(
+            partial(
+                record_event,
+                clock=deps.clock,
+                actor="ceo",
+                kind="needs_human_told",
+                task_id=row["id"],
+                repo_id=repo.id,
+                issue_number=row["issue_number"],
+                reason="commented on the issue",
+            )
+        )
+        told.append(row["id"])
+    return told
