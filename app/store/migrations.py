@@ -254,7 +254,44 @@ CREATE INDEX attempts_by_end ON attempts(ended_at);
 CREATE INDEX issues_by_score ON issues(state, score DESC)
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3))
+# Reviews (reviewer/): one row per reviewed PR head, with the verdict, why, the phase 1 report,
+# the merge and the post-merge check, so the dashboard can show each review.
+SCHEMA_V4 = """
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    attempt INTEGER NOT NULL,
+    repo_id INTEGER NOT NULL,
+    pr_number INTEGER NOT NULL,
+    head_sha TEXT NOT NULL,
+    base_sha TEXT NOT NULL DEFAULT '',
+    decision TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    model_decision TEXT,
+    overruled INTEGER NOT NULL DEFAULT 0,
+    criteria TEXT NOT NULL DEFAULT '{}',
+    static_report TEXT,
+    github_review_id INTEGER,
+    review_event TEXT,
+    merge_sha TEXT,
+    post_merge TEXT,
+    post_merge_log TEXT,
+    revert_sha TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX reviews_by_task ON reviews(task_id, id);
+CREATE INDEX reviews_by_head ON reviews(task_id, head_sha);
+CREATE INDEX reviews_by_post_merge ON reviews(outcome, post_merge)
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, SCHEMA_V1),
+    (2, SCHEMA_V2),
+    (3, SCHEMA_V3),
+    (4, SCHEMA_V4),
+)
 
 
 def _statements(script: str) -> list[str]:
