@@ -17,6 +17,8 @@ from .render_core import Urls
 from .state import HubState
 from .webhooks import WebhookDispatcher
 
+_MEMO_SIZE = 1024
+
 
 class HubCore:
     """Everything a route needs, in one place; built once per LocalHub."""
@@ -30,6 +32,8 @@ class HubCore:
         self.counters = Counters()
         self.webhooks = WebhookDispatcher(state.data.webhook)
         self._locks: dict[int, asyncio.Lock] = {}
+        # Results computed from immutable git objects (diffs, merge checks), keyed by their shas.
+        self.git_memo: dict[tuple[object, ...], object] = {}
 
     @property
     def repos_dir(self) -> Path:
@@ -43,6 +47,12 @@ class HubCore:
     def git(self, repo: Repo) -> GitRepo:
         """Return the bare repository backing `repo`."""
         return GitRepo(self.repos_dir / repo.owner_login / f"{repo.name}.git")
+
+    def remember(self, key: tuple[object, ...], value: object) -> None:
+        """Keep a git-derived result; the oldest entries go once the memo is full."""
+        if len(self.git_memo) >= _MEMO_SIZE:
+            del self.git_memo[next(iter(self.git_memo))]
+        self.git_memo[key] = value
 
     def repo_lock(self, repo: Repo) -> asyncio.Lock:
         """Return the lock that serialises ref-moving operations (merges, ref updates) on `repo`."""

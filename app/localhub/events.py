@@ -16,8 +16,15 @@ def installation_ref(inst: Installation) -> JSON:
     return {"id": inst.id, "node_id": node_id("Installation", inst.id)}
 
 
+def wanted(ctx: Ctx) -> bool:
+    """Tell whether anyone listens; without a webhook URL payloads are not even built."""
+    return bool(ctx.core.webhooks.config.url)
+
+
 def emit(ctx: Ctx, event: str, repo: Repo | None, body: JSON) -> None:
     """Queue `event` with `body` plus repository, sender and installation, like GitHub does."""
+    if not wanted(ctx):
+        return
     state = ctx.state
     payload: dict[str, Any] = dict(body)
     if repo is not None:
@@ -38,6 +45,8 @@ async def emit_issue(
     ctx: Ctx, repo: Repo, issue: Issue, action: str, extra: JSON | None = None
 ) -> None:
     """Announce an issue change: `issues` for issues, `pull_request` for pull requests."""
+    if not wanted(ctx):
+        return
     if issue.is_pull:
         pull = repo.pulls[issue.number]
         facts = await pull_facts(ctx.core, repo, pull)

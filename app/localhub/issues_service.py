@@ -8,7 +8,7 @@ from typing import Any
 from . import render_core, render_issues
 from .core import Ctx
 from .errors import ApiError, not_found, validation_failed
-from .events import emit, emit_issue
+from .events import emit, emit_issue, wanted
 from .models import REACTION_CONTENTS, Comment, Issue, Label, Reaction, Repo
 
 _DEFAULT_LABEL_COLOR = "ededed"
@@ -174,6 +174,8 @@ async def _unassign(ctx: Ctx, repo: Repo, issue: Issue, login: str) -> None:
 
 
 def _comment_event(ctx: Ctx, repo: Repo, comment: Comment, action: str, extra: Any) -> None:
+    if not wanted(ctx):
+        return
     issue = repo.issues[comment.issue_number]
     body = {
         "action": action,

@@ -52,31 +52,51 @@ async def current_shas(core: HubCore, repo: Repo, pull: PullRequest) -> tuple[st
     issue = repo.issues[pull.number]
     if issue.state != "open":
         return pull.head_sha, pull.base_sha
-    git = core.git(repo)
-    head = await git.resolve(f"refs/heads/{pull.head_ref}") or pull.head_sha
-    base = await git.resolve(f"refs/heads/{pull.base_ref}") or pull.base_sha
+    tips = await core.git(repo).list_refs("refs/heads/")
+    head = tips.get(f"refs/heads/{pull.head_ref}", pull.head_sha)
+    base = tips.get(f"refs/heads/{pull.base_ref}", pull.base_sha)
     pull.head_sha, pull.base_sha = head, base
     return head, base
 
 
-async def pull_facts(core: HubCore, repo: Repo, pull: PullRequest) -> PullFacts:
-    """Compute a pull request's shas, changed files, commit count and mergeability."""
+@dataclass(frozen=True)
+class _GitFacts:
+    files: list[FileDiff]
+    commits: int
+    mergeable: bool
+
+
+async def _git_facts(
+    core: HubCore, repo: Repo, head: str, base: str, merge_commit: str | None
+) -> _GitFacts:
+    key = (str(core.git(repo).path), head, base, merge_commit)
+    known = core.git_memo.get(key)
+    if isinstance(known, _GitFacts):
+        return known
     git = core.git(repo)
-    head, base = await current_shas(core, repo, pull)
-    if pull.merged and pull.merge_commit_sha:
+    if merge_commit:
         # After a merge the base contains the head; diff against the merge's first parent.
-        merged = await git.read_commit(pull.merge_commit_sha)
+        merged = await git.read_commit(merge_commit)
         fork_point = merged.parents[0] if merged.parents else base
     else:
         fork_point = await git.merge_base(base, head) or base
     files = parse_diff(await git.diff(fork_point, head))
     commits = len(await git.commits_between(fork_point, head))
-    issue = repo.issues[pull.number]
-    if issue.state != "open":
+    mergeable = merge_commit is not None or (await git.merge_trees(base, head)).tree is not None
+    facts = _GitFacts(files, commits, mergeable)
+    core.remember(key, facts)
+    return facts
+
+
+async def pull_facts(core: HubCore, repo: Repo, pull: PullRequest) -> PullFacts:
+    """Compute a pull request's shas, changed files, commit count and mergeability."""
+    head, base = await current_shas(core, repo, pull)
+    merge_commit = pull.merge_commit_sha if pull.merged else None
+    derived = await _git_facts(core, repo, head, base, merge_commit)
+    files, commits = derived.files, derived.commits
+    if repo.issues[pull.number].state != "open":
         return PullFacts(head, base, None, "unknown", commits, files)
-    merge = await git.merge_trees(base, head)
-    mergeable = merge.tree is not None
-    if not mergeable:
+    if not derived.mergeable:
         state = "dirty"
     elif pull.draft:
         state = "draft"
@@ -84,4 +104,4 @@ async def pull_facts(core: HubCore, repo: Repo, pull: PullRequest) -> PullFacts:
         state = "unstable"
     else:
         state = "clean"
-    return PullFacts(head, base, mergeable, state, commits, files)
+    return PullFacts(head, base, derived.mergeable, state, commits, files)

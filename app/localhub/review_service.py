@@ -16,7 +16,7 @@ from .diff import (
     position_to_line,
 )
 from .errors import ApiError
-from .events import emit
+from .events import emit, wanted
 from .models import PullRequest, Repo, Review, ReviewComment
 from .pull_facts import pull_facts
 
@@ -129,6 +129,8 @@ def _new_comment(
 
 
 async def _announce_comment(ctx: Ctx, repo: Repo, pull: PullRequest, item: ReviewComment) -> None:
+    if not wanted(ctx):
+        return
     facts = await pull_facts(ctx.core, repo, pull)
     emit(
         ctx,
@@ -179,7 +181,7 @@ async def create_review(
     created = [_new_comment(ctx, pull, review.id, where, text, commit) for where, text in anchors]
     for item in created:
         repo.review_comments[item.id] = item
-    if event is None:
+    if event is None or not wanted(ctx):
         return review
     rendered = render_pulls.review(ctx.urls, ctx.state, repo, review)
     pull_json = render_pulls.pull(ctx.urls, ctx.state, repo, pull, facts)

@@ -13,7 +13,7 @@ from . import render_checks
 from .api import Call, api_route, json_response, paginate
 from .core import HubCore
 from .errors import ApiError, not_found, validation_failed
-from .events import emit
+from .events import emit, wanted
 from .models import CheckRun, CheckSuite, CommitStatus
 
 _CHECK_STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
@@ -70,8 +70,9 @@ def _apply(call: Call, run: CheckRun, body: dict[str, Any]) -> None:
 
 async def _announce(call: Call, run: CheckRun, action: str) -> None:
     repo, state = call.repo, call.core.state
-    rendered = render_checks.check_run(call.ctx.urls, state, repo, run)
-    emit(call.ctx, "check_run", repo, {"action": action, "check_run": rendered})
+    if wanted(call.ctx):
+        rendered = render_checks.check_run(call.ctx.urls, state, repo, run)
+        emit(call.ctx, "check_run", repo, {"action": action, "check_run": rendered})
     suite = repo.check_suites[run.check_suite_id]
     runs = [r for r in repo.check_runs.values() if r.check_suite_id == suite.id]
     suite.updated_at = call.core.now()
@@ -79,9 +80,10 @@ async def _announce(call: Call, run: CheckRun, action: str) -> None:
         conclusions = {r.conclusion for r in runs}
         worst = next((c for c in ("failure", "timed_out", "cancelled") if c in conclusions), None)
         suite.status, suite.conclusion = "completed", worst or "success"
-        head = await call.core.git(repo).read_commit(suite.head_sha)
-        body = render_checks.check_suite(call.ctx.urls, state, repo, suite, head)
-        emit(call.ctx, "check_suite", repo, {"action": "completed", "check_suite": body})
+        if wanted(call.ctx):
+            head = await call.core.git(repo).read_commit(suite.head_sha)
+            body = render_checks.check_suite(call.ctx.urls, state, repo, suite, head)
+            emit(call.ctx, "check_suite", repo, {"action": "completed", "check_suite": body})
     else:
         suite.status, suite.conclusion = "in_progress", None
 

@@ -60,22 +60,17 @@ async def get_blob(call: Call) -> Response:
     return json_response(render_git.blob(call.ctx.urls, call.repo, sha, data))
 
 
-async def _tree_change(call: Call, item: dict[str, Any]) -> TreeChange:
-    git = call.core.git(call.repo)
+def _tree_change(item: Any) -> TreeChange:
+    if not isinstance(item, dict):
+        raise validation_failed("Tree", "tree")
     path, mode = str(item.get("path") or ""), str(item.get("mode") or "")
     kind = str(item.get("type") or _MODES.get(mode, ""))
     if not path or mode not in _MODES or _MODES[mode] != kind:
         raise validation_failed("Tree", "tree.path" if not path else "tree.mode")
-    if "content" in item and item["content"] is not None:
-        if kind != "blob":
-            raise validation_failed("Tree", "tree.content")
-        return TreeChange(path, mode, kind, await git.write_blob(str(item["content"]).encode()))
+    if item.get("content") is not None and kind != "blob":
+        raise validation_failed("Tree", "tree.content")
     sha = item.get("sha")
-    if sha is None:
-        return TreeChange(path, mode, kind, None)
-    if kind != "commit" and await git.object_type(str(sha)) != kind:
-        raise ApiError(422, f"tree.sha {sha} is not a valid {kind}")
-    return TreeChange(path, mode, kind, str(sha))
+    return TreeChange(path, mode, kind, None if sha is None else str(sha))
 
 
 async def create_tree(call: Call) -> Response:
@@ -85,10 +80,21 @@ async def create_tree(call: Call) -> Response:
     if not isinstance(items, list):
         raise validation_failed("Tree", "tree", "missing_field")
     git = call.core.git(call.repo)
+    changes = [_tree_change(item) for item in items]
     base_tree = body.get("base_tree")
-    if base_tree is not None and await git.resolve(str(base_tree), "tree") is None:
+    # One cat-file process checks the base tree and every object the entries point at.
+    referenced = [c for c in changes if c.sha is not None and c.type != "commit"]
+    wanted = [str(base_tree)] if base_tree else []
+    found = await git.object_types(wanted + [str(c.sha) for c in referenced])
+    if base_tree and found[0] not in ("tree", "commit"):
         raise ApiError(422, "Invalid tree info", errors=["base_tree is not a valid tree oid"])
-    changes = [await _tree_change(call, item) for item in items]
+    for change, kind in zip(referenced, found[len(wanted) :], strict=True):
+        if kind != change.type:
+            raise ApiError(422, f"tree.sha {change.sha} is not a valid {change.type}")
+    for index, item in enumerate(items):
+        if item.get("content") is not None:
+            blob = await git.write_blob(str(item["content"]).encode())
+            changes[index] = TreeChange(changes[index].path, changes[index].mode, "blob", blob)
     sha = await git.write_tree(str(base_tree) if base_tree else None, changes)
     entries = await git.read_tree(sha)
     return json_response(render_git.tree(call.ctx.urls, call.repo, sha, entries), status=201)
@@ -119,12 +125,12 @@ async def create_commit(call: Call) -> Response:
     message, tree = body.get("message"), str(body.get("tree") or "")
     if not isinstance(message, str):
         raise validation_failed("Commit", "message", "missing_field")
-    if await git.object_type(tree) != "tree":
-        raise ApiError(422, "Tree SHA does not exist")
     parents = [str(p) for p in body.get("parents") or []]
-    for parent in parents:
-        if await git.object_type(parent) != "commit":
-            raise ApiError(422, "Parent SHA does not exist or is not a commit object")
+    kinds = await git.object_types([tree, *parents])
+    if kinds[0] != "tree":
+        raise ApiError(422, "Tree SHA does not exist")
+    if any(kind != "commit" for kind in kinds[1:]):
+        raise ApiError(422, "Parent SHA does not exist or is not a commit object")
     actor = call.core.state.find_user(call.ctx.login) if call.ctx.login else None
     name = actor.login if actor else "localhub"
     default = Signature(name, f"{name}@users.noreply.localhub", call.core.now())

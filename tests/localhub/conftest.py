@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,17 @@ def make_github(url: str, auth: Any, **options: Any) -> GitHub[Any]:
     return GitHub(auth, base_url=url + "/", cache_strategy=MemCacheStrategy(), **options)
 
 
+def open_github(stack: ExitStack, url: str, auth: Any, **options: Any) -> GitHub[Any]:
+    """Return a client that keeps one HTTP connection pool until `stack` closes.
+
+    Outside a `with` block githubkit builds a new httpx client (and SSL context) per request,
+    which costs more than the request itself.
+    """
+    client = make_github(url, auth, **options)
+    stack.enter_context(client)
+    return client
+
+
 @dataclass
 class World:
     """A hub with app `townhall` installed on octo/demo, and people with tokens."""
@@ -43,6 +55,7 @@ class World:
     keys: AppKeyPair
     installation_id: int
     repo_path: Path
+    stack: ExitStack
 
     @property
     def app_auth(self) -> AppAuthStrategy:
@@ -51,15 +64,16 @@ class World:
 
     def as_app(self, **options: Any) -> GitHub[Any]:
         """Return a client authenticated as the app (JWT)."""
-        return make_github(self.url, self.app_auth, **options)
+        return open_github(self.stack, self.url, self.app_auth, **options)
 
     def as_installation(self, **options: Any) -> GitHub[Any]:
         """Return a client authenticated as the installation (token minted by githubkit)."""
-        return make_github(self.url, self.app_auth.as_installation(self.installation_id), **options)
+        auth = self.app_auth.as_installation(self.installation_id)
+        return open_github(self.stack, self.url, auth, **options)
 
     def as_user(self, login: str, **options: Any) -> GitHub[Any]:
         """Return a client acting as a person with a personal token."""
-        return make_github(self.url, f"{login}-token", **options)
+        return open_github(self.stack, self.url, f"{login}-token", **options)
 
 
 def seed_source(root: Path) -> Path:
@@ -77,7 +91,11 @@ def world(tmp_path: Path, keys: AppKeyPair) -> Iterator[World]:
     """Start a hub (manual clock at the real time) seeded with an app, a repo and users."""
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     hub = LocalHub(tmp_path / "hub", clock=clock, token_ttl=timedelta(hours=1))
-    with ServerThread(hub.create_app()) as server, LocalHubControl(server.url) as ctl:
+    with (
+        ServerThread(hub.create_app()) as server,
+        LocalHubControl(server.url) as ctl,
+        ExitStack() as stack,
+    ):
         ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
         repo = ctl.create_repo_from_dir(OWNER, REPO, seed_source(tmp_path))
         installation = ctl.create_installation(APP_ID, OWNER)
@@ -85,4 +103,5 @@ def world(tmp_path: Path, keys: AppKeyPair) -> Iterator[World]:
             ctl.create_user(login, token=f"{login}-token")
         ctl.create_user(OWNER, token=f"{OWNER}-token")
         ctl.set_collaborator(OWNER, REPO, "carol", "write")
-        yield World(hub, server.url, ctl, clock, keys, int(installation["id"]), Path(repo["path"]))
+        path = Path(repo["path"])
+        yield World(hub, server.url, ctl, clock, keys, int(installation["id"]), path, stack)

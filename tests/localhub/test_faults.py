@@ -57,8 +57,8 @@ def test_secondary_rate_limit_carries_retry_after(world: World) -> None:
 
 def test_slow_answers_and_graphql_faults(world: World) -> None:
     # githubkit's HTTP cache client ignores `timeout`, so the client that must time out has none.
-    impatient = world.as_user("alice", timeout=0.3, auto_retry=False, http_cache=False)
-    world.ctl.inject_fault("/users/*", kind="delay", delay=1.0)
+    impatient = world.as_user("alice", timeout=0.2, auto_retry=False, http_cache=False)
+    world.ctl.inject_fault("/users/*", kind="delay", delay=0.6)
     with pytest.raises(RequestTimeout):
         impatient.rest.users.get_by_username("alice")
     world.ctl.inject_fault("/graphql", status=500)
