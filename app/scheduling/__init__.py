@@ -1,19 +1,19 @@
 """Contention-aware scheduling: write-sets, barriers, learned misses and admission (pure)."""
 
-from app.scheduling.admission import (
+from app.scheduling.admission import plan_admission
+from app.scheduling.barriers import DEFAULT_BARRIERS, BarrierRules, barrier_rules, find_hot_files
+from app.scheduling.cochange import CoChange, Neighbour, build_cochange
+from app.scheduling.history import Commit, parse_commit_lines, parse_git_log
+from app.scheduling.misses import MissHistory, MissRecord, MissRules
+from app.scheduling.queue import (
     AdmissionPlan,
     AdmissionRules,
     OpenPull,
     QueuedTask,
     RunningClaim,
     Waiting,
-    plan_admission,
     rank_key,
 )
-from app.scheduling.barriers import DEFAULT_BARRIERS, BarrierRules, barrier_rules, find_hot_files
-from app.scheduling.cochange import CoChange, Neighbour, build_cochange
-from app.scheduling.history import Commit, parse_commit_lines, parse_git_log
-from app.scheduling.misses import MissHistory, MissRecord, MissRules
 from app.scheduling.writeset import Widening, WriteSet, claim_write_set, exact_write_set
 
 __all__ = [

@@ -3,112 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, NamedTuple
 
 from app.clock import Clock
-from app.policy import LimitPolicy
 from app.scheduling import messages
 from app.scheduling.globs import normalize_path
+from app.scheduling.queue import (
+    AdmissionPlan,
+    AdmissionRules,
+    OpenPull,
+    QueuedTask,
+    RunningClaim,
+    Waiting,
+    WaitKind,
+    rank_key,
+)
 from app.scheduling.writeset import WriteSet
 
-WaitKind = Literal[
-    "running", "pull", "admitted", "reserved", "barrier", "alone", "capacity", "queued"
-]
 HolderKind = Literal["running", "pull", "admitted", "reserved"]
 
 
-@dataclass(frozen=True)
-class QueuedTask:
-    """A task waiting to start; `priority` is its vote score."""
-
-    task_id: int
-    issue_number: int
-    priority: float
-    approved_at: datetime
-    write_set: WriteSet
-    passed_over: int = 0
-
-
-@dataclass(frozen=True)
-class RunningClaim:
-    """A task a worker is running, with the files it claimed when admitted."""
-
-    task_id: int
-    issue_number: int
-    write_set: WriteSet
-
-
-@dataclass(frozen=True)
-class OpenPull:
-    """An open pull request (Townhall's or a person's) with its actual changed files."""
-
-    number: int
-    files: frozenset[str]
-    author: str = ""
-
-
-@dataclass(frozen=True)
-class AdmissionRules:
-    """Parallelism, the starvation guard, and how deep into the queue to look."""
-
-    max_parallel: int = 3
-    starvation_after: int = 5
-    max_wait: timedelta | None = None
-    lookahead: int | None = None
-
-    @classmethod
-    def from_policy(
-        cls,
-        limits: LimitPolicy,
-        *,
-        starvation_after: int = 5,
-        max_wait: timedelta | None = None,
-        lookahead: int | None = None,
-    ) -> AdmissionRules:
-        """Return rules taking `max_parallel` from the repository policy's `[limits]`."""
-        return cls(limits.max_parallel, starvation_after, max_wait, lookahead)
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """Why a task did not start: the blocking task or PR and the files they share."""
-
-    task_id: int
-    issue_number: int
+class _Block(NamedTuple):
     kind: WaitKind
     blocker: str
     files: tuple[str, ...]
     message: str
-    passed_over: int
-    reserving: bool
-
-
-@dataclass(frozen=True)
-class AdmissionPlan:
-    """The tasks to start now, in priority order, and a reason for every other queued task."""
-
-    decided_at: datetime
-    admitted: tuple[QueuedTask, ...]
-    waiting: tuple[Waiting, ...]
-
-    def passed_over(self) -> dict[int, int]:
-        """Return each waiting task's updated passed-over count, by task id."""
-        return {entry.task_id: entry.passed_over for entry in self.waiting}
-
-    def reason(self, task_id: int) -> Waiting | None:
-        """Return why `task_id` waits, or None if it was admitted or never queued."""
-        return next((entry for entry in self.waiting if entry.task_id == task_id), None)
 
 
 @dataclass(frozen=True)
 class _Holder:
+    """Who holds files this round: a running task, an open PR, an admitted or starving task."""
+
     kind: HolderKind
-    label: str
+    number: int
     write_set: WriteSet
     author: str = ""
     times: int = 0
+
+    def block(self, shared: tuple[str, ...]) -> _Block:
+        """Return why a task sharing `shared` with this holder waits."""
+        files = messages.list_files(shared)
+        if self.kind == "running":
+            text = messages.RUNNING_CONFLICT.format(issue=self.number, files=files)
+        elif self.kind == "pull":
+            text = messages.PULL_CONFLICT.format(
+                number=self.number, author=self.author, files=files
+            )
+        elif self.kind == "admitted":
+            text = messages.ADMITTED_CONFLICT.format(issue=self.number, files=files)
+        else:
+            text = messages.RESERVED.format(issue=self.number, times=self.times, files=files)
+        label = f"PR #{self.number}" if self.kind == "pull" else f"#{self.number}"
+        return _Block(self.kind, label, shared, text)
 
 
 @dataclass
@@ -120,6 +68,7 @@ class _Claims:
     with_globs: list[int] = field(default_factory=list)
 
     def add(self, holder: _Holder) -> None:
+        """Hold `holder`'s files from now on in this round."""
         index = len(self.holders)
         self.holders.append(holder)
         for path in holder.write_set.files:
@@ -127,8 +76,8 @@ class _Claims:
         if holder.write_set.globs:
             self.with_globs.append(index)
 
-    def first_overlap(self, claim: WriteSet) -> tuple[_Holder, tuple[str, ...]] | None:
-        """Return the earliest holder sharing anything with `claim`, and what they share."""
+    def first_block(self, claim: WriteSet) -> _Block | None:
+        """Return the block by the earliest holder sharing anything with `claim`."""
         if claim.globs:
             candidates: Iterable[int] = range(len(self.holders))
         else:
@@ -137,97 +86,64 @@ class _Claims:
         for index in candidates:
             shared = self.holders[index].write_set.shared_with(claim)
             if shared:
-                return self.holders[index], shared
+                return self.holders[index].block(shared)
         return None
-
-
-def rank_key(task: QueuedTask) -> tuple[float, datetime, int]:
-    """Return the sort key of the queue: vote score descending, then oldest, then task id."""
-    return (-task.priority, task.approved_at, task.task_id)
-
-
-def _label(issue_number: int) -> str:
-    return f"#{issue_number}"
-
-
-def _conflict(task: QueuedTask, holder: _Holder, shared: tuple[str, ...]) -> Waiting:
-    files = messages.list_files(shared)
-    issue = holder.label.lstrip("#")
-    if holder.kind == "running":
-        text = messages.RUNNING_CONFLICT.format(issue=issue, files=files)
-    elif holder.kind == "pull":
-        text = messages.PULL_CONFLICT.format(number=issue, author=holder.author, files=files)
-    elif holder.kind == "admitted":
-        text = messages.ADMITTED_CONFLICT.format(issue=issue, files=files)
-    else:
-        text = messages.RESERVED.format(issue=issue, times=holder.times, files=files)
-    blocker = f"PR {holder.label}" if holder.kind == "pull" else holder.label
-    return _waiting(task, holder.kind, blocker, shared, text)
-
-
-def _waiting(
-    task: QueuedTask, kind: WaitKind, blocker: str, files: tuple[str, ...], text: str
-) -> Waiting:
-    return Waiting(task.task_id, task.issue_number, kind, blocker, files, text, 0, False)
 
 
 @dataclass
 class _Round:
-    """The running state of one admission round."""
+    """The state of one admission round as tasks are considered."""
 
     rules: AdmissionRules
     claims: _Claims
     busy: list[tuple[int, str]]
     alone: tuple[int, WriteSet] | None = None
-    reserve_all: tuple[QueuedTask, int] | None = None
+    reserve_all: tuple[int, int] | None = None
     admitted: list[QueuedTask] = field(default_factory=list)
 
-    def blocker(self, task: QueuedTask) -> Waiting | None:
+    def block(self, task: QueuedTask) -> _Block | None:
         """Return why `task` cannot start now, or None if it can."""
         claim = task.write_set
         if self.alone is not None:
             issue, other = self.alone
             barrier_files = tuple(sorted(other.barriers))
-            text = messages.BARRIER_RUNNING.format(
-                issue=issue, files=messages.list_files(barrier_files)
-            )
-            return _waiting(task, "barrier", _label(issue), barrier_files, text)
+            files = messages.list_files(barrier_files)
+            text = messages.BARRIER_RUNNING.format(issue=issue, files=files)
+            return _Block("barrier", f"#{issue}", barrier_files, text)
         if self.reserve_all is not None:
-            starving, times = self.reserve_all
-            text = messages.RESERVED_ALL.format(issue=starving.issue_number, times=times)
-            return _waiting(task, "reserved", _label(starving.issue_number), (), text)
+            issue, times = self.reserve_all
+            text = messages.RESERVED_ALL.format(issue=issue, times=times)
+            return _Block("reserved", f"#{issue}", (), text)
         if claim.runs_alone and self.busy:
             issue, state = self.busy[0]
             barrier_files = tuple(sorted(claim.barriers))
-            text = messages.NEEDS_ALONE.format(
-                files=messages.list_files(barrier_files), issue=issue, state=state
-            )
-            return _waiting(task, "alone", _label(issue), barrier_files, text)
-        overlap = self.claims.first_overlap(claim)
+            files = messages.list_files(barrier_files)
+            text = messages.NEEDS_ALONE.format(files=files, issue=issue, state=state)
+            return _Block("alone", f"#{issue}", barrier_files, text)
+        overlap = self.claims.first_block(claim)
         if overlap is not None:
-            return _conflict(task, *overlap)
+            return overlap
         if len(self.busy) >= self.rules.max_parallel:
             text = messages.CAPACITY.format(busy=len(self.busy), limit=self.rules.max_parallel)
-            return _waiting(task, "capacity", "", (), text)
+            return _Block("capacity", "", (), text)
         return None
 
     def admit(self, task: QueuedTask) -> None:
         """Start `task`: it holds its claim and a worker from now on."""
         self.admitted.append(task)
         self.busy.append((task.issue_number, "starting"))
-        self.claims.add(_Holder("admitted", _label(task.issue_number), task.write_set))
+        self.claims.add(_Holder("admitted", task.issue_number, task.write_set))
         if task.write_set.runs_alone:
             self.alone = (task.issue_number, task.write_set)
 
     def reserve(self, task: QueuedTask) -> None:
         """Keep later tasks off a starving task's files (all files, if it must run alone)."""
         if task.write_set.runs_alone:
-            self.reserve_all = (task, task.passed_over)
+            self.reserve_all = (task.issue_number, task.passed_over)
         else:
-            holder = _Holder(
-                "reserved", _label(task.issue_number), task.write_set, times=task.passed_over
+            self.claims.add(
+                _Holder("reserved", task.issue_number, task.write_set, times=task.passed_over)
             )
-            self.claims.add(holder)
 
 
 def _overtaken(task: QueuedTask, admitted: Sequence[QueuedTask]) -> int:
@@ -263,6 +179,22 @@ def _goes_first(task: QueuedTask, rules: AdmissionRules, now: datetime, idle: bo
     return idle and task.write_set.runs_alone and task.passed_over > 0
 
 
+def _start_round(
+    running: Sequence[RunningClaim], pulls: Sequence[OpenPull], rules: AdmissionRules
+) -> _Round:
+    claims = _Claims()
+    ordered = sorted(running, key=lambda claim: (claim.issue_number, claim.task_id))
+    state = _Round(rules, claims, [(claim.issue_number, "running") for claim in ordered])
+    for claim in ordered:
+        claims.add(_Holder("running", claim.issue_number, claim.write_set))
+        if claim.write_set.runs_alone and state.alone is None:
+            state.alone = (claim.issue_number, claim.write_set)
+    for pull in sorted(pulls, key=lambda pull: pull.number):
+        files = frozenset(normalize_path(path) for path in pull.files)
+        claims.add(_Holder("pull", pull.number, WriteSet(files, files), pull.author))
+    return state
+
+
 def plan_admission(
     queue: Sequence[QueuedTask],
     running: Sequence[RunningClaim],
@@ -281,38 +213,37 @@ def plan_admission(
     it is starving and reserves its files.
     """
     now = clock.now()
-    claims = _Claims()
-    ordered_running = sorted(running, key=lambda claim: (claim.issue_number, claim.task_id))
-    state = _Round(rules, claims, [(claim.issue_number, "running") for claim in ordered_running])
-    for claim in ordered_running:
-        claims.add(_Holder("running", _label(claim.issue_number), claim.write_set))
-        if claim.write_set.runs_alone and state.alone is None:
-            state.alone = (claim.issue_number, claim.write_set)
-    for pull in sorted(pulls, key=lambda pull: pull.number):
-        files = frozenset(normalize_path(path) for path in pull.files)
-        claims.add(_Holder("pull", _label(pull.number), WriteSet(files, files), pull.author))
-
+    state = _start_round(running, pulls, rules)
     idle = not running
     order = sorted(
         queue, key=lambda task: (not _goes_first(task, rules, now, idle), rank_key(task))
     )
-    decided: list[tuple[QueuedTask, Waiting]] = []
+    blocked: list[tuple[QueuedTask, _Block, bool]] = []
     for position, task in enumerate(order):
         if rules.lookahead is not None and position >= rules.lookahead:
             text = messages.LOOKAHEAD.format(position=position + 1)
-            decided.append((task, _waiting(task, "queued", "", (), text)))
+            blocked.append((task, _Block("queued", "", (), text), False))
             continue
-        waiting = state.blocker(task)
-        if waiting is None:
+        block = state.block(task)
+        if block is None:
             state.admit(task)
             continue
         reserving = _starving(task, rules, now)
         if reserving:
             state.reserve(task)
-        decided.append((task, replace(waiting, reserving=reserving)))
+        blocked.append((task, block, reserving))
 
-    updated = tuple(
-        replace(entry, passed_over=task.passed_over + _overtaken(task, state.admitted))
-        for task, entry in decided
+    waiting = tuple(
+        Waiting(
+            task_id=task.task_id,
+            issue_number=task.issue_number,
+            kind=block.kind,
+            blocker=block.blocker,
+            files=block.files,
+            message=block.message,
+            passed_over=task.passed_over + _overtaken(task, state.admitted),
+            reserving=reserving,
+        )
+        for task, block, reserving in blocked
     )
-    return AdmissionPlan(decided_at=now, admitted=tuple(state.admitted), waiting=updated)
+    return AdmissionPlan(decided_at=now, admitted=tuple(state.admitted), waiting=waiting)

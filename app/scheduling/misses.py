@@ -39,6 +39,7 @@ class MissRules:
     min_share: float = 0.25
     max_added: int = 5
     capacity: int = 500
+    frequent: int = 3
 
 
 class MissHistory:
@@ -101,6 +102,12 @@ class MissHistory:
         """Return the files missed most often, with their counts."""
         counted = [(path, count) for path, count in self._missed.items() if count > 0]
         return sorted(counted, key=lambda item: (-item[1], item[0]))[:limit]
+
+    def frequently_missed(self) -> frozenset[str]:
+        """Return files missed at least `rules.frequent` times, whatever was predicted."""
+        return frozenset(
+            path for path, count in self._missed.items() if count >= self.rules.frequent
+        )
 
     def suggest(self, predicted: Iterable[str]) -> frozenset[str]:
         """Return files that earlier predictions naming the same files kept missing (capped)."""

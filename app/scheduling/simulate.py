@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from app.clock import ManualClock
-from app.scheduling.admission import AdmissionRules, QueuedTask, RunningClaim, plan_admission
+from app.scheduling.admission import plan_admission
+from app.scheduling.queue import AdmissionRules, QueuedTask, RunningClaim
 from app.scheduling.writeset import WriteSet
 
 # Simulated time is in minutes from this instant; queue age follows the task's rank.
@@ -143,8 +144,11 @@ def simulate_admission(
                 finish,
                 RunningClaim(queued.task_id, queued.task_id, queued.write_set),
             )
-        for task_id, count in plan.passed_over().items():
-            queue[task_id] = replace(queue[task_id], passed_over=count)
+        for waiting in plan.waiting:
+            if waiting.passed_over != queue[waiting.task_id].passed_over:
+                queue[waiting.task_id] = replace(
+                    queue[waiting.task_id], passed_over=waiting.passed_over
+                )
         if not running:
             raise RuntimeError(f"{len(queue)} tasks can never start: nothing is running")
         now = min(finish for finish, _ in running.values())

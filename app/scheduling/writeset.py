@@ -18,6 +18,10 @@ class Widening:
     min_share: float = 0.5
     min_support: int = 3
     max_added: int = 10
+    # A neighbour PRs keep missing is worth claiming at a lower share than an unknown one.
+    missed_share: float = 0.2
+    # Off: a barrier only guessed from co-change is claimed like any file, not run alone for.
+    neighbours_can_isolate: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,14 +76,21 @@ def exact_write_set(files: Iterable[str], barriers: BarrierRules | None = None) 
 
 
 def _neighbours(
-    base: frozenset[str], cochange: CoChange, widening: Widening, may_write: Sequence[str] | None
+    base: frozenset[str],
+    cochange: CoChange,
+    widening: Widening,
+    missed: frozenset[str],
+    may_write: Sequence[str] | None,
 ) -> list[str]:
+    lowest = min(widening.min_share, widening.missed_share) if missed else widening.min_share
     best: dict[str, tuple[float, int]] = {}
     for source in sorted(base):
         for found in cochange.neighbours(
-            source, min_share=widening.min_share, min_support=widening.min_support
+            source, min_share=lowest, min_support=widening.min_support
         ):
             if found.path in base:
+                continue
+            if found.share < widening.min_share and found.path not in missed:
                 continue
             # A worker cannot write outside its role's globs, so claiming there only costs.
             if may_write is not None and not any(glob_matches(g, found.path) for g in may_write):
@@ -102,16 +113,18 @@ def claim_write_set(
     """Return a task's claim: predicted files, learned misses, co-change neighbours, scope.
 
     `misses` adds files earlier predictions naming the same files kept missing; co-change then
-    widens the prediction and those learned files alike. `scope` globs are claimed whole (a
+    widens the prediction and those learned files alike, down to `widening.missed_share` for
+    neighbours that PRs often missed. `scope` globs are claimed whole (a
     role confined to e.g. `migrations/**`); `may_write` (a role's writable globs) limits the
-    co-change widening. Barrier hits are computed over everything claimed.
+    co-change widening. Barriers are looked for in the prediction, the learned misses and the
+    scope, and in co-change neighbours only if `widening.neighbours_can_isolate`.
     """
     named = frozenset(normalize_path(path) for path in predicted)
     base = named | (misses.suggest(named) if misses is not None else frozenset())
-    added: list[str] = []
-    if cochange is not None:
-        added = _neighbours(base, cochange, widening or Widening(), may_write)
-    files = base | frozenset(added)
+    settings = widening or Widening()
+    missed = misses.frequently_missed() if misses is not None else frozenset()
+    added = frozenset(_neighbours(base, cochange, settings, missed, may_write) if cochange else ())
     globs = frozenset(normalize_path(glob) for glob in scope)
     rules = barriers if barriers is not None else BarrierRules()
-    return WriteSet(predicted=named, files=files, globs=globs, barriers=rules.hits(files, globs))
+    isolating = base | added if settings.neighbours_can_isolate else base
+    return WriteSet(named, base | added, globs, rules.hits(isolating, globs))
