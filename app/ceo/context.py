@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from app.policy import Policy
 from app.settings import Settings
 from app.store import Store
 from app.webhooks.processor import InboxProcessor
+
+ReviewRunner = Callable[[int], Awaitable[None]]
 
 
 @dataclass
@@ -27,6 +30,7 @@ class TickDeps:
     processor: InboxProcessor
     dispatcher: Dispatcher
     workdir: Path
+    reviewer: ReviewRunner | None = None
     app_login: str = ""
 
 

@@ -17,6 +17,7 @@ from app.ceo.context import RepoView, TickDeps, TickReport
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
+from app.ceo.review_step import review_ready
 from app.ceo.schedule_step import schedule
 from app.policy import PolicyError
 from app.repo_policy import policy_from_github
@@ -112,5 +113,6 @@ async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport)
     planned, failed = await plan_approved(deps, view)
     report.planned += planned
     report.plan_failures += failed
+    report.reviews += await review_ready(deps, view)
     await schedule(deps, view, pulls, report)
     report.told += await notify_needs_human(deps, view)

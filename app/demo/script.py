@@ -1,0 +1,88 @@
+"""The demo's scripted model: a planner, a worker per issue, and a reviewer, as responders.
+
+Each responder answers from the request alone (the issue title in the prompt, how many turns
+the conversation has had), so concurrent workers never mix up their scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.demo.sample import ISSUES, DemoIssue
+from app.scripted_model import ModelRequest, ScriptedModel, Text, ToolUse, Turn, Usage
+
+TITLE = re.compile(r"Title: (.+)")
+
+
+def _issue_in(text: str) -> DemoIssue | None:
+    for issue in ISSUES:
+        if issue.title in text:
+            return issue
+    return None
+
+
+def _first_user_text(request: ModelRequest) -> str:
+    first = request.messages[0]["content"]
+    if isinstance(first, str):
+        return first
+    return "\n".join(block.get("text", "") for block in first if isinstance(block, dict))
+
+
+def plan(request: ModelRequest) -> Turn | None:
+    """Answer the planner's forced `submit_plan` for a demo issue."""
+    if request.forced_tool != "submit_plan":
+        return None
+    issue = _issue_in(request.last_user_text)
+    if issue is None:
+        return None
+    role = "docs" if issue.files == ("README.md",) else "developer"
+    return Turn(
+        [
+            ToolUse(
+                "submit_plan",
+                {
+                    "role": role,
+                    "what": issue.title,
+                    "why": "Voters approved it.",
+                    "acceptance_criteria": [f"{issue.title} works and is tested"],
+                    "test_case": "python3 -m unittest discover -q -s tests -t .",
+                    "files": list(issue.files),
+                    "complexity": "small",
+                },
+            )
+        ],
+        usage=Usage(output_tokens=180),
+    )
+
+
+def work(request: ModelRequest) -> Turn | None:
+    """Play the worker's steps for its issue: read, edit, run the tests, finish."""
+    if request.forced_tool is not None or "edit_file" not in request.tool_names:
+        return None
+    issue = _issue_in(_first_user_text(request))
+    if issue is None:
+        return None
+    steps: list[tuple[str, dict[str, Any]]] = [("read_file", {"path": issue.files[0]})]
+    steps += [
+        ("edit_file", {"path": path, "old_text": anchor, "new_text": anchor + insertion})
+        for path, anchor, insertion in issue.edits
+    ]
+    steps.append(("run", {"command": "python3 -m unittest discover -q -s tests -t ."}))
+    turn = sum(1 for message in request.messages if message["role"] == "assistant")
+    if turn < len(steps):
+        name, arguments = steps[turn]
+        return Turn([ToolUse(name, arguments)], usage=Usage(output_tokens=120))
+    summary = f"{issue.title}: changed {', '.join(issue.files)}; the unit tests pass."
+    return Turn(
+        [Text("Done."), ToolUse("finish", {"summary": summary})], usage=Usage(output_tokens=60)
+    )
+
+
+def build_demo_model() -> ScriptedModel:
+    """A scripted model that serves the demo's planner and workers (the reviewer is added by
+    `add_reviewer` once its tool is known)."""
+    model = ScriptedModel()
+    model.add_responder(plan, name="planner")
+    model.add_responder(work, name="workers")
+    return model
