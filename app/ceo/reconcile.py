@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from app.ceo.context import RepoView, TickDeps
+from app.clock import Clock
 from app.scheduling import OpenPull
 from app.store import Tx
-from app.store.records import issue_number_of_branch
+from app.store.records import issue_number_of_branch, upsert_pull_request_tx
 from app.store.tasks import transition_tx
-from app.store.times import to_db
 from app.taskstate import TERMINAL, TaskState
 
 PER_PAGE = 100
@@ -30,6 +31,17 @@ async def _all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
         page += 1
 
 
+def _record_pull(
+    tx: Tx, *, clock: Clock, repo_id: int, pull: dict[str, Any], changed: frozenset[str]
+) -> None:
+    """Upsert a Townhall PR with its actual files (the webhook may not have arrived yet)."""
+    upsert_pull_request_tx(tx, clock, repo_id, pull)
+    tx.execute(
+        "UPDATE pull_requests SET changed_files = ? WHERE repo_id = ? AND number = ?",
+        (json.dumps(sorted(changed)), repo_id, pull["number"]),
+    )
+
+
 async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
     """Every open PR (Townhall's and people's) with its actual changed files."""
     rest = repo.client.rest.pulls
@@ -40,16 +52,14 @@ async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
         changed = frozenset(f.filename for f in files)
         result.append(OpenPull(pull.number, changed, pull.user.login if pull.user else ""))
         if issue_number_of_branch(pull.head.ref) is not None:
-            await deps.store.execute(
-                "UPDATE pull_requests SET changed_files = ?, head_sha = ?, updated_at = ?"
-                " WHERE repo_id = ? AND number = ?",
-                (
-                    json.dumps(sorted(changed)),
-                    pull.head.sha,
-                    to_db(deps.clock.now()),
-                    repo.id,
-                    pull.number,
-                ),
+            await deps.store.run(
+                partial(
+                    _record_pull,
+                    clock=deps.clock,
+                    repo_id=repo.id,
+                    pull=pull.model_dump(mode="json"),
+                    changed=changed,
+                )
             )
     return result
 
