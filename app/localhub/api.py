@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,8 +21,6 @@ from .counters import rate_headers
 from .errors import ApiError
 from .models import Repo
 from .render_core import Urls
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

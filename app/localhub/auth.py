@@ -169,7 +169,7 @@ def authorize_repo(
         if state.role_of(repo, actor.login) == "none":
             raise not_found()
         if not state.role_at_least(repo, actor.login, user_role):
-            raise ApiError(403, "Must have admin rights to Repository.")
+            raise ApiError(403, "Resource not accessible by personal access token")
         return
     if actor.kind == "app":
         raise not_accessible()

@@ -158,10 +158,10 @@ class GitRepo:
     async def import_directory(
         self, source: Path, branch: str, message: str, author: Signature
     ) -> str:
-        """Commit every file under `source` as the root commit of `branch`; return its sha."""
+        """Commit the files under `source` (honouring .gitignore) as `branch`'s root commit."""
         with tempfile.TemporaryDirectory() as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-            await self.run("--work-tree", str(source), "add", "--all", "--force", ".", env=env)
+            await self.run("--work-tree", str(source), "add", "--all", ".", env=env)
             tree = await self.text("write-tree", env=env)
         sha = await self.write_commit(tree, [], message, author, author)
         await self.update_ref(f"refs/heads/{branch}", sha, None)

@@ -142,7 +142,12 @@ def analyse(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walker = _Walker(schema, fragments, variables)
+    values = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    walker = _Walker(schema, fragments, values)
     root = schema.query_type
     if root is not None:
         walker.walk(operation.selection_set, root, 1, [])

@@ -253,6 +253,8 @@ def routes(core: HubCore) -> list[Route]:
     """Return the GraphQL route."""
 
     async def endpoint(request: Request) -> Response:
-        return await run_query(core, request)
+        response = await run_query(core, request)
+        core.counters.count_status("POST /graphql", response.status_code)
+        return response
 
     return [Route("/graphql", endpoint, methods=["POST"])]

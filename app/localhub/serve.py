@@ -30,6 +30,9 @@ def serve(
         hub.state.data.webhook.url = webhook_url
         hub.state.data.webhook.secret = webhook_secret
     url = f"http://{host}:{port}"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        # The control API has no authentication: anyone who can reach it controls the hub.
+        log.warning("localhub listens on %s; its /_localhub control API is unauthenticated", host)
     log.info("localhub serving on %s (data in %s)", url, hub.data_dir)
     print(f"localhub: serving the GitHub API on {url}/ (data in {hub.data_dir})", flush=True)
     uvicorn.run(hub.create_app(), host=host, port=port, log_level=log_level)

@@ -89,6 +89,7 @@ def test_graphql_cost_multiplies_nested_connections() -> None:
     # 1 + 100 + 100 requests for first: 100 → 2; for first: 20 → 41 requests → 1 (minimum).
     assert _cost(nested, {"n": 100}) == (2, [])
     assert _cost(nested, {"n": 20}) == (1, [])
+    assert _cost(nested.replace("$n: Int", "$n: Int = 100")) == (2, [])
     fragment = """query { repository(owner: "o", name: "r") { ...F } }
       fragment F on Repository { issues(last: 100) { nodes { reactions(first: 100) {
         nodes { content } } comments(first: 100) { totalCount } } } }"""
