@@ -152,7 +152,7 @@ def api_route(
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay)
                 else:
-                    raise fault.as_error()
+                    raise fault.as_error(core.now().timestamp())
             actor = authenticate(core.state, request.headers.get("authorization"), core.now())
             budget = core.counters.charge(resource, actor.rate_key, 1, core.now())
             headers |= rate_headers(resource, budget)

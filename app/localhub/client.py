@@ -236,7 +236,9 @@ class LocalHubControl:
 
         `route` is a glob on the request path ("/repos/*/issues*") or a route template
         ("/repos/{owner}/{repo}/issues"); `kind` is "error" (answer `status`),
-        "secondary_rate_limit" (403 with retry-after) or "delay" (wait `delay` seconds).
+        "secondary_rate_limit" (403 with retry-after), "primary_rate_limit" (403 with
+        x-ratelimit-remaining 0, resetting after `retry_after` seconds) or "delay" (wait
+        `delay` seconds before answering normally).
         """
         body: JSON = {
             "route": route,

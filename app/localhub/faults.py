@@ -8,11 +8,15 @@ from typing import Any
 
 from .errors import ApiError
 
-FAULT_KINDS = ("error", "secondary_rate_limit", "delay")
+FAULT_KINDS = ("error", "secondary_rate_limit", "primary_rate_limit", "delay")
 
 _SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID."
+)
+_PRIMARY_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+    "#about-the-primary-rate-limit"
 )
 _SECONDARY_DOCS = (
     "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
@@ -39,8 +43,20 @@ class FaultRule:
             return False
         return fnmatch.fnmatchcase(path, self.route) or self.route == template
 
-    def as_error(self) -> ApiError:
-        """Return the error this rule answers with (kinds "error" and "secondary_rate_limit")."""
+    def as_error(self, now: float) -> ApiError:
+        """Return the error this rule answers with (every kind but "delay")."""
+        if self.kind == "primary_rate_limit":
+            return ApiError(
+                403,
+                "API rate limit exceeded. Wait for the limit to reset before trying again.",
+                headers={
+                    "x-ratelimit-limit": "5000",
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-used": "5000",
+                    "x-ratelimit-reset": str(int(now) + self.retry_after),
+                },
+                documentation_url=_PRIMARY_DOCS,
+            )
         if self.kind == "secondary_rate_limit":
             return ApiError(
                 403,

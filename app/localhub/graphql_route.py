@@ -201,7 +201,7 @@ async def run_query(core: HubCore, request: Request) -> Response:
         fault = core.faults.take("POST", "/graphql", "/graphql")
         if fault is not None and fault.kind != "delay":
             core.counters.count_fault("POST /graphql")
-            raise fault.as_error()
+            raise fault.as_error(core.now().timestamp())
         if fault is not None:
             await asyncio.sleep(fault.delay)
         actor = authenticate(core.state, request.headers.get("authorization"), core.now())

@@ -6,7 +6,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from githubkit.exception import RequestFailed, RequestTimeout, SecondaryRateLimitExceeded
+from githubkit.exception import (
+    PrimaryRateLimitExceeded,
+    RequestFailed,
+    RequestTimeout,
+    SecondaryRateLimitExceeded,
+)
 
 from .conftest import OWNER, REPO, World
 
@@ -69,3 +74,14 @@ def test_slow_answers_and_graphql_faults(world: World) -> None:
     world.ctl.inject_fault("/users/*", times=5)
     assert world.ctl.clear_faults() is None
     assert impatient.rest.users.get_by_username("bob").parsed_data.login == "bob"
+
+
+def test_primary_rate_limit_reports_an_empty_budget(world: World) -> None:
+    strict = world.as_installation(auto_retry=False)
+    strict.rest.repos.get(OWNER, REPO)
+    world.ctl.inject_fault("/repos/octo/demo", kind="primary_rate_limit", retry_after=30)
+    with pytest.raises(PrimaryRateLimitExceeded) as caught:
+        strict.rest.repos.get(OWNER, REPO)
+    assert caught.value.response.headers["x-ratelimit-remaining"] == "0"
+    assert timedelta(seconds=25) <= caught.value.retry_after <= timedelta(seconds=30)
+    assert strict.rest.repos.get(OWNER, REPO).headers["x-ratelimit-remaining"] == "4998"

@@ -121,6 +121,6 @@ def test_fault_rules_match_globs_or_templates_and_run_out() -> None:
     faults.add("/graphql", "delay", 2, delay=0.1)
     assert faults.take("POST", "/repos/o/r/issues", "/repos/{owner}/{repo}/issues") is None
     hit = faults.take("GET", "/repos/o/r/issues", "/repos/{owner}/{repo}/issues")
-    assert hit is not None and hit.as_error().status == 502
+    assert hit is not None and hit.as_error(0.0).status == 502
     assert faults.take("GET", "/repos/o/r/issues", "/repos/{owner}/{repo}/issues") is None
     assert faults.take("POST", "/graphql", "/graphql") is not None
