@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from app.votes.sweep import RepoRef
+from app.votes.sweep import RepoRef, SweepBusy
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,18 @@ class SweepDebouncer:
         async with self._locks.setdefault(repo_id, asyncio.Lock()):
             try:
                 await self._sweep(pending.repo, numbers)
+            except SweepBusy:
+                # The tick is sweeping; it may have read the issue before the change: ask again.
+                self._requeue(pending.repo, numbers)
             except Exception:
                 # The CEO tick sweeps everything anyway; a failed early sweep only waits for it.
                 log.exception("debounced vote sweep of %s failed", pending.repo.full_name)
+
+    def _requeue(self, repo: RepoRef, numbers: frozenset[int] | None) -> None:
+        if numbers is None:
+            self.poke(repo)
+        for number in sorted(numbers or ()):
+            self.poke(repo, number)
 
     async def drain(self) -> None:
         """Wait until every requested sweep has run."""

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from app.clock import Clock
 from app.github.client import GitHubAccess
 from app.policy import Policy
-from app.store import Store
+from app.store import Store, leases
 from app.votes import query
 from app.votes.explain import explanation, explanation_fingerprint
 from app.votes.facts import VoterCaches, VoterLookup
@@ -37,6 +39,32 @@ from app.votes.tally import OWN_LABELS, fingerprint, render_tally, state_labels
 log = logging.getLogger(__name__)
 
 DECISIONS_PER_TRANSACTION = 100
+# One sweep of a repository at a time, across processes (the tick and the web app's
+# debounced sweeps): two at once could both post a first tally comment.
+LEASE_TTL = timedelta(minutes=10)
+RENEW_EVERY = 50  # published issues between lease renewals
+
+
+class SweepBusy(Exception):
+    """Another sweep of the same repository is running; try again later."""
+
+
+@dataclass
+class _SweepLease:
+    store: Store
+    clock: Clock
+    name: str
+    holder: str = field(default_factory=lambda: f"sweep-{uuid.uuid4().hex[:12]}")
+
+    async def acquire(self) -> None:
+        if not await leases.acquire(self.store, self.clock, self.name, self.holder, LEASE_TTL):
+            raise SweepBusy(f"{self.name} is held by another sweep")
+
+    async def renew(self) -> None:
+        await leases.renew(self.store, self.clock, self.name, self.holder, LEASE_TTL)
+
+    async def release(self) -> None:
+        await leases.release(self.store, self.name, self.holder)
 
 
 @dataclass(frozen=True)
@@ -104,7 +132,25 @@ async def sweep_repository(
     *,
     numbers: Collection[int] | None = None,
 ) -> SweepReport:
-    """Sweep every open issue of `repo` (or only `numbers`) and act on what changed."""
+    """Sweep every open issue of `repo` (or only `numbers`) and act on what changed.
+
+    Raises SweepBusy when another sweep of the repository holds its lease.
+    """
+    lease = _SweepLease(services.store, services.clock, f"votes:{repo.id}")
+    await lease.acquire()
+    try:
+        return await _sweep(services, repo, policy, numbers, lease)
+    finally:
+        await lease.release()
+
+
+async def _sweep(
+    services: VoteServices,
+    repo: RepoRef,
+    policy: Policy,
+    numbers: Collection[int] | None,
+    lease: _SweepLease,
+) -> SweepReport:
     started = time.perf_counter()
     phases: dict[str, float] = {}
     store, clock, votes = services.store, services.clock, policy.votes
@@ -151,7 +197,8 @@ async def sweep_repository(
 
     phases["record"] = time.perf_counter() - started - sum(phases.values())
     publisher = Publisher(client, repo.owner, repo.name, services.app_login, meter)
-    written, synced = await _publish(services, repo, publisher, decided)
+    await lease.renew()
+    written, synced = await _publish(services, repo, publisher, decided, lease)
     phases["publish"] = time.perf_counter() - started - sum(phases.values())
     report = SweepReport(
         repo.full_name,
@@ -178,12 +225,18 @@ async def sweep_repository(
 
 
 async def _publish(
-    services: VoteServices, repo: RepoRef, publisher: Publisher, decided: Sequence[Decided]
+    services: VoteServices,
+    repo: RepoRef,
+    publisher: Publisher,
+    decided: Sequence[Decided],
+    lease: _SweepLease,
 ) -> tuple[int, int]:
     """Update tally comments and labels that differ from what Townhall last showed."""
     written = synced = 0
     now = services.clock.now()
-    for item in decided:
+    for index, item in enumerate(decided, start=1):
+        if index % RENEW_EVERY == 0:
+            await lease.renew()
         decision, memory, issue = item.decision, item.memory, item.issue
         number = decision.number
         wanted_labels = state_labels(decision)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from app.votes.debounce import SweepDebouncer
-from app.votes.sweep import RepoRef
+from app.votes.sweep import RepoRef, SweepBusy
 
 ONE = RepoRef(1, 10, "octo/one")
 TWO = RepoRef(2, 10, "octo/two")
@@ -92,3 +92,17 @@ async def test_close_cancels_waiting_sweeps() -> None:
     await debouncer.close()
     assert recorder.calls == []
     assert debouncer.waiting() == {}
+
+
+async def test_a_busy_repository_is_asked_again_later() -> None:
+    recorder = Recorder()
+
+    async def busy_once(repo: RepoRef, numbers: frozenset[int] | None) -> None:
+        await recorder(repo, numbers)
+        if len(recorder.calls) == 1:
+            raise SweepBusy("the tick holds the lease")
+
+    debouncer = SweepDebouncer(busy_once, quiet=0.01)
+    debouncer.poke(ONE, 5)
+    await debouncer.drain()
+    assert recorder.calls == [("octo/one", frozenset({5})), ("octo/one", frozenset({5}))]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from githubkit import GitHub
 
 from app.policy import Policy, VotePolicy
-from app.store import Store
+from app.store import Store, leases
 from app.votes.record import hold_reason_tx
+from app.votes.sweep import SweepBusy
 from app.votes.texts import TALLY_MARKER
 
 from .conftest import OWNER, REPO, Hub
@@ -260,3 +262,15 @@ async def test_contributor_weight_survives_a_hub_without_a_contributors_list(hub
     # localhub has no /contributors: the 404 means "nobody known", listed once per hour.
     assert hub.counters()["routes"]["GET <unknown>"] == 1
     assert (await row(hub.store, number))["score"] == 1.0
+
+
+async def test_one_sweep_per_repository_at_a_time(hub: Hub) -> None:
+    hub.issue("Contended")
+    lease = f"votes:{hub.repo.id}"
+    assert await leases.acquire(hub.store, hub.clock, lease, "the-tick", timedelta(minutes=10))
+    with pytest.raises(SweepBusy):
+        await hub.sweep()
+    await leases.release(hub.store, lease, "the-tick")
+    report = await hub.sweep()
+    assert report.issues == 1
+    assert await leases.holder_of(hub.store, hub.clock, lease) is None  # released after use
