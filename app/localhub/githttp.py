@@ -69,11 +69,13 @@ def routes(core: HubCore) -> list[Route]:
             env["HTTP_CONTENT_ENCODING"] = encoding
         if protocol := request.headers.get("git-protocol"):
             env["GIT_PROTOCOL"] = protocol
+        # An empty body goes to git as /dev/null: writing b"" to the pipe of a process that
+        # already exited fails under uvloop ("handler is closed") and turned fetches into 500s.
         body = await request.body()
         if pushing and rest == "git-receive-pack":
             async with core.repo_lock(repo):
                 before = await git.list_refs()
-                _, output = await run_git(("http-backend",), stdin=body, env=env)
+                _, output = await run_git(("http-backend",), stdin=body or None, env=env)
                 after = await git.list_refs()
             ctx = Ctx(core, Urls(str(request.base_url)), actor.login or "")
             for ref in sorted(set(before) | set(after)):
@@ -81,7 +83,7 @@ def routes(core: HubCore) -> list[Route]:
                     await on_ref_moved(ctx, repo, ref, before.get(ref), after.get(ref))
             core.state.save()
         else:
-            _, output = await run_git(("http-backend",), stdin=body, env=env)
+            _, output = await run_git(("http-backend",), stdin=body or None, env=env)
         status, headers, payload = _parse_cgi(output)
         return Response(payload, status_code=status, headers=headers)
 
