@@ -162,6 +162,23 @@ def describe_tick(report: TickReport) -> str:
     return "tick: " + "; ".join(parts)
 
 
+def cmd_demo(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Run the whole loop offline: localhub, the scripted model, ticks, workers, reviews."""
+    from app.demo.run import DemoError, run_demo
+
+    loaded = settings()
+    try:
+        result = asyncio.run(run_demo(loaded, Path(args.workdir)))
+    except DemoError as error:
+        _print_error(str(error))
+        return 2
+    missing = sorted(set(result.approved) - set(result.merged))
+    if missing:
+        _print_error(f"approved issues not merged: {', '.join(f'#{n}' for n in missing)}")
+        return 1
+    return 0
+
+
 def cmd_app_manifest(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Print the GitHub App manifest for this deployment."""
     from app.manifest import app_manifest
@@ -251,6 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--every", type=float, default=0, help="repeat every N seconds")
     tick.add_argument("--workdir", default=".townhall", help="where repository mirrors are kept")
     tick.set_defaults(handler=cmd_tick)
+
+    demo = commands.add_parser(
+        "demo", help="run the whole loop offline (localhub, scripted model, ticks, reviews)"
+    )
+    demo.add_argument(
+        "--workdir", default=".townhall-demo", help="scratch directory (replaced on each run)"
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     manifest = commands.add_parser(
         "app-manifest", help="print the GitHub App manifest for creating the App"

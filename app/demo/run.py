@@ -1,0 +1,202 @@
+"""`townhall demo`: localhub, the scripted model, and Townhall itself, all on loopback.
+
+It files the sample issues, has people vote (old and new accounts), lets a maintainer veto one,
+then runs CEO ticks, workers and the reviewer until every approved issue is merged, printing
+the board as it goes and a summary at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from app.ceo.context import TickDeps
+from app.ceo.tick import run_tick
+from app.clock import SystemClock
+from app.demo.sample import ISSUES, USERS, write_sample
+from app.demo.script import build_demo_model
+from app.demo.view import board, summary
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.serving import ServerThread
+from app.settings import GitHubAppCredentials, Settings
+from app.store import StoreError, open_store
+from app.wiring import Runtime, build_runtime, build_tick_deps, build_web_app
+
+OWNER, REPO = "demo-org", "calc"
+APP_ID = 1001
+DEADLINE_SECONDS = 110.0
+MAX_TICKS = 30
+
+Say = Callable[[str], None]
+
+
+class DemoError(Exception):
+    """The demo cannot run here; the message says why and what to do."""
+
+
+@dataclass
+class DemoResult:
+    """What the demo ended with, for the CLI's exit code and the tests."""
+
+    merged: list[int]
+    approved: list[int]
+    ticks: int
+    seconds: float
+    model: str
+
+
+def _check_database(db_url: str) -> None:
+    """Refuse to reuse a store that holds anything but an earlier demo's data."""
+    path = Path(db_url.removeprefix("file:"))
+    if db_url.startswith(("libsql://", "https://", "wss://")):
+        raise DemoError("the demo needs a local store file; set TOWNHALL_DB_URL to a path")
+    if not path.exists():
+        return
+    try:
+        store = open_store(str(path), migrate=False)
+        names = store.run_sync(lambda tx: tx.fetchall("SELECT full_name FROM repos"))
+        store.close_sync()
+    except StoreError:
+        names = []
+    if any(row["full_name"] != f"{OWNER}/{REPO}" for row in names):
+        raise DemoError(
+            f"{path} holds a real Townhall store; run the demo with TOWNHALL_DB_URL=demo.db"
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _fresh_directory(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
+@contextmanager
+def _servers(workdir: Path, model_key: str | None) -> Iterator[tuple[str, str | None]]:
+    """Start localhub and (without a real key) the scripted model on free loopback ports."""
+    with ExitStack() as stack:
+        hub = LocalHub(workdir / "hub", token_ttl=timedelta(hours=1))
+        hub_url = stack.enter_context(ServerThread(hub.create_app())).url
+        model_url = None
+        if model_key is None:
+            model_url = stack.enter_context(ServerThread(build_demo_model().create_app())).url
+        yield hub_url, model_url
+
+
+def _seed_hub(ctl: LocalHubControl, workdir: Path, public_key: str) -> None:
+    now = SystemClock().now()
+    ctl.create_app("townhall", public_key, app_id=APP_ID, owner="townhall")
+    for login, age_days in USERS.items():
+        ctl.create_user(login, token=f"{login}-token", created_at=now - timedelta(days=age_days))
+    ctl.create_repo_from_dir(OWNER, REPO, write_sample(workdir / "sample"))
+    ctl.set_collaborator(OWNER, REPO, "maintainer", "write")
+
+
+def _file_issues(ctl: LocalHubControl, say: Say) -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    for issue in ISSUES:
+        number = int(ctl.create_issue(OWNER, REPO, issue.author, issue.title, issue.body)["number"])
+        numbers[issue.key] = number
+        ctl.add_reactions(
+            OWNER, REPO, number, [{"user": voter, "content": "+1"} for voter in issue.voters]
+        )
+        if issue.veto_by:
+            ctl.create_comment(OWNER, REPO, number, issue.veto_by, "/townhall reject not for us")
+        voters = ", ".join(issue.voters)
+        say(f"  filed #{number} {issue.title!r} by {issue.author}; 👍 from {voters}")
+    return numbers
+
+
+async def _settle(runtime: Runtime, ctl: LocalHubControl) -> None:
+    """Wait until localhub delivered its webhooks and Townhall processed them."""
+    await asyncio.to_thread(ctl.wait_for_webhooks, 30.0)
+    await runtime.processor.drain()
+
+
+async def _loop(
+    deps: TickDeps, runtime: Runtime, ctl: LocalHubControl, approved: set[int], say: Say
+) -> int:
+    started = time.monotonic()
+    for tick in range(1, MAX_TICKS + 1):
+        await _settle(runtime, ctl)
+        report = await run_tick(deps)
+        await deps.dispatcher.wait()
+        await _settle(runtime, ctl)
+        elapsed = time.monotonic() - started
+        say(
+            f"\ntick {tick} ({elapsed:.1f}s): planned {len(report.planned)}, "
+            f"reviewed {len(report.reviews)}, dispatched {len(report.dispatched)}, "
+            f"waiting {len(report.waiting)}" + "".join(f"\n  ! {error}" for error in report.errors)
+        )
+        say(await board(runtime.store))
+        merged = await runtime.store.fetchall(
+            "SELECT issue_number FROM tasks WHERE state = 'merged'"
+        )
+        if approved and {row["issue_number"] for row in merged} >= approved:
+            return tick
+        if elapsed > DEADLINE_SECONDS:
+            say("\nthe demo ran out of time before every approved issue merged")
+            return tick
+    return MAX_TICKS
+
+
+async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoResult:
+    """Run the whole loop offline and return what it ended with."""
+    _check_database(settings.db_url)
+    await asyncio.to_thread(_fresh_directory, workdir)
+    real_key = settings.anthropic_api_key
+    model_name = "the real Anthropic API" if real_key else "the scripted model server (offline)"
+    say(f"Townhall demo: localhub (GitHub stand-in) and {model_name}")
+    keys = generate_app_keypair()
+    secret = secrets.token_hex(16)
+    started = time.monotonic()
+    with _servers(workdir, real_key) as (hub_url, model_url), LocalHubControl(hub_url) as ctl:
+        demo_settings = replace(
+            settings,
+            github_api_url=hub_url,
+            github_app=GitHubAppCredentials(APP_ID, keys.private_key_pem),
+            webhook_secret=secret,
+            anthropic_api_key=real_key or "scripted-model",
+            anthropic_base_url=settings.anthropic_base_url if real_key else model_url,
+            sandbox_backend="local",
+            dispatch_backend="inline",
+        )
+        runtime = build_runtime(demo_settings)
+        try:
+            with ServerThread(build_web_app(runtime, process=False)) as web:
+                _seed_hub(ctl, workdir, keys.public_key_pem)
+                ctl.set_webhook(f"{web.url}/webhook", secret)
+                ctl.create_installation(APP_ID, OWNER)
+                say("\nPeople file issues and vote:")
+                numbers = _file_issues(ctl, say)
+                await _settle(runtime, ctl)
+                deps = build_tick_deps(runtime, workdir / "townhall")
+                expected = {
+                    numbers[i.key] for i in ISSUES if not i.veto_by and i.key != "unpopular"
+                }
+                ticks = await _loop(deps, runtime, ctl, expected, say)
+            say("\n" + await summary(runtime.store))
+            merged = await runtime.store.fetchall(
+                "SELECT issue_number FROM tasks WHERE state = 'merged' ORDER BY issue_number"
+            )
+            approved = await runtime.store.fetchall(
+                "SELECT issue_number FROM tasks WHERE state != 'cancelled' ORDER BY issue_number"
+            )
+        finally:
+            runtime.store.close_sync()
+    seconds = time.monotonic() - started
+    say(f"\nDone in {seconds:.1f}s. The store is {settings.db_url}: try `townhall status`.")
+    return DemoResult(
+        merged=[row["issue_number"] for row in merged],
+        approved=[row["issue_number"] for row in approved],
+        ticks=ticks,
+        seconds=seconds,
+        model=model_name,
+    )
