@@ -52,7 +52,8 @@ def lower_bound(tasks: Sequence[SimTask], workers: int) -> float:
 def count_conflicts(tasks: Sequence[SimTask], starts: dict[int, float]) -> int:
     """Return how many pairs of tasks ran at the same time while changing a common file."""
     spans = sorted(
-        (starts[task.task_id], starts[task.task_id] + task.duration, task) for task in tasks
+        ((starts[task.task_id], starts[task.task_id] + task.duration, task) for task in tasks),
+        key=lambda span: (span[0], span[2].task_id),
     )
     conflicts = 0
     active: list[tuple[float, SimTask]] = []

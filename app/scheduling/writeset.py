@@ -18,8 +18,9 @@ class Widening:
     min_share: float = 0.5
     min_support: int = 3
     max_added: int = 10
-    # A neighbour PRs keep missing is worth claiming at a lower share than an unknown one.
-    missed_share: float = 0.2
+    # Neighbours PRs keep missing are claimed from this share; below `min_share` it trades
+    # parallelism for fewer conflicts (bench/scheduler_bench.py measures both), so off by default.
+    missed_share: float = 0.5
     # Off: a barrier only guessed from co-change is claimed like any file, not run alone for.
     neighbours_can_isolate: bool = False
 
