@@ -30,11 +30,8 @@ from .graphql_schema import schema
 from .models import Issue, Repo
 from .render_core import Urls, node_id
 
-_AUTH_REQUIRED = ApiError(
-    401,
-    "This endpoint requires you to be authenticated.",
-    documentation_url="https://docs.github.com/graphql/guides/forming-calls-with-graphql"
-    "#authenticating-with-graphql",
+_AUTH_DOCS = (
+    "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 )
 _ORDER_KEYS = {
     "CREATED_AT": lambda i: (i.created_at, i.number),
@@ -206,7 +203,9 @@ async def run_query(core: HubCore, request: Request) -> Response:
             await asyncio.sleep(fault.delay)
         actor = authenticate(core.state, request.headers.get("authorization"), core.now())
         if actor.kind in ("anonymous", "app"):
-            raise _AUTH_REQUIRED
+            raise ApiError(
+                401, "This endpoint requires you to be authenticated.", documentation_url=_AUTH_DOCS
+            )
         try:
             payload = json.loads(await request.body())
         except ValueError as exc:

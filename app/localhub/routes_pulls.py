@@ -12,7 +12,7 @@ from .api import Call, api_route, json_response, paginate
 from .core import HubCore
 from .errors import ApiError, not_found, validation_failed
 from .models import PullRequest
-from .pull_facts import current_shas, pull_facts
+from .pull_facts import pull_facts
 
 _PULLS = ("pull_requests",)
 
@@ -51,7 +51,6 @@ async def list_pulls(call: Call) -> Response:
     page, headers = paginate(call, found)
     rendered = []
     for pull in page:
-        await current_shas(call.core, repo, pull)
         facts = await pull_facts(call.core, repo, pull)
         rendered.append(
             render_pulls.pull(call.ctx.urls, call.core.state, repo, pull, facts, full=False)

@@ -67,12 +67,14 @@ class WebhookDispatcher:
         self.config = config
         self.app_id = app_id
         self.deliveries: list[Delivery] = []
-        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._queue: asyncio.Queue[Delivery] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        """Start the delivery worker (called when the server starts)."""
+        """Start the delivery worker (called when the server starts, on the server's loop)."""
+        # A fresh queue per start: a queue belongs to the event loop that first waits on it.
+        self._queue = asyncio.Queue()
         self._client = httpx.AsyncClient(timeout=10.0)
         self._worker = asyncio.create_task(self._run(), name="localhub-webhooks")
 
@@ -98,11 +100,16 @@ class WebhookDispatcher:
             payload=payload,
         )
         self.deliveries.append(delivery)
+        if self._queue is None:
+            delivery.error = "webhook worker not running"
+            return delivery
         self._queue.put_nowait(delivery)
         return delivery
 
     async def wait_idle(self, limit: float) -> bool:
         """Wait up to `limit` seconds until every queued delivery was attempted; False if not."""
+        if self._queue is None:
+            return True
         try:
             async with asyncio.timeout(limit):
                 await self._queue.join()
@@ -116,15 +123,17 @@ class WebhookDispatcher:
         return sum(1 for d in self.deliveries if d.status_code is None and d.error is None)
 
     async def _run(self) -> None:
+        queue = self._queue
+        assert queue is not None
         while True:
-            delivery = await self._queue.get()
+            delivery = await queue.get()
             try:
                 await self._deliver(delivery)
             except Exception as exc:  # a broken receiver must never stop the worker
                 delivery.error = repr(exc)
                 log.exception("webhook delivery %s failed", delivery.guid)
             finally:
-                self._queue.task_done()
+                queue.task_done()
 
     async def _deliver(self, delivery: Delivery) -> None:
         assert self._client is not None

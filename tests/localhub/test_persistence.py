@@ -1,10 +1,15 @@
-"""State persisted to JSON survives a restart; the control API reports repository paths."""
+"""State persisted to JSON survives a restart; a hub can be served more than once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.localhub import LocalHub, LocalHubControl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.serving import ServerThread
 
 from .conftest import make_github, seed_source
@@ -37,3 +42,26 @@ def test_without_persistence_nothing_is_written(tmp_path: Path) -> None:
     with ServerThread(hub.create_app()) as server, LocalHubControl(server.url) as ctl:
         ctl.create_user("eve")
     assert not (tmp_path / "hub" / "state.json").exists()
+
+
+def test_a_hub_can_be_stopped_and_served_again(tmp_path: Path) -> None:
+    hub = LocalHub(tmp_path / "hub")
+    received: list[bytes] = []
+
+    async def hook(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(status_code=204)
+
+    sink = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    with ServerThread(sink) as receiver:
+        for round_number in (1, 2):
+            with ServerThread(hub.create_app()) as server, LocalHubControl(server.url) as ctl:
+                if round_number == 1:
+                    ctl.create_app("relay", generate_app_keypair().public_key_pem, app_id=7)
+                    ctl.create_repo("octo", "again")
+                    ctl.create_installation(7, "octo")
+                    ctl.create_user("gus")
+                    ctl.set_webhook(receiver.url + "/hook", "s")
+                ctl.create_issue("octo", "again", "gus", f"Round {round_number}")
+                assert [d["status_code"] for d in ctl.wait_for_webhooks()][-1] == 204
+    assert len(received) == 2
