@@ -3,6 +3,12 @@
 Order of precedence, strongest first: a maintainer veto; a hold (text changed after approval);
 a maintainer approval; votes at or below -threshold; an earlier approval (approval is sticky);
 votes at or above the threshold once the voting window has passed.
+
+Approval is bound to the title and body it was given for. When they change, the issue is held
+from the sweep that notices it until approval is confirmed again: by a maintainer approving
+after that moment, or (unless the policy requires a maintainer) by votes cast after that moment
+reaching the threshold on their own. Votes from before the change approved the old text, so
+they do not count towards confirming the new one. Restoring the approved text lifts the hold.
 """
 
 from __future__ import annotations
@@ -68,7 +74,7 @@ def _exclusion(
     if policy.min_account_age_days > 0:
         if account.created_at is None:
             return texts.AGE_UNKNOWN
-        age_days = (now - account.created_at) / timedelta(days=1)
+        age_days = max((now - account.created_at) / timedelta(days=1), 0.0)
         if age_days < policy.min_account_age_days:
             return texts.TOO_YOUNG.format(age=int(age_days), minimum=policy.min_account_age_days)
     return None

@@ -49,7 +49,7 @@ TALLY_HELD_NOTE = (
     "> **Held:** the title or body changed after approval. Work on this issue is paused until"
     " approval is confirmed again."
 )
-TALLY_COUNTED_HEADER = "**Counted votes**\n\n| voter | vote | weight |\n| --- | --- | --- |"
+TALLY_COUNTED_HEADER = "**Counted votes**\n\n| voter | vote | counts as |\n| --- | --- | --- |"
 TALLY_COUNTED_ROW = "| `{login}` | {vote} | {weight} |"
 TALLY_EXCLUDED_HEADER = "**Not counted**\n\n| voter | vote | why |\n| --- | --- | --- |"
 TALLY_EXCLUDED_ROW = "| `{login}` | {vote} | {reason} |"
