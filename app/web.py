@@ -1,4 +1,4 @@
-"""The web app: `POST /webhook` (verify, store, acknowledge) and `GET /healthz`.
+"""The web app: `POST /webhook` (verify, store, acknowledge), `GET /healthz`, the dashboard.
 
 A delivery is acknowledged only after it is stored, and processed afterwards by the inbox
 processor, so GitHub gets its answer in milliseconds and nothing acknowledged is lost.
@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.clock import Clock
+from app.dashboard.routes import (
+    DEFAULT_TICK_MAX_AGE,
+    DashboardConfig,
+    dashboard_routes,
+    health_json,
+    tick_health,
+)
 from app.store import Store
 from app.webhooks.inbox import store_delivery
 from app.webhooks.processor import InboxProcessor
@@ -36,6 +44,9 @@ class WebConfig:
     webhook_secret: str
     max_body_bytes: int
     processor: InboxProcessor | None  # None: store only; the CEO tick drains the inbox
+    daily_budget_usd: float = 25.0  # shown on the dashboard against today's spend
+    # /healthz answers 503 when the last successful CEO tick is older (None: not checked).
+    tick_max_age: timedelta | None = DEFAULT_TICK_MAX_AGE
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -60,6 +71,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def create_web_app(config: WebConfig) -> Starlette:
     """Assemble the Starlette app around a store, a secret and an optional processor."""
+    dashboard = DashboardConfig(
+        store=config.store,
+        clock=config.clock,
+        daily_budget_usd=config.daily_budget_usd,
+        tick_max_age=config.tick_max_age,
+        up_since=config.clock.now(),
+    )
 
     async def webhook(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
@@ -83,9 +101,7 @@ def create_web_app(config: WebConfig) -> Starlette:
             return _error(400, f"body is not JSON: {error}")
         if not isinstance(payload, dict):
             return _error(400, "body is not a JSON object")
-        is_new = await store_delivery(
-            config.store, config.clock, delivery_id, event, payload, text
-        )
+        is_new = await store_delivery(config.store, config.clock, delivery_id, event, payload, text)
         if config.processor is not None and is_new:
             config.processor.wake()
         return JSONResponse(
@@ -94,8 +110,8 @@ def create_web_app(config: WebConfig) -> Starlette:
         )
 
     async def healthz(request: Request) -> Response:
-        await config.store.fetchone("SELECT 1 AS ok")
-        return JSONResponse({"status": "ok"})
+        health = await tick_health(dashboard)
+        return JSONResponse(health_json(health), status_code=200 if health.healthy else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -114,6 +130,7 @@ def create_web_app(config: WebConfig) -> Starlette:
         routes=[
             Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *dashboard_routes(dashboard),
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,1 @@
+"""Observability: step and tick records, the dashboard's queries, views, page, API and tables."""

@@ -1,0 +1,482 @@
+"""Read the dashboard's facts from the store in one transaction; every section is bounded.
+
+Each query is limited (rows per section) or aggregated over a window of days and served by an
+index, so the page costs about the same with ten tasks or ten thousand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from app.ceo.budget import start_of_day
+from app.dashboard.model import (
+    CostRow,
+    DayCount,
+    Facts,
+    FailureRow,
+    IssueRow,
+    LeadTime,
+    Limits,
+    NeedsHumanRow,
+    PullRow,
+    QueueRow,
+    RunningRow,
+    StepRow,
+    TickRow,
+)
+from app.dashboard.records import last_successful_tick_tx
+from app.logs import redact
+from app.store import Row, Tx
+from app.store.times import to_db
+from app.taskstate import TaskState
+
+# Tasks that wait for the scheduler (or for planning) rather than for a worker or a reviewer.
+WAITING_STATES: tuple[str, ...] = (
+    TaskState.APPROVED,
+    TaskState.PLANNED,
+    TaskState.QUEUED,
+    TaskState.CHANGES_REQUESTED,
+)
+
+# The columns every task section shows, joined to its repository and issue.
+_TASK_COLUMNS = (
+    "t.id AS task_id, COALESCE(r.full_name, '?') AS repo, t.issue_number,"
+    " COALESCE(i.title, '') AS title"
+)
+_TASK_JOINS = (
+    " LEFT JOIN repos r ON r.id = t.repo_id"
+    " LEFT JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+)
+_TASK_COST = "(SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.task_id = t.id)"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Parse a stored timestamp; None for a missing or malformed one (rows seeded by hand)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Return the seconds from `start` to `end`, or None when either is unknown."""
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
+    """Read every section of the dashboard at `now` (one transaction: a consistent picture)."""
+    limits = limits.clamped()
+    today = start_of_day(now)
+    chart_since = today - timedelta(days=limits.chart_days - 1)
+    window_since = now - timedelta(days=limits.window_days)
+    attempts = tx.fetchone(
+        "SELECT COUNT(*) AS ended, COALESCE(SUM(outcome = 'pr_opened'), 0) AS with_pr"
+        " FROM attempts WHERE ended_at >= ?",
+        (to_db(window_since),),
+    )
+    endings = _counts(
+        tx.fetchall(
+            "SELECT to_state AS key, COUNT(DISTINCT task_id) AS n FROM events"
+            " WHERE to_state IN ('merged', 'needs_human') AND created_at >= ? GROUP BY to_state",
+            (to_db(window_since),),
+        )
+    )
+    tasks_by_state = _counts(
+        tx.fetchall("SELECT state AS key, COUNT(*) AS n FROM tasks GROUP BY state")
+    )
+    last_tick = tx.fetchone("SELECT ended_at, ok, detail FROM ticks ORDER BY id DESC LIMIT 1")
+    return Facts(
+        now=now,
+        limits=limits,
+        tasks_by_state=tasks_by_state,
+        open_issues=int(
+            tx.scalar("SELECT COUNT(*) FROM issues WHERE state = 'open' AND is_pull_request = 0")
+            or 0
+        ),
+        leaderboard=leaderboard_tx(tx, now, limits.rows),
+        queue=queue_tx(tx, now, limits.rows, limits.queue_page),
+        queue_total=sum(tasks_by_state.get(state, 0) for state in WAITING_STATES),
+        running=running_tx(tx, now, limits.rows),
+        pulls=pulls_tx(tx, limits.rows),
+        failures=failures_tx(tx, limits.rows),
+        needs_human=needs_human_tx(tx, limits.rows),
+        cost_by_day=cost_by_day_tx(tx, chart_since.date(), today.date()),
+        cost_by_role=cost_by_tx(tx, "role", window_since),
+        cost_by_model=cost_by_tx(tx, "model", window_since),
+        cost_by_task=cost_by_task_tx(tx, window_since, limits.rows),
+        throughput=throughput_tx(tx, chart_since.date(), today.date()),
+        lead_times=lead_times_since_tx(tx, window_since),
+        attempts_ended=int(attempts["ended"]) if attempts else 0,
+        attempts_with_pr=int(attempts["with_pr"]) if attempts else 0,
+        tasks_merged=endings.get(TaskState.MERGED, 0),
+        tasks_given_up=endings.get(TaskState.NEEDS_HUMAN, 0),
+        steps=steps_tx(tx, window_since),
+        spent_today_usd=float(
+            tx.scalar(
+                "SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls WHERE created_at >= ?",
+                (to_db(today),),
+            )
+            or 0.0
+        ),
+        last_successful_tick=last_successful_tick_tx(tx),
+        last_tick=None
+        if last_tick is None
+        else TickRow(
+            ended_at=parse_time(last_tick["ended_at"]) or now,
+            ok=bool(last_tick["ok"]),
+            detail=redact(last_tick["detail"] or ""),
+        ),
+    )
+
+
+def _counts(rows: Iterable[Row]) -> dict[str, int]:
+    return {str(row["key"]): int(row["n"]) for row in rows}
+
+
+def leaderboard_tx(tx: Tx, now: datetime, limit: int) -> tuple[IssueRow, ...]:
+    """Return open issues by vote score, with their decision, task state and window."""
+    rows = tx.fetchall(
+        "SELECT COALESCE(r.full_name, '?') AS repo, i.number, i.title, i.score, i.decision,"
+        " t.id AS task_id, t.state AS task_state,"
+        " (SELECT COUNT(*) FROM votes v WHERE v.repo_id = i.repo_id"
+        "  AND v.issue_number = i.number AND v.counted = 1) AS voters,"
+        " (SELECT json_extract(s.explanation, '$.window_ends') FROM vote_snapshots s"
+        "  WHERE s.repo_id = i.repo_id AND s.issue_number = i.number"
+        "  ORDER BY s.id DESC LIMIT 1) AS window_ends"
+        " FROM issues i LEFT JOIN repos r ON r.id = i.repo_id"
+        " LEFT JOIN tasks t ON t.repo_id = i.repo_id AND t.issue_number = i.number"
+        " WHERE i.state = 'open' AND i.is_pull_request = 0"
+        " ORDER BY i.score DESC, i.number LIMIT ?",
+        (limit,),
+    )
+    issues = []
+    for row in rows:
+        window_ends = parse_time(row["window_ends"])
+        left = seconds_between(now, window_ends) if window_ends is not None else None
+        issues.append(
+            IssueRow(
+                repo=row["repo"],
+                number=row["number"],
+                title=row["title"],
+                score=float(row["score"]),
+                voters=int(row["voters"]),
+                decision=row["decision"],
+                task_id=row["task_id"],
+                task_state=row["task_state"],
+                window_ends=window_ends,
+                seconds_left=left,
+            )
+        )
+    return tuple(issues)
+
+
+def queue_tx(tx: Tx, now: datetime, limit: int, page: int) -> tuple[QueueRow, ...]:
+    """Return one page of waiting tasks in scheduling order, with why each waits."""
+    marks = ", ".join("?" for _ in WAITING_STATES)
+    rows = tx.fetchall(
+        f"SELECT {_TASK_COLUMNS}, t.state, t.role, t.priority, t.attempt, t.max_attempts,"  # noqa: S608 - fixed SQL fragments only
+        f" t.passed_over, t.waiting_reason, t.approved_at FROM tasks t{_TASK_JOINS}"
+        f" WHERE t.state IN ({marks}) ORDER BY t.priority DESC, t.approved_at, t.id"
+        " LIMIT ? OFFSET ?",
+        (*WAITING_STATES, limit, page * limit),
+    )
+    return tuple(
+        QueueRow(
+            task_id=row["task_id"],
+            repo=row["repo"],
+            issue_number=row["issue_number"],
+            title=row["title"],
+            state=row["state"],
+            role=row["role"],
+            priority=float(row["priority"]),
+            attempt=row["attempt"],
+            max_attempts=row["max_attempts"],
+            passed_over=row["passed_over"],
+            waiting_reason=row["waiting_reason"],
+            waiting_seconds=seconds_between(parse_time(row["approved_at"]), now) or 0.0,
+        )
+        for row in rows
+    )
+
+
+def running_tx(tx: Tx, now: datetime, limit: int) -> tuple[RunningRow, ...]:
+    """Return running attempts, oldest first, with the files their tasks claim."""
+    rows = tx.fetchall(
+        f"SELECT {_TASK_COLUMNS}, t.role, t.attempt, t.max_attempts, t.predicted_files,"  # noqa: S608 - fixed SQL fragments only
+        f" a.worker, a.started_at, {_TASK_COST} AS cost FROM tasks t{_TASK_JOINS}"
+        " LEFT JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt"
+        " WHERE t.state = 'running' ORDER BY a.started_at, t.id LIMIT ?",
+        (limit,),
+    )
+    return tuple(
+        RunningRow(
+            task_id=row["task_id"],
+            repo=row["repo"],
+            issue_number=row["issue_number"],
+            title=row["title"],
+            role=row["role"],
+            attempt=row["attempt"],
+            max_attempts=row["max_attempts"],
+            worker=row["worker"],
+            running_seconds=seconds_between(parse_time(row["started_at"]), now),
+            claims=tuple(_json_list(row["predicted_files"])),
+            cost_usd=float(row["cost"]),
+        )
+        for row in rows
+    )
+
+
+def _json_list(text: Any) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def pulls_tx(tx: Tx, limit: int) -> tuple[PullRow, ...]:
+    """Return the tasks with a pull request, most recently changed first, with cost and timing."""
+    rows = tx.fetchall(
+        f"SELECT {_TASK_COLUMNS}, t.pr_number, t.state, p.state AS pr_state, t.role, t.attempt,"  # noqa: S608 - fixed SQL fragments only
+        f" t.updated_at, {_TASK_COST} AS cost FROM tasks t{_TASK_JOINS}"
+        " LEFT JOIN pull_requests p ON p.repo_id = t.repo_id AND p.number = t.pr_number"
+        " WHERE t.pr_number IS NOT NULL ORDER BY t.updated_at DESC LIMIT ?",
+        (limit,),
+    )
+    times = {lead.task_id: lead for lead in lead_times_of_tx(tx, [row["task_id"] for row in rows])}
+    pulls = []
+    for row in rows:
+        lead = times.get(row["task_id"])
+        pulls.append(
+            PullRow(
+                task_id=row["task_id"],
+                repo=row["repo"],
+                issue_number=row["issue_number"],
+                title=row["title"],
+                pr_number=row["pr_number"],
+                task_state=row["state"],
+                pr_state=row["pr_state"],
+                role=row["role"],
+                attempt=row["attempt"],
+                cost_usd=float(row["cost"]),
+                to_pr_seconds=seconds_between(lead.approved_at, lead.pr_at) if lead else None,
+                to_merge_seconds=seconds_between(lead.approved_at, lead.merged_at)
+                if lead
+                else None,
+                updated_at=parse_time(row["updated_at"]),
+            )
+        )
+    return tuple(pulls)
+
+
+def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
+    """Return the latest attempts that ended without a pull request."""
+    rows = tx.fetchall(
+        f"SELECT {_TASK_COLUMNS}, a.number, a.outcome, t.state, a.started_at, a.ended_at,"  # noqa: S608 - fixed SQL fragments only
+        " (SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c"
+        "  WHERE c.task_id = a.task_id AND c.attempt = a.number) AS cost"
+        f" FROM attempts a JOIN tasks t ON t.id = a.task_id{_TASK_JOINS}"
+        " WHERE a.ended_at IS NOT NULL AND COALESCE(a.outcome, '') != 'pr_opened'"
+        " ORDER BY a.ended_at DESC LIMIT ?",
+        (limit,),
+    )
+    failures = []
+    for row in rows:
+        ended = parse_time(row["ended_at"])
+        if ended is None:
+            continue
+        failures.append(
+            FailureRow(
+                task_id=row["task_id"],
+                repo=row["repo"],
+                issue_number=row["issue_number"],
+                title=row["title"],
+                attempt=row["number"],
+                outcome=row["outcome"] or "unknown",
+                task_state=row["state"],
+                ended_at=ended,
+                duration_seconds=seconds_between(parse_time(row["started_at"]), ended),
+                cost_usd=float(row["cost"]),
+            )
+        )
+    return tuple(failures)
+
+
+def needs_human_tx(tx: Tx, limit: int) -> tuple[NeedsHumanRow, ...]:
+    """Return tasks waiting for a maintainer, with the reason of their last event."""
+    rows = tx.fetchall(
+        f"SELECT {_TASK_COLUMNS}, t.attempt, t.max_attempts, t.updated_at,"  # noqa: S608 - fixed SQL fragments only
+        " (SELECT e.reason FROM events e WHERE e.task_id = t.id ORDER BY e.id DESC LIMIT 1)"
+        f" AS reason FROM tasks t{_TASK_JOINS}"
+        " WHERE t.state = 'needs_human' ORDER BY t.updated_at DESC LIMIT ?",
+        (limit,),
+    )
+    return tuple(
+        NeedsHumanRow(
+            task_id=row["task_id"],
+            repo=row["repo"],
+            issue_number=row["issue_number"],
+            title=row["title"],
+            attempt=row["attempt"],
+            max_attempts=row["max_attempts"],
+            reason=redact(row["reason"] or ""),
+            since=parse_time(row["updated_at"]),
+        )
+        for row in rows
+    )
+
+
+def _cost_row(key: str, row: Row) -> CostRow:
+    return CostRow(
+        key=key,
+        calls=int(row["calls"]),
+        input_tokens=int(row["input_tokens"] or 0),
+        output_tokens=int(row["output_tokens"] or 0),
+        cost_usd=float(row["cost"] or 0.0),
+    )
+
+
+_COST_SUMS = (
+    "COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,"
+    " SUM(cost_usd) AS cost"
+)
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Return every day from `first` to `last`, inclusive."""
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def cost_by_day_tx(tx: Tx, first: date, last: date) -> tuple[CostRow, ...]:
+    """Return model spend per UTC day from `first` to `last`, days without spend included."""
+    rows = tx.fetchall(
+        f"SELECT substr(created_at, 1, 10) AS day, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
+        " WHERE created_at >= ? GROUP BY day",
+        (first.isoformat(),),
+    )
+    by_day = {row["day"]: row for row in rows}
+    empty: Row = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
+    return tuple(
+        _cost_row(day.isoformat(), by_day.get(day.isoformat(), empty))
+        for day in days_between(first, last)
+    )
+
+
+# What spend can be grouped by. Calls without a role (the CEO's planning) go under their phase.
+COST_KEYS = {"role": "COALESCE(role, phase)", "model": "model"}
+
+
+def cost_by_tx(tx: Tx, key: str, since: datetime) -> tuple[CostRow, ...]:
+    """Return model spend since `since` grouped by one of COST_KEYS."""
+    rows = tx.fetchall(
+        f"SELECT {COST_KEYS[key]} AS key, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
+        " WHERE created_at >= ? GROUP BY key ORDER BY cost DESC",
+        (to_db(since),),
+    )
+    return tuple(_cost_row(str(row["key"] or "unknown"), row) for row in rows)
+
+
+def cost_by_task_tx(tx: Tx, since: datetime, limit: int) -> tuple[CostRow, ...]:
+    """Return the costliest tasks since `since`."""
+    rows = tx.fetchall(
+        f"SELECT c.*, COALESCE(r.full_name, '?') AS repo, t.issue_number FROM (SELECT task_id,"  # noqa: S608 - fixed SQL fragments only
+        f" {_COST_SUMS} FROM llm_calls WHERE created_at >= ? AND task_id IS NOT NULL"
+        " GROUP BY task_id ORDER BY cost DESC LIMIT ?) c"
+        " LEFT JOIN tasks t ON t.id = c.task_id LEFT JOIN repos r ON r.id = t.repo_id"
+        " ORDER BY c.cost DESC",
+        (to_db(since), limit),
+    )
+    return tuple(
+        _cost_row(f"task {row['task_id']} ({row['repo']}#{row['issue_number']})", row)
+        for row in rows
+    )
+
+
+def throughput_tx(tx: Tx, first: date, last: date) -> tuple[DayCount, ...]:
+    """Return pull requests opened by workers and merges per UTC day, from the events."""
+    rows = tx.fetchall(
+        "SELECT substr(created_at, 1, 10) AS day, to_state, COUNT(*) AS n FROM events"
+        " WHERE to_state IN ('pr_open', 'merged') AND created_at >= ?"
+        " AND (to_state = 'merged' OR from_state = 'running') GROUP BY day, to_state",
+        (first.isoformat(),),
+    )
+    counts = {(row["day"], row["to_state"]): int(row["n"]) for row in rows}
+    return tuple(
+        DayCount(
+            day=day,
+            opened=counts.get((day.isoformat(), TaskState.PR_OPEN), 0),
+            merged=counts.get((day.isoformat(), TaskState.MERGED), 0),
+        )
+        for day in days_between(first, last)
+    )
+
+
+_LEAD_TIME_SQL = (
+    "SELECT e.task_id,"
+    " MIN(CASE WHEN e.to_state = 'approved' THEN e.created_at END) AS approved_at,"
+    " MIN(CASE WHEN e.to_state = 'pr_open' THEN e.created_at END) AS pr_at,"
+    " MIN(CASE WHEN e.to_state = 'merged' THEN e.created_at END) AS merged_at"
+    " FROM events e WHERE e.to_state IN ('approved', 'pr_open', 'merged') AND e.task_id IN ({})"
+    " GROUP BY e.task_id"
+)
+
+
+def _lead_times(rows: Iterable[Row]) -> tuple[LeadTime, ...]:
+    times = []
+    for row in rows:
+        approved = parse_time(row["approved_at"])
+        if approved is not None:
+            times.append(
+                LeadTime(
+                    task_id=row["task_id"],
+                    approved_at=approved,
+                    pr_at=parse_time(row["pr_at"]),
+                    merged_at=parse_time(row["merged_at"]),
+                )
+            )
+    return tuple(times)
+
+
+def lead_times_of_tx(tx: Tx, task_ids: Sequence[int]) -> tuple[LeadTime, ...]:
+    """Return first approval, pull request and merge times of the given tasks."""
+    if not task_ids:
+        return ()
+    marks = ", ".join("?" for _ in task_ids)
+    return _lead_times(tx.fetchall(_LEAD_TIME_SQL.format(marks), tuple(task_ids)))
+
+
+def lead_times_since_tx(tx: Tx, since: datetime) -> tuple[LeadTime, ...]:
+    """Return lead times of tasks that opened a pull request or merged since `since`."""
+    recent = (
+        "SELECT DISTINCT task_id FROM events WHERE to_state IN ('pr_open', 'merged')"
+        " AND created_at >= ? AND task_id IS NOT NULL"
+    )
+    return _lead_times(tx.fetchall(_LEAD_TIME_SQL.format(recent), (to_db(since),)))
+
+
+def steps_tx(tx: Tx, since: datetime) -> tuple[StepRow, ...]:
+    """Return, per kind of step, how many ran since `since`, how many failed, and how long."""
+    rows = tx.fetchall(
+        "SELECT step, COUNT(*) AS runs, SUM(ok = 0) AS failures, AVG(duration_ms) AS mean_ms,"
+        " MAX(duration_ms) AS max_ms FROM attempt_steps WHERE started_at >= ?"
+        " GROUP BY step ORDER BY step",
+        (to_db(since),),
+    )
+    return tuple(
+        StepRow(
+            step=row["step"],
+            runs=int(row["runs"]),
+            failures=int(row["failures"] or 0),
+            mean_seconds=float(row["mean_ms"] or 0) / 1000,
+            max_seconds=float(row["max_ms"] or 0) / 1000,
+        )
+        for row in rows
+    )

@@ -1,0 +1,150 @@
+"""What the worker, the reviewer and the CEO tick write for the dashboard: steps and ticks.
+
+A step is one timed phase of an attempt (fetch, sandbox, agent turn, verify, publish, review
+phases); a tick is one CEO tick, successful or not. `/healthz` reads the last successful tick:
+a `ticks` row with ok=1 or the `tick_completed` event the CEO's tick appends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.clock import Clock
+from app.logs import redact
+from app.store import Store, Tx
+from app.store.times import from_db, to_db
+
+log = logging.getLogger("townhall.records")
+
+DETAIL_LIMIT = 2000
+
+
+def record_step_tx(
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    attempt: int,
+    step: str,
+    started: datetime,
+    ended: datetime,
+    ok: bool,
+    detail: str = "",
+) -> int:
+    """Append one timed step of an attempt inside `tx`; return its id."""
+    return tx.insert(
+        "INSERT INTO attempt_steps (task_id, attempt, step, started_at, ended_at, duration_ms,"
+        " ok, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            task_id,
+            attempt,
+            step,
+            to_db(started),
+            to_db(ended),
+            max((ended - started).total_seconds() * 1000, 0.0),
+            1 if ok else 0,
+            redact(detail)[:DETAIL_LIMIT],
+            to_db(clock.now()),
+        ),
+    )
+
+
+async def record_step(
+    store: Store,
+    clock: Clock,
+    task_id: int,
+    attempt: int,
+    step: str,
+    started: datetime,
+    ended: datetime,
+    ok: bool,
+    detail: str = "",
+) -> int:
+    """Append one timed step of an attempt (e.g. "fetch", "agent_turn", "verify", "publish")."""
+    return await store.run(
+        lambda tx: record_step_tx(tx, clock, task_id, attempt, step, started, ended, ok, detail)
+    )
+
+
+@dataclass
+class StepNote:
+    """What a timed block may add to its step record before it ends."""
+
+    detail: str = ""
+    ok: bool = True
+
+
+@contextlib.asynccontextmanager
+async def timed_step(
+    store: Store, clock: Clock, task_id: int, attempt: int, step: str
+) -> AsyncIterator[StepNote]:
+    """Time the block and record it as a step: failed (with the error) if it raises.
+
+    A failure to write the record is logged, never raised, so bookkeeping cannot end an attempt
+    or hide the block's own exception.
+    """
+    note = StepNote()
+    started = clock.now()
+    try:
+        yield note
+    except BaseException as error:
+        note.ok = False
+        note.detail = note.detail or f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        try:
+            await record_step(
+                store, clock, task_id, attempt, step, started, clock.now(), note.ok, note.detail
+            )
+        except Exception:
+            log.exception("could not record step %s of task %s attempt %s", step, task_id, attempt)
+
+
+def record_tick_tx(tx: Tx, started: datetime, ended: datetime, ok: bool, detail: str = "") -> int:
+    """Append one CEO tick inside `tx`; return its id."""
+    return tx.insert(
+        "INSERT INTO ticks (started_at, ended_at, ok, detail) VALUES (?, ?, ?, ?)",
+        (to_db(started), to_db(ended), 1 if ok else 0, redact(detail)[:DETAIL_LIMIT]),
+    )
+
+
+async def record_tick(
+    store: Store, started: datetime, ended: datetime, ok: bool, detail: str = ""
+) -> int:
+    """Append one CEO tick: ok=True when it did its work to the end (health reads these)."""
+    return await store.run(lambda tx: record_tick_tx(tx, started, ended, ok, detail))
+
+
+# The CEO's tick appends this event when it has done its work (app/ceo/tick.py).
+TICK_COMPLETED = "tick_completed"
+
+
+def last_successful_tick_tx(tx: Tx) -> datetime | None:
+    """Return when the last successful tick ended (a ticks row or a tick_completed event)."""
+    values = [
+        tx.scalar("SELECT MAX(ended_at) FROM ticks WHERE ok = 1"),
+        tx.scalar("SELECT MAX(created_at) FROM events WHERE kind = ?", (TICK_COMPLETED,)),
+    ]
+    moments = [from_db(str(value)) for value in values if value]
+    return max(moments, default=None)
+
+
+@contextlib.asynccontextmanager
+async def timed_tick(store: Store, clock: Clock) -> AsyncIterator[StepNote]:
+    """Record the block as one CEO tick: successful if it ends normally, failed if it raises."""
+    note = StepNote()
+    started = clock.now()
+    try:
+        yield note
+    except BaseException as error:
+        note.ok = False
+        note.detail = note.detail or f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        try:
+            await record_tick(store, started, clock.now(), note.ok, note.detail)
+        except Exception:
+            log.exception("could not record the CEO tick")
