@@ -1,11 +1,13 @@
 """Contention-aware scheduling on real commit histories, against naive parallel FIFO and serial.
 
 Each workload is a JSONL history (`{"sha", "time", "files", "added", "deleted"}` a line). The
-first half trains co-change, hot files and learned misses; every commit of the second half
-becomes a task queued at time 0 whose actual files are the commit's files, in commit order
-(the oldest first, as equal votes would rank them). Durations are drawn, seeded per commit,
-from a lognormal scaled by lines changed. Conflicts are pairs of tasks in flight at once that
-change a common file. Prints a table per workload and exits 0 (not a test).
+first half trains co-change, hot files and (for noisy runs) learned misses; every commit of the
+second half becomes a task queued at time 0 whose actual files are the commit's files, ranked
+in commit order (oldest first, as equal votes rank them). Durations are drawn, seeded per
+commit, from a lognormal scaled by lines changed. A conflict is a pair of tasks in flight at
+once that change a common file. Two bounds are printed: the plain one, max(work / workers,
+heaviest file), and the one any schedule obeying "a barrier task runs alone" must also meet,
+barrier work + other work / workers. Prints a table per workload and exits 0 (not a test).
 Run: .venv/bin/python bench/scheduler_bench.py [FILES...] [--workers 4] [--noise 0.3]
 """
 
@@ -17,7 +19,8 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from app.scheduling import (
@@ -32,6 +35,7 @@ from app.scheduling import (
     build_cochange,
     claim_write_set,
 )
+from app.scheduling.history import HistoryFormatError
 from app.scheduling.simulate import (
     SimResult,
     SimTask,
@@ -42,9 +46,10 @@ from app.scheduling.simulate import (
 )
 from app.scheduling.sources import load_commit_file
 
-DEFAULT_GLOB = "/work/shared/workloads/*.jsonl"
+DEFAULT_WORKLOADS = Path("/work/shared/workloads")
 MINUTES_PER_LOG_LINE = 15.0
 DURATION_SIGMA = 0.5
+NO_BARRIERS = BarrierRules(globs=())
 
 
 def duration(commit: Commit, seed: int) -> float:
@@ -63,51 +68,6 @@ def noisy_prediction(commit: Commit, noise: float, seed: int) -> frozenset[str]:
     return frozenset(kept or [rng.choice(files)])
 
 
-@dataclass
-class Learner:
-    """What the scheduler knows: history before the window, plus misses learned as PRs open."""
-
-    cochange: CoChange
-    barriers: BarrierRules
-    widening: Widening | None
-    misses: MissHistory
-    cache: dict[tuple[int, frozenset[str]], WriteSet]
-
-    def claim(self, task: SimTask) -> WriteSet:
-        """Return the task's write-set, rebuilt only when learned misses change its widening."""
-        learned = self.misses.suggest(task.predicted)
-        key = (task.task_id, learned)
-        if key not in self.cache:
-            self.cache[key] = claim_write_set(
-                task.predicted,
-                cochange=self.cochange if self.widening else None,
-                widening=self.widening,
-                misses=self.misses,
-                barriers=self.barriers,
-            )
-        return self.cache[key]
-
-    def learn(self, task: SimTask) -> None:
-        """Record a finished task's PR: predicted versus actual files."""
-        self.misses.record(task.task_id, task.predicted, task.actual)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table."""
-
-    strategy: str
-    result: SimResult
-    seconds: float
-
-
-def load(path: Path) -> tuple[list[Commit], list[Commit]]:
-    """Return the training half and the scheduled half of a history file."""
-    commits = [commit for commit in load_commit_file(path) if commit.files]
-    middle = len(commits) // 2
-    return commits[:middle], commits[middle:]
-
-
 def tasks_for(commits: Sequence[Commit], seed: int, noise: float) -> list[SimTask]:
     """Return one task per commit; predictions are exact when `noise` is 0."""
     return [
@@ -121,6 +81,106 @@ def tasks_for(commits: Sequence[Commit], seed: int, noise: float) -> list[SimTas
     ]
 
 
+@dataclass
+class Learner:
+    """What the scheduler knows: history before the window, plus misses learned as PRs open."""
+
+    cochange: CoChange | None
+    barriers: BarrierRules
+    widening: Widening
+    misses: MissHistory | None
+    cache: dict[tuple[int, frozenset[str]], WriteSet] = field(default_factory=dict)
+
+    def claim(self, task: SimTask) -> WriteSet:
+        """Return the task's write-set, rebuilt only when learned misses change its widening."""
+        learned = self.misses.suggest(task.predicted) if self.misses else frozenset()
+        key = (task.task_id, learned)
+        if key not in self.cache:
+            self.cache[key] = claim_write_set(
+                task.predicted,
+                cochange=self.cochange,
+                widening=self.widening,
+                misses=self.misses,
+                barriers=self.barriers,
+            )
+        return self.cache[key]
+
+    def learn(self, task: SimTask) -> None:
+        """Record a finished task's PR: predicted versus actual files."""
+        if self.misses is not None:
+            self.misses.record(task.task_id, task.predicted, task.actual)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of Townhall's scheduler."""
+
+    name: str
+    noisy: bool = False
+    starvation_after: int = 5
+    widen: bool = True
+    learn: bool = True
+    barriers: bool = True
+    widening: Widening = field(default_factory=Widening)
+
+
+VARIANTS = (
+    Variant("townhall exact K=5"),
+    Variant("townhall exact K=20", starvation_after=20),
+    Variant("townhall exact K=100", starvation_after=100),
+    Variant("  what-if: no barriers", barriers=False),
+    Variant("townhall noisy, no widening", noisy=True, widen=False, learn=False),
+    Variant("townhall noisy", noisy=True),
+    Variant("townhall noisy, cautious", noisy=True, widening=Widening(missed_share=0.3)),
+)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A history split into training commits and the tasks to schedule."""
+
+    train: list[Commit]
+    exact: list[SimTask]
+    noisy: list[SimTask]
+    warm: list[SimTask]
+
+    def learner(self, variant: Variant) -> Learner:
+        """Return what `variant` knows before the window starts."""
+        history = [commit.files for commit in self.train]
+        misses = MissHistory() if variant.learn else None
+        learner = Learner(
+            cochange=build_cochange(history) if variant.widen else None,
+            barriers=barrier_rules(history=history) if variant.barriers else NO_BARRIERS,
+            widening=variant.widening,
+            misses=misses,
+        )
+        # Misses of the training half are PRs that opened before the window: fair to learn.
+        for task in self.warm if variant.noisy else ():
+            learner.learn(task)
+        return learner
+
+
+def load(path: Path, seed: int, noise: float) -> Workload:
+    """Return a history file split in half: training commits and tasks to schedule."""
+    commits = [commit for commit in load_commit_file(path) if commit.files]
+    train, window = commits[: len(commits) // 2], commits[len(commits) // 2 :]
+    return Workload(
+        train=train,
+        exact=tasks_for(window, seed, 0.0),
+        noisy=tasks_for(window, seed, noise),
+        warm=tasks_for(train, seed, noise),
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    strategy: str
+    result: SimResult
+    seconds: float
+
+
 def timed(strategy: str, run: Callable[[], SimResult]) -> Row:
     """Run one simulation and time it."""
     started = time.perf_counter()
@@ -128,59 +188,48 @@ def timed(strategy: str, run: Callable[[], SimResult]) -> Row:
     return Row(strategy, result, time.perf_counter() - started)
 
 
-def townhall(
-    tasks: Sequence[SimTask],
-    train: Sequence[Commit],
-    rules: AdmissionRules,
-    *,
-    widening: Widening | None,
-    warm: Sequence[SimTask] = (),
-) -> SimResult:
-    """Simulate Townhall's admission with knowledge from `train` (and misses from `warm`)."""
-    history = [commit.files for commit in train]
-    learner = Learner(
-        cochange=build_cochange(history),
-        barriers=barrier_rules(history=history),
-        widening=widening,
-        misses=MissHistory(),
-        cache={},
-    )
-    for task in warm:
-        learner.learn(task)
+def run_variant(workload: Workload, variant: Variant, workers: int) -> SimResult:
+    """Simulate Townhall's admission under one configuration."""
+    learner = workload.learner(variant)
+    rules = AdmissionRules(max_parallel=workers, starvation_after=variant.starvation_after)
+    tasks = workload.noisy if variant.noisy else workload.exact
     return simulate_admission(tasks, rules, learner.claim, learner.learn)
 
 
-def run_workload(path: Path, args: argparse.Namespace) -> list[Row]:
-    """Run every strategy on one history file."""
-    train, window = load(path)
-    exact = tasks_for(window, args.seed, 0.0)
-    noisy = tasks_for(window, args.seed, args.noise)
-    # Warm the miss history on the training half with the same kind of noisy predictions.
-    warm = tasks_for(train, args.seed, args.noise)
-    rules = AdmissionRules(max_parallel=args.workers, starvation_after=args.starvation)
-    widening = Widening()
-    return [
-        timed("serial", lambda: simulate_serial(exact)),
-        timed("naive FIFO", lambda: simulate_fifo(exact, args.workers)),
-        timed("townhall exact", lambda: townhall(exact, train, rules, widening=widening)),
-        timed(
-            "townhall noisy",
-            lambda: townhall(noisy, train, rules, widening=widening, warm=warm),
-        ),
-    ]
+def barrier_bound(workload: Workload, workers: int) -> tuple[float, int, float]:
+    """Return the bound under "barrier tasks run alone", their count, and their work share."""
+    rules = barrier_rules(history=[commit.files for commit in workload.train])
+    alone = [task for task in workload.exact if rules.hits(task.actual)]
+    alone_work = sum(task.duration for task in alone)
+    total = sum(task.duration for task in workload.exact)
+    bound = max(lower_bound(workload.exact, workers), alone_work + (total - alone_work) / workers)
+    return bound, len(alone), alone_work / total if total else 0.0
 
 
-def report(path: Path, rows: Sequence[Row], bound: float, tasks: int, workers: int) -> None:
+def report(path: Path, workload: Workload, rows: Sequence[Row], workers: int) -> None:
     """Print one workload's table."""
-    print(f"\n{path.name}: {tasks} tasks, {workers} workers, lower bound {bound / 60:.1f} h")
-    header = f"{'strategy':<26}{'makespan h':>11}{'/ bound':>9}{'conflicts':>10}"
-    print(header + f"{'mean wait h':>12}{'reorder':>9}{'sim s':>7}")
+    bound = lower_bound(workload.exact, workers)
+    alone_bound, alone, share = barrier_bound(workload, workers)
+    predicted = sum(len(task.predicted) for task in workload.noisy)
+    recall = predicted / sum(len(task.actual) for task in workload.noisy)
+    print(f"\n{path.name}: {len(workload.exact)} tasks after {len(workload.train)} training")
+    print(
+        f"commits, {workers} workers. Lower bound {bound / 60:.1f} h; {alone} barrier tasks"
+        f" ({share:.0%} of work) raise it to {alone_bound / 60:.1f} h"
+        f" ({alone_bound / bound:.2f}x) if they run alone. Noisy predictions name"
+        f" {recall:.0%} of files."
+    )
+    print(
+        f"{'strategy':<30}{'makespan h':>11}{'/ bound':>8}{'/ alone':>8}{'conflicts':>10}"
+        f"{'mean wait h':>12}{'reorder':>8}{'overtaken':>10}{'sim s':>7}"
+    )
     for row in rows:
         result = row.result
         print(
-            f"{row.strategy:<26}{result.makespan / 60:>11.1f}{result.makespan / bound:>9.2f}"
-            f"{result.conflicts:>10}{result.mean_wait / 60:>12.1f}"
-            f"{result.out_of_order:>9.1%}{row.seconds:>7.1f}"
+            f"{row.strategy:<30}{result.makespan / 60:>11.1f}{result.makespan / bound:>8.2f}"
+            f"{result.makespan / alone_bound:>8.2f}{result.conflicts:>10}"
+            f"{result.mean_wait / 60:>12.1f}{result.out_of_order:>8.1%}"
+            f"{result.most_overtaken:>10}{row.seconds:>7.1f}"
         )
 
 
@@ -190,18 +239,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--noise", type=float, default=0.3)
-    parser.add_argument("--starvation", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    files = args.files or sorted(Path("/").glob(DEFAULT_GLOB.lstrip("/")))
+    files = args.files or sorted(DEFAULT_WORKLOADS.glob("*.jsonl"))
     if not files:
-        print(f"no workloads given and none found at {DEFAULT_GLOB}")
+        print(f"no workloads given and none in {DEFAULT_WORKLOADS}")
         return 0
     for path in files:
-        rows = run_workload(path, args)
-        _, window = load(path)
-        exact = tasks_for(window, args.seed, 0.0)
-        report(path, rows, lower_bound(exact, args.workers), len(exact), args.workers)
+        try:
+            workload = load(path, args.seed, args.noise)
+        except (OSError, HistoryFormatError) as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            return 2
+        if not workload.exact:
+            print(f"\n{path.name}: too few commits with files to schedule")
+            continue
+        rows = [
+            timed("serial", partial(simulate_serial, workload.exact)),
+            timed("naive parallel FIFO", partial(simulate_fifo, workload.exact, args.workers)),
+        ]
+        for variant in VARIANTS:
+            rows.append(timed(variant.name, partial(run_variant, workload, variant, args.workers)))
+        report(path, workload, rows, args.workers)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right, insort
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,13 +30,18 @@ class SimTask:
 
 @dataclass(frozen=True)
 class SimResult:
-    """When each task ran, and the figures a benchmark reports."""
+    """When each task ran, and the figures a benchmark reports.
+
+    `out_of_order` is the share of task pairs started against priority order;
+    `most_overtaken` the most lower-ranked tasks any one task saw start before it.
+    """
 
     starts: dict[int, float]
     makespan: float
     conflicts: int
     mean_wait: float
     out_of_order: float
+    most_overtaken: int
 
 
 def lower_bound(tasks: Sequence[SimTask], workers: int) -> float:
@@ -64,26 +69,29 @@ def count_conflicts(tasks: Sequence[SimTask], starts: dict[int, float]) -> int:
     return conflicts
 
 
-def _out_of_order(tasks: Sequence[SimTask], starts: dict[int, float]) -> float:
-    """Return the share of task pairs that started in the reverse of their priority order."""
-    seen: list[float] = []
-    inversions = 0
-    for task in tasks:
+def _overtaken(tasks: Sequence[SimTask], starts: dict[int, float]) -> list[int]:
+    """Return, per task, how many tasks ranked below it started strictly before it."""
+    later: list[float] = []
+    counts: list[int] = []
+    for task in reversed(tasks):
         start = starts[task.task_id]
-        inversions += len(seen) - bisect_right(seen, start)
-        insort(seen, start)
-    pairs = len(tasks) * (len(tasks) - 1) // 2
-    return inversions / pairs if pairs else 0.0
+        counts.append(bisect_left(later, start))
+        insort(later, start)
+    counts.reverse()
+    return counts
 
 
 def _result(tasks: Sequence[SimTask], starts: dict[int, float]) -> SimResult:
     ends = (starts[task.task_id] + task.duration for task in tasks)
+    overtaken = _overtaken(tasks, starts)
+    pairs = len(tasks) * (len(tasks) - 1) // 2
     return SimResult(
         starts=starts,
         makespan=max(ends, default=0.0),
         conflicts=count_conflicts(tasks, starts),
         mean_wait=sum(starts.values()) / len(starts) if starts else 0.0,
-        out_of_order=_out_of_order(tasks, starts),
+        out_of_order=sum(overtaken) / pairs if pairs else 0.0,
+        most_overtaken=max(overtaken, default=0),
     )
 
 

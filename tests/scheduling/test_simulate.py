@@ -60,6 +60,7 @@ def test_admission_with_exact_claims_has_no_conflicts() -> None:
     assert result.makespan == 20.0
     assert finished == [3, 4, 1, 2]
     assert result.out_of_order == pytest.approx(2 / 6)  # 3 and 4 started before 2
+    assert result.most_overtaken == 2
 
 
 def test_a_barrier_task_runs_alone_in_the_simulation() -> None:
