@@ -14,8 +14,6 @@ from app.ceo.context import TickReport
 from app.policy import POLICY_FILE, PolicyError, parse_policy
 from app.settings import Need, Settings, SettingsError, settings_from_process
 from app.store import StoreError, open_store
-from app.store.tasks import count_by_state
-from app.taskstate import TaskState
 
 # What each long-running purpose needs from the settings (`check-config --for`).
 PURPOSES: dict[str, tuple[Need, ...]] = {
@@ -76,27 +74,30 @@ def cmd_db_migrate(args: argparse.Namespace, settings: Callable[[], Settings]) -
 
 
 def cmd_status(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
-    """Show tasks by state."""
-    loaded = settings()
-    store = open_store(loaded.db_url, loaded.db_auth_token)
+    """Show the dashboard: budget, tick, leaderboard, queue, running, PRs, failures."""
+    from app.dashboard.commands import status_command
 
-    async def read() -> dict[str, int]:
-        try:
-            return await count_by_state(store)
-        finally:
-            await store.close()
+    return status_command(settings(), as_json=args.json, rows=args.rows)
 
-    counts = asyncio.run(read())
-    every_state = {state.value: counts.get(state.value, 0) for state in TaskState}
-    if args.json:
-        print(json.dumps({"tasks_by_state": every_state, "total": sum(counts.values())}))
-        return 0
-    print(f"Townhall status ({_describe_db(loaded.db_url)})")
-    width = max(len(state) for state in every_state)
-    for state, count in every_state.items():
-        print(f"  {state:<{width}}  {count:>6}")
-    print(f"  {'total':<{width}}  {sum(counts.values()):>6}")
-    return 0
+
+def cmd_costs(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Show model spend per day, role, model and task."""
+    from app.dashboard.commands import costs_command
+
+    return costs_command(settings(), as_json=args.json, days=args.days, rows=args.rows)
+
+
+def cmd_task(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Show one task's full history: events, attempts with logs, steps, model calls."""
+    from app.dashboard.commands import task_command
+
+    return task_command(
+        settings(),
+        args.number,
+        by_issue=args.issue,
+        as_json=args.json,
+        log_lines=args.log_lines,
+    )
 
 
 def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
@@ -251,9 +252,29 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = db_commands.add_parser("migrate", help="create or upgrade the schema")
     migrate.set_defaults(handler=cmd_db_migrate)
 
-    status = commands.add_parser("status", help="show tasks by state")
-    status.add_argument("--json", action="store_true", help="print JSON for machines")
+    status = commands.add_parser(
+        "status", help="show the dashboard: budget, tick, votes, queue, running, PRs, failures"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON (as /api/status)")
+    status.add_argument("--rows", type=int, default=25, help="rows per section (default 25)")
     status.set_defaults(handler=cmd_status)
+
+    costs = commands.add_parser("costs", help="show model spend per day, role, model and task")
+    costs.add_argument("--days", type=int, default=30, help="days to cover (default 30)")
+    costs.add_argument("--rows", type=int, default=25, help="costliest tasks to list")
+    costs.add_argument("--json", action="store_true", help="print JSON for machines")
+    costs.set_defaults(handler=cmd_costs)
+
+    task = commands.add_parser(
+        "task", help="show one task's history: events, attempts and logs, steps, model calls"
+    )
+    task.add_argument("number", type=int, help="the task id (or the issue number with --issue)")
+    task.add_argument("--issue", action="store_true", help="NUMBER is an issue number")
+    task.add_argument(
+        "--log-lines", type=int, default=40, help="last lines of each attempt's log (0: all)"
+    )
+    task.add_argument("--json", action="store_true", help="print JSON for machines")
+    task.set_defaults(handler=cmd_task)
 
     serve = commands.add_parser("serve", help="serve the webhook endpoint (uvicorn)")
     _add_server_options(serve, default_port=8000)

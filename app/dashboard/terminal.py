@@ -20,6 +20,8 @@ from app.dashboard.history import TaskHistory
 from app.dashboard.model import CostRow, Dashboard
 from app.dashboard.render import every_state
 
+NUMERIC_COLUMNS = ("#", "Cost", "Calls", "Score", "Voters", "Priority", "Tokens", "Took")
+
 
 def clean(value: Any, *, keep_newlines: bool = False) -> str:
     """Return `value` as text without control characters (newlines kept only when asked)."""
@@ -33,17 +35,18 @@ def clean(value: Any, *, keep_newlines: bool = False) -> str:
     )
 
 
-def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], empty: str) -> Table:
+def _table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], empty: str
+) -> RenderableType:
+    """Return a table of `rows`, or one dim line saying `empty` when there are none."""
     table = Table(title=title, title_justify="left", title_style="bold", expand=False)
     for column in columns:
-        numeric = column.startswith(("#", "Cost", "Calls", "Score", "Voters", "Priority"))
+        numeric = column.startswith(NUMERIC_COLUMNS)
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
-    count = 0
     for row in rows:
         table.add_row(*(Text(clean(cell)) for cell in row))
-        count += 1
-    if count == 0:
-        table.add_row(Text(empty, style="italic dim"), *([""] * (len(columns) - 1)))
+    if table.row_count == 0:
+        return Text.assemble((title, "bold"), (f": {empty}", "dim"))
     return table
 
 
@@ -185,7 +188,9 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
     ]
 
 
-def _cost_table(title: str, rows: Sequence[CostRow], empty: str = "no model calls") -> Table:
+def _cost_table(
+    title: str, rows: Sequence[CostRow], empty: str = "no model calls"
+) -> RenderableType:
     return _table(
         title,
         ["Key", "Calls", "Tokens in", "Tokens out", "Cost"],
