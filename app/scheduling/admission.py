@@ -96,6 +96,7 @@ class _Round:
 
     rules: AdmissionRules
     claims: _Claims
+    pulls: _Claims
     busy: list[tuple[int, str]]
     alone: tuple[int, WriteSet] | None = None
     reserve_all: tuple[int, int] | None = None
@@ -114,6 +115,9 @@ class _Round:
             issue, times = self.reserve_all
             text = messages.RESERVED_ALL.format(issue=issue, times=times)
             return _Block("reserved", f"#{issue}", (), text)
+        pull = self.pulls.first_block(claim)
+        if pull is not None:
+            return pull
         if claim.runs_alone and self.busy:
             issue, state = self.busy[0]
             barrier_files = tuple(sorted(claim.barriers))
@@ -184,14 +188,15 @@ def _start_round(
 ) -> _Round:
     claims = _Claims()
     ordered = sorted(running, key=lambda claim: (claim.issue_number, claim.task_id))
-    state = _Round(rules, claims, [(claim.issue_number, "running") for claim in ordered])
+    busy = [(claim.issue_number, "running") for claim in ordered]
+    state = _Round(rules, claims, _Claims(), busy)
     for claim in ordered:
         claims.add(_Holder("running", claim.issue_number, claim.write_set))
         if claim.write_set.runs_alone and state.alone is None:
             state.alone = (claim.issue_number, claim.write_set)
     for pull in sorted(pulls, key=lambda pull: pull.number):
         files = frozenset(normalize_path(path) for path in pull.files)
-        claims.add(_Holder("pull", pull.number, WriteSet(files, files), pull.author))
+        state.pulls.add(_Holder("pull", pull.number, WriteSet(files, files), pull.author))
     return state
 
 
@@ -210,7 +215,7 @@ def plan_admission(
     claim admitted earlier this round and every starving task's reservation. A waiting task
     is passed over once for each task ranked below it that starts and claims some of its
     files (any task, if it runs alone); after `starvation_after` pass-overs (or `max_wait`)
-    it is starving and reserves its files.
+    it is starving and reserves its files, unless what it waits for is an open PR.
     """
     now = clock.now()
     state = _start_round(running, pulls, rules)
@@ -228,7 +233,8 @@ def plan_admission(
         if block is None:
             state.admit(task)
             continue
-        reserving = _starving(task, rules, now)
+        # No admission decision closes a PR, so reserving against one would only idle workers.
+        reserving = _starving(task, rules, now) and block.kind != "pull"
         if reserving:
             state.reserve(task)
         blocked.append((task, block, reserving))

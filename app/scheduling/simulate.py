@@ -160,8 +160,9 @@ def simulate_admission(
                 )
         if not running:
             raise RuntimeError(f"{len(queue)} tasks can never start: nothing is running")
-        now = min(finish for finish, _ in running.values())
-        clock.advance(timedelta(minutes=now) - (clock.now() - EPOCH))
+        next_finish = min(finish for finish, _ in running.values())
+        clock.advance(timedelta(minutes=next_finish - now))
+        now = next_finish
         for task_id in sorted(task_id for task_id, (finish, _) in running.items() if finish <= now):
             del running[task_id]
             on_finish(by_id[task_id])

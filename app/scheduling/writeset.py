@@ -115,10 +115,10 @@ def claim_write_set(
 
     `misses` adds files earlier predictions naming the same files kept missing; co-change then
     widens the prediction and those learned files alike, down to `widening.missed_share` for
-    neighbours that PRs often missed. `scope` globs are claimed whole (a
-    role confined to e.g. `migrations/**`); `may_write` (a role's writable globs) limits the
-    co-change widening. Barriers are looked for in the prediction, the learned misses and the
-    scope, and in co-change neighbours only if `widening.neighbours_can_isolate`.
+    neighbours that PRs often missed. `scope` globs are claimed whole (a role confined to,
+    say, `migrations/**`); `may_write` (a role's writable globs) limits co-change widening.
+    Barriers are looked for in the prediction, the learned misses and the scope, and in
+    co-change neighbours only if `widening.neighbours_can_isolate`.
     """
     named = frozenset(normalize_path(path) for path in predicted)
     base = named | (misses.suggest(named) if misses is not None else frozenset())

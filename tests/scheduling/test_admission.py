@@ -229,6 +229,15 @@ def test_a_starving_barrier_task_stops_all_admission_until_it_runs() -> None:
     assert started(plan(queue)) == [1]
 
 
+def test_a_starving_task_waiting_for_an_open_pull_request_holds_nobody_back() -> None:
+    queue = [queued(1, ["go.sum"], passed_over=5), queued(2, ["app/x.py"])]
+    result = plan(queue, [running(9, "app/y.py")], [pull(40, "go.sum", author="carol")])
+    assert started(result) == [2]
+    reason = result.reason(1)
+    assert reason is not None
+    assert (reason.kind, reason.reserving) == ("pull", False)
+
+
 def test_a_task_waiting_past_max_wait_reserves_its_files() -> None:
     rules = AdmissionRules(max_parallel=3, max_wait=timedelta(hours=2))
     queue = [queued(1, ["a.py", "b.py"], priority=5), queued(2, ["b.py"])]
