@@ -6,6 +6,8 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.scheduling.globs import normalize_path
+
 
 @dataclass(frozen=True)
 class MissRecord:
@@ -33,7 +35,11 @@ class MissRecord:
 
 @dataclass(frozen=True)
 class MissRules:
-    """When a missed file is added to later predictions naming the same file."""
+    """When a missed file is added to later predictions, and how much history is kept.
+
+    `min_count`, `min_share` and `max_added` govern `suggest`; a file missed `frequent` times
+    in the kept records is one `frequently_missed` reports; `capacity` bounds the records.
+    """
 
     min_count: int = 2
     min_share: float = 0.25
@@ -65,7 +71,11 @@ class MissHistory:
 
     def record(self, pull: int, predicted: Iterable[str], actual: Iterable[str]) -> MissRecord:
         """Record a PR's predicted and actual files and return the record."""
-        entry = MissRecord(pull, frozenset(predicted), frozenset(actual))
+        entry = MissRecord(
+            pull,
+            frozenset(normalize_path(path) for path in predicted),
+            frozenset(normalize_path(path) for path in actual),
+        )
         self.add(entry)
         return entry
 
