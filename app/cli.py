@@ -163,6 +163,41 @@ def describe_tick(report: TickReport) -> str:
     return "tick: " + "; ".join(parts)
 
 
+def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Serve webhooks and run the CEO tick loop with local workers, in one process."""
+    import uvicorn
+
+    from app.ceo.tick import run_tick
+    from app.logs import configure_logging
+    from app.wiring import build_runtime, build_tick_deps, build_web_app
+
+    loaded = settings_from_process(PURPOSES["all"])
+    configure_logging(loaded.log_level)
+    runtime = build_runtime(loaded)
+    server = uvicorn.Server(
+        uvicorn.Config(build_web_app(runtime), host=args.host, port=args.port, log_level="warning")
+    )
+
+    async def tick_forever() -> None:
+        deps = build_tick_deps(runtime, Path(args.workdir))
+        while not server.should_exit:
+            print(describe_tick(await run_tick(deps)), flush=True)
+            await asyncio.sleep(args.every)
+
+    async def both() -> None:
+        ticking = asyncio.create_task(tick_forever())
+        try:
+            await server.serve()
+        finally:
+            ticking.cancel()
+
+    try:
+        asyncio.run(both())
+    finally:
+        runtime.store.close_sync()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Run the whole loop offline: localhub, the scripted model, ticks, workers, reviews."""
     from app.demo.run import DemoError, run_demo
@@ -289,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--every", type=float, default=0, help="repeat every N seconds")
     tick.add_argument("--workdir", default=".townhall", help="where repository mirrors are kept")
     tick.set_defaults(handler=cmd_tick)
+
+    dev = commands.add_parser(
+        "dev", help="self-host without Modal: webhooks, CEO ticks and local workers together"
+    )
+    _add_server_options(dev, default_port=8000)
+    dev.add_argument("--every", type=float, default=60, help="seconds between ticks")
+    dev.add_argument("--workdir", default=".townhall", help="where repository mirrors are kept")
+    dev.set_defaults(handler=cmd_dev)
 
     demo = commands.add_parser(
         "demo", help="run the whole loop offline (localhub, scripted model, ticks, reviews)"

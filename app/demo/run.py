@@ -33,6 +33,7 @@ OWNER, REPO = "demo-org", "calc"
 APP_ID = 1001
 DEADLINE_SECONDS = 110.0
 MAX_TICKS = 30
+IDLE_TICKS = 3
 
 Say = Callable[[str], None]
 
@@ -124,6 +125,7 @@ async def _loop(
     deps: TickDeps, runtime: Runtime, ctl: LocalHubControl, approved: set[int], say: Say
 ) -> int:
     started = time.monotonic()
+    previous, quiet = "", 0
     for tick in range(1, MAX_TICKS + 1):
         await _settle(runtime, ctl)
         report = await run_tick(deps)
@@ -135,11 +137,17 @@ async def _loop(
             f"reviewed {len(report.reviews)}, dispatched {len(report.dispatched)}, "
             f"waiting {len(report.waiting)}" + "".join(f"\n  ! {error}" for error in report.errors)
         )
-        say(await board(runtime.store))
+        shown = await board(runtime.store)
+        say(shown)
         merged = await runtime.store.fetchall(
             "SELECT issue_number FROM tasks WHERE state = 'merged'"
         )
         if approved and {row["issue_number"] for row in merged} >= approved:
+            return tick
+        quiet = quiet + 1 if shown == previous and not report.dispatched else 0
+        previous = shown
+        if quiet >= IDLE_TICKS:
+            say(f"\nnothing changed for {IDLE_TICKS} ticks; stopping")
             return tick
         if elapsed > DEADLINE_SECONDS:
             say("\nthe demo ran out of time before every approved issue merged")
