@@ -1,0 +1,70 @@
+"""modal_app imports offline; its functions' settings are checked and their bodies run locally."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+import modal_app
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.scripted_model import ScriptedModel
+from app.serving import ServerThread
+
+SECRETS = [f"modal.Secret.from_name('{name}')" for name in modal_app.SECRET_NAMES]
+
+
+def test_every_function_has_its_schedule_timeout_and_secrets() -> None:
+    web = modal_app.web.info()
+    assert web.web_info is not None and web.timeout == 60
+    assert web.secrets == SECRETS
+    tick = modal_app.ceo_tick.info()
+    assert tick.schedule == "Cron('*/5 * * * *', UTC)"
+    assert tick.timeout == 900 and tick.secrets == SECRETS
+    worker = modal_app.run_worker.info()
+    assert worker.timeout == 3600 and worker.secrets == SECRETS
+    assert worker.max_retries == 0  # a retried attempt would run twice; leases recover instead
+    assert worker.schedule is None and worker.web_info is None
+
+
+@pytest.fixture
+def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHubControl]:
+    """Point every setting at the offline stand-ins, as the Modal secrets would in production."""
+    keys = generate_app_keypair()
+    hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
+    model = ScriptedModel()
+    with (
+        ServerThread(hub.create_app()) as hub_server,
+        ServerThread(model.create_app()) as model_server,
+        LocalHubControl(hub_server.url) as ctl,
+    ):
+        ctl.create_app("townhall", keys.public_key_pem, app_id=12, owner="townhall-org")
+        for name, value in {
+            "TOWNHALL_GITHUB_APP_ID": "12",
+            "TOWNHALL_GITHUB_PRIVATE_KEY": keys.private_key_pem,
+            "TOWNHALL_WEBHOOK_SECRET": "s",
+            "TOWNHALL_GITHUB_API_URL": hub_server.url,
+            "TOWNHALL_DB_URL": str(tmp_path / "modal.db"),
+            "ANTHROPIC_API_KEY": "k",
+            "ANTHROPIC_BASE_URL": model_server.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("TOWNHALL_ENV_FILE", str(tmp_path / "no.env"))
+        yield ctl
+
+
+def test_the_tick_body_runs_locally(offline_env: LocalHubControl) -> None:
+    assert modal_app.ceo_tick.local().startswith("tick: ")
+
+
+def test_the_worker_body_ends_quietly_for_an_unknown_task(offline_env: LocalHubControl) -> None:
+    assert modal_app.run_worker.local(999, 1) is None
+
+
+def test_the_web_body_serves_healthz(offline_env: LocalHubControl) -> None:
+    web_app = modal_app.web.local()
+    with ServerThread(web_app) as server:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
