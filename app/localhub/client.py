@@ -11,6 +11,7 @@ import httpx
 from app.clock import format_timestamp
 
 from .control import PREFIX
+from .tls import shared_ssl_context
 
 JSON = dict[str, Any]
 
@@ -28,7 +29,9 @@ class LocalHubControl:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url + PREFIX, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url + PREFIX, timeout=timeout, verify=shared_ssl_context()
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from .models import WebhookConfig
+from .tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,6 @@ class WebhookDispatcher:
         """Start the delivery worker (called when the server starts, on the server's loop)."""
         # A fresh queue per start: a queue belongs to the event loop that first waits on it.
         self._queue = asyncio.Queue()
-        self._client = httpx.AsyncClient(timeout=10.0)
         self._worker = asyncio.create_task(self._run(), name="localhub-webhooks")
 
     async def stop(self) -> None:
@@ -86,6 +86,7 @@ class WebhookDispatcher:
                 await self._worker
         if self._client is not None:
             await self._client.aclose()
+            self._client = None
 
     def enqueue(self, event: str, payload: dict[str, Any]) -> Delivery | None:
         """Queue a delivery of `event` if a webhook URL is configured."""
@@ -136,7 +137,8 @@ class WebhookDispatcher:
                 queue.task_done()
 
     async def _deliver(self, delivery: Delivery) -> None:
-        assert self._client is not None
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=10.0, verify=shared_ssl_context())
         body = json.dumps(delivery.payload, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",

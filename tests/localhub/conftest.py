@@ -15,6 +15,7 @@ from githubkit.cache import MemCacheStrategy
 
 from app.clock import ManualClock
 from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.localhub.tls import shared_ssl_context
 from app.serving import ServerThread
 
 APP_ID = 4242
@@ -30,6 +31,7 @@ def keys() -> AppKeyPair:
 
 def make_github(url: str, auth: Any, **options: Any) -> GitHub[Any]:
     """Return a githubkit client for the hub with its own token cache (no cross-test reuse)."""
+    options.setdefault("ssl_verify", shared_ssl_context())
     return GitHub(auth, base_url=url + "/", cache_strategy=MemCacheStrategy(), **options)
 
 
