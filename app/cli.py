@@ -234,6 +234,20 @@ def cmd_map(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     return map_main(list(args.map_args))
 
 
+def cmd_localhub(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Serve localhub, the local GitHub stand-in, until interrupted."""
+    from app.localhub import serve
+
+    serve(
+        args.host,
+        args.port,
+        Path(args.data) if args.data else None,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret or "",
+    )
+    return 0
+
+
 def cmd_model_server(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Serve the scripted Anthropic Messages API stand-in until interrupted."""
     from app.scripted_model import ScriptFormatError, serve
@@ -347,6 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--name", default="Townhall", help="the App's name on GitHub")
     manifest.add_argument("--url", help="public base URL (default: TOWNHALL_PUBLIC_URL)")
     manifest.set_defaults(handler=cmd_app_manifest)
+
+    localhub = commands.add_parser(
+        "localhub", help="serve localhub: a GitHub stand-in (REST, GraphQL, git, webhooks)"
+    )
+    _add_server_options(localhub, default_port=8765)
+    localhub.add_argument("--data", metavar="DIR", help="keep repositories and state here")
+    localhub.add_argument("--webhook-url", help="send signed webhooks to this URL")
+    localhub.add_argument("--webhook-secret", help="sign webhooks with this secret")
+    localhub.set_defaults(handler=cmd_localhub)
 
     model_server = commands.add_parser(
         "model-server", help="serve the scripted Anthropic API stand-in (offline model)"

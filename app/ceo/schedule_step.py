@@ -80,7 +80,7 @@ async def schedule(
 ) -> None:
     """Admit queued tasks whose claims are free, dispatch them, and record why others wait."""
     rows = await deps.store.fetchall(
-        "SELECT id, issue_number, state, priority, approved_at, passed_over, predicted_files,"
+        "SELECT id, issue_number, state, role, priority, approved_at, passed_over, predicted_files,"
         " cost_usd, waiting_reason FROM tasks WHERE repo_id = ? AND state IN ('queued', 'running')",
         (repo.id,),
     )
@@ -98,8 +98,14 @@ async def schedule(
     misses = await _misses(deps, repo.id)
 
     def claim(row: dict[str, object]) -> WriteSet:
+        role = repo.policy.roles.get(str(row["role"]))
         return claim_write_set(
-            _predicted(row), cochange=history.cochange, misses=misses, barriers=history.barriers
+            _predicted(row),
+            cochange=history.cochange,
+            misses=misses,
+            barriers=history.barriers,
+            # Widening stays inside what the task's role may write.
+            may_write=role.writes if role is not None else None,
         )
 
     queue: list[QueuedTask] = []
