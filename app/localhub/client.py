@@ -235,14 +235,12 @@ class LocalHubControl:
         retry_after: int = 60,
         delay: float = 0.0,
     ) -> JSON:
-        """Make the next `times` requests matching `route` fail or stall.
-
-        `route` is a glob on the request path ("/repos/*/issues*") or a route template
-        ("/repos/{owner}/{repo}/issues"); `kind` is "error" (answer `status`),
-        "secondary_rate_limit" (403 with retry-after), "primary_rate_limit" (403 with
-        x-ratelimit-remaining 0, resetting after `retry_after` seconds) or "delay" (wait
-        `delay` seconds before answering normally).
-        """
+        """Make the next `times` requests matching `route` fail, hit a rate limit, or stall."""
+        # `route` is a glob on the request path ("/repos/*/issues*") or a route template
+        # ("/repos/{owner}/{repo}/issues"). `kind` is "error" (answer `status`),
+        # "secondary_rate_limit" (403 with retry-after), "primary_rate_limit" (403 with
+        # x-ratelimit-remaining 0, resetting after `retry_after` seconds) or "delay" (wait
+        # `delay` seconds, then answer normally).
         body: JSON = {
             "route": route,
             "kind": kind,

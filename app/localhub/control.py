@@ -74,7 +74,7 @@ class Control:
         return self.core.state.repo(params["owner"], params["repo"])
 
     async def create_user(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /users: {login, type?, created_at?, name?, email?, token?}."""
+        """Answer POST /users: {login, type?, created_at?, name?, email?, token?}."""
         kind = body.get("type") or "User"
         if kind not in ("User", "Bot", "Organization"):
             raise ApiError(422, "type must be User, Bot or Organization")
@@ -88,14 +88,14 @@ class Control:
         return rendered
 
     async def set_user_token(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /users/{login}/token: {token?} → {token}."""
+        """Answer POST /users/{login}/token: {token?} → {token}."""
         user = self.core.state.user(request.path_params["login"])
         token = str(body.get("token") or new_user_token())
         self.core.state.data.user_tokens[token] = user.login
         return {"login": user.login, "token": token}
 
     async def create_app(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /apps: {slug, public_key_pem, id?, name?, owner?, permissions?, events?}."""
+        """Answer POST /apps: {slug, public_key_pem, id?, name?, owner?, permissions?, events?}."""
         state = self.core.state
         slug = _text(body, "slug")
         owner = state.add_user(str(body.get("owner") or "localhub"), "User", self.core.now(), None)
@@ -116,7 +116,7 @@ class Control:
         return render_core.integration(self.ctx(request).urls, app, owner)
 
     async def create_installation(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /installations: {app_id, account, repositories?, permissions?, events?}."""
+        """Answer POST /installations: {app_id, account, repositories?, permissions?, events?}."""
         state = self.core.state
         app = state.data.apps.get(int(body.get("app_id") or 0))
         if app is None:
@@ -163,7 +163,7 @@ class Control:
         return rendered
 
     async def create_repo(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /repos: {owner, name, source_dir?, default_branch?, private?, description?}."""
+        """Create a repository: {owner, name, source_dir?, default_branch?, private?, ...}."""
         source = body.get("source_dir")
         repo = await create_repository(
             self.core,
@@ -188,11 +188,11 @@ class Control:
         }
 
     async def get_repo(self, request: Request, body: dict[str, Any]) -> Any:
-        """GET /repos/{owner}/{repo}: where the bare repository lives and how to clone it."""
+        """Answer GET /repos/{owner}/{repo}: where the bare repository lives and how to clone it."""
         return self._repo_info(request, self._repo(request))
 
     async def set_collaborator(self, request: Request, body: dict[str, Any]) -> Any:
-        """PUT /repos/{owner}/{repo}/collaborators/{login}: {permission}."""
+        """Answer PUT /repos/{owner}/{repo}/collaborators/{login}: {permission}."""
         repo = self._repo(request)
         user = self.core.state.user(request.path_params["login"])
         permission = str(body.get("permission") or "write")
@@ -206,7 +206,7 @@ class Control:
         return {"login": user.login, "permission": permission}
 
     async def create_issue(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /repos/{owner}/{repo}/issues: {author, title, body?, labels?, created_at?}."""
+        """File an issue as someone: {author, title, body?, labels?, created_at?}."""
         repo = self._repo(request)
         ctx = self.ctx(request, _text(body, "author"))
         issue = await svc.create_issue(
@@ -221,7 +221,7 @@ class Control:
         return render_issues.issue(ctx.urls, ctx.state, repo, issue)
 
     async def create_comment(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /repos/{owner}/{repo}/issues/{number}/comments: {author, body, created_at?}."""
+        """Comment as someone: {author, body, created_at?}."""
         repo = self._repo(request)
         ctx = self.ctx(request, _text(body, "author"))
         issue = ctx.state.issue(repo, int(request.path_params["number"]))
@@ -229,7 +229,7 @@ class Control:
         return render_issues.comment(ctx.urls, ctx.state, repo, comment)
 
     async def add_reactions(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /repos/{owner}/{repo}/issues/{number}/reactions: one {user, content} or a list."""
+        """React as someone: one {user, content[, created_at]} or {reactions: [...]}."""
         repo = self._repo(request)
         number = self.core.state.issue(repo, int(request.path_params["number"])).number
         wanted = body["reactions"] if isinstance(body.get("reactions"), list) else [body]
@@ -242,19 +242,19 @@ class Control:
         return rendered
 
     async def set_webhook(self, request: Request, body: dict[str, Any]) -> Any:
-        """PUT /webhook: {url, secret}."""
+        """Answer PUT /webhook: {url, secret}."""
         config = self.core.state.data.webhook
         config.url = body.get("url") or None
         config.secret = str(body.get("secret") or "")
         return {"url": config.url, "hook_id": config.hook_id}
 
     async def deliveries(self, request: Request, body: dict[str, Any]) -> Any:
-        """GET /webhooks/deliveries[?payload=1]."""
+        """Answer GET /webhooks/deliveries[?payload=1]."""
         with_payload = request.query_params.get("payload") in ("1", "true")
         return [d.describe(with_payload=with_payload) for d in self.core.webhooks.deliveries]
 
     async def wait_webhooks(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /webhooks/wait: {timeout?} → {drained, deliveries}."""
+        """Answer POST /webhooks/wait: {timeout?} → {drained, deliveries}."""
         drained = await self.core.webhooks.wait_idle(float(body.get("timeout") or 10.0))
         return {
             "drained": drained,
@@ -262,7 +262,7 @@ class Control:
         }
 
     async def add_fault(self, request: Request, body: dict[str, Any]) -> Any:
-        """POST /faults: {route, kind?, times?, method?, status?, retry_after?, delay?}."""
+        """Answer POST /faults: {route, kind?, times?, method?, status?, retry_after?, delay?}."""
         rule = self.core.faults.add(
             _text(body, "route"),
             str(body.get("kind") or "error"),
@@ -275,25 +275,25 @@ class Control:
         return rule.describe()
 
     async def list_faults(self, request: Request, body: dict[str, Any]) -> Any:
-        """GET /faults."""
+        """Answer GET /faults."""
         return [rule.describe() for rule in self.core.faults.rules]
 
     async def clear_faults(self, request: Request, body: dict[str, Any]) -> Any:
-        """DELETE /faults."""
+        """Answer DELETE /faults."""
         self.core.faults.clear()
         return {"cleared": True}
 
     async def counters(self, request: Request, body: dict[str, Any]) -> Any:
-        """GET /counters."""
+        """Answer GET /counters."""
         return self.core.counters.snapshot()
 
     async def reset_counters(self, request: Request, body: dict[str, Any]) -> Any:
-        """DELETE /counters."""
+        """Answer DELETE /counters."""
         self.core.counters.reset()
         return self.core.counters.snapshot()
 
     async def dump_state(self, request: Request, body: dict[str, Any]) -> Any:
-        """GET /state: the whole state as JSON (debugging)."""
+        """Answer GET /state: the whole state as JSON (debugging)."""
         return to_jsonable(self.core.state.data)
 
 

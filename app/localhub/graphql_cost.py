@@ -1,9 +1,8 @@
-"""Check GraphQL pagination limits and compute a query's cost the way GitHub describes it.
+"""Check GraphQL pagination limits and compute a query's cost the way GitHub describes it."""
 
-GitHub counts, for every connection, the requests needed to fill it assuming each enclosing
-connection returns its full `first`/`last`; the sum divided by 100 and rounded (minimum 1) is
-the query's cost. Connections must say `first` or `last`, and neither may exceed 100.
-"""
+# GitHub counts, for every connection, the requests needed to fill it assuming each enclosing
+# connection returns its full `first`/`last`; the sum divided by 100 and rounded (minimum 1)
+# is the query's cost. Connections must say `first` or `last`, and neither may exceed 100.
 
 from __future__ import annotations
 

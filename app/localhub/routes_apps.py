@@ -30,26 +30,26 @@ def _own_installation(call: Call) -> Installation:
 
 
 async def get_app(call: Call) -> Response:
-    """GET /app."""
+    """Answer GET /app."""
     app = require_app(call.actor)
     owner = call.core.state.user(app.owner_login)
     return json_response(render_core.integration(call.ctx.urls, app, owner))
 
 
 async def list_installations(call: Call) -> Response:
-    """GET /app/installations."""
+    """Answer GET /app/installations."""
     app = require_app(call.actor)
     found = [i for i in call.core.state.data.installations.values() if i.app_id == app.id]
     return json_response([_installation_json(call, inst) for inst in found])
 
 
 async def get_installation(call: Call) -> Response:
-    """GET /app/installations/{installation_id}."""
+    """Answer GET /app/installations/{installation_id}."""
     return json_response(_installation_json(call, _own_installation(call)))
 
 
 async def get_repo_installation(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/installation."""
+    """Answer GET /repos/{owner}/{repo}/installation."""
     app = require_app(call.actor)
     repo = call.core.state.find_repo(call.path("owner"), call.path("repo"))
     if repo is None:
@@ -61,7 +61,7 @@ async def get_repo_installation(call: Call) -> Response:
 
 
 async def create_access_token(call: Call) -> Response:
-    """POST /app/installations/{installation_id}/access_tokens."""
+    """Answer POST /app/installations/{installation_id}/access_tokens."""
     inst = _own_installation(call)
     body = await call.body()
     repositories = body.get("repositories")

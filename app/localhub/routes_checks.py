@@ -89,7 +89,7 @@ async def _announce(call: Call, run: CheckRun, action: str) -> None:
 
 
 async def create_check_run(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/check-runs (GitHub Apps only)."""
+    """Answer POST /repos/{owner}/{repo}/check-runs (GitHub Apps only)."""
     if call.actor.kind != "installation" or call.actor.app is None:
         raise ApiError(403, "You must authenticate via a GitHub App.")
     body = await call.body()
@@ -119,7 +119,7 @@ def _run(call: Call) -> CheckRun:
 
 
 async def update_check_run(call: Call) -> Response:
-    """PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}."""
+    """Answer PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}."""
     run = _run(call)
     was_completed = run.status == "completed"
     _apply(call, run, await call.body())
@@ -130,13 +130,13 @@ async def update_check_run(call: Call) -> Response:
 
 
 async def get_check_run(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/check-runs/{check_run_id}."""
+    """Answer GET /repos/{owner}/{repo}/check-runs/{check_run_id}."""
     state = call.core.state
     return json_response(render_checks.check_run(call.ctx.urls, state, call.repo, _run(call)))
 
 
 async def list_check_runs(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/commits/{ref}/check-runs."""
+    """Answer GET /repos/{owner}/{repo}/commits/{ref}/check-runs."""
     sha = await _resolve(call, call.path("ref"))
     found = sorted(
         (r for r in call.repo.check_runs.values() if r.head_sha == sha),
@@ -160,7 +160,7 @@ async def list_check_runs(call: Call) -> Response:
 
 
 async def create_status(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/statuses/{sha}."""
+    """Answer POST /repos/{owner}/{repo}/statuses/{sha}."""
     body = await call.body()
     sha = call.path("sha")
     if await call.core.git(call.repo).object_type(sha) != "commit":
@@ -208,7 +208,7 @@ def _statuses_for(call: Call, sha: str) -> list[CommitStatus]:
 
 
 async def list_statuses(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/commits/{ref}/statuses (newest first)."""
+    """Answer GET /repos/{owner}/{repo}/commits/{ref}/statuses (newest first)."""
     sha = await _resolve(call, call.path("ref"))
     page, headers = paginate(call, _statuses_for(call, sha))
     state = call.core.state
@@ -217,7 +217,7 @@ async def list_statuses(call: Call) -> Response:
 
 
 async def combined_status(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/commits/{ref}/status."""
+    """Answer GET /repos/{owner}/{repo}/commits/{ref}/status."""
     sha = await _resolve(call, call.path("ref"))
     latest: dict[str, CommitStatus] = {}
     for item in _statuses_for(call, sha):

@@ -15,7 +15,7 @@ from .issues_service import ensure_label
 
 
 async def installation_repositories(call: Call) -> Response:
-    """GET /installation/repositories: what an installation token can reach."""
+    """Answer GET /installation/repositories: what an installation token can reach."""
     inst, token = call.actor.installation, call.actor.token
     if inst is None or token is None:
         raise ApiError(403, "You must authenticate with an installation access token.")
@@ -39,7 +39,7 @@ async def installation_repositories(call: Call) -> Response:
 
 
 async def list_labels(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/labels."""
+    """Answer GET /repos/{owner}/{repo}/labels."""
     labels = sorted(call.repo.labels.values(), key=lambda lab: lab.id)
     page, headers = paginate(call, labels)
     body = [render_core.label(call.ctx.urls, call.repo, lab) for lab in page]
@@ -47,7 +47,7 @@ async def list_labels(call: Call) -> Response:
 
 
 async def create_label(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/labels."""
+    """Answer POST /repos/{owner}/{repo}/labels."""
     body = await call.body()
     name = str(body.get("name") or "")
     if not name:
@@ -61,7 +61,7 @@ async def create_label(call: Call) -> Response:
 
 
 async def rate_limit(call: Call) -> Response:
-    """GET /rate_limit: the caller's budgets (this request is free, as on GitHub)."""
+    """Answer GET /rate_limit: the caller's budgets (this request is free, as on GitHub)."""
     now = call.core.now()
     resources = {}
     for resource in ("core", "graphql", "search"):

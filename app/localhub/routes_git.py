@@ -31,7 +31,7 @@ _MODES = {
 
 
 async def create_blob(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/git/blobs."""
+    """Answer POST /repos/{owner}/{repo}/git/blobs."""
     body = await call.body()
     content = body.get("content")
     if not isinstance(content, str):
@@ -51,7 +51,7 @@ async def create_blob(call: Call) -> Response:
 
 
 async def get_blob(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/git/blobs/{file_sha}."""
+    """Answer GET /repos/{owner}/{repo}/git/blobs/{file_sha}."""
     git = call.core.git(call.repo)
     sha = call.path("file_sha")
     if not _SHA.match(sha) or await git.object_type(sha) != "blob":
@@ -74,7 +74,7 @@ def _tree_change(item: Any) -> TreeChange:
 
 
 async def create_tree(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/git/trees (with optional base_tree)."""
+    """Answer POST /repos/{owner}/{repo}/git/trees (with optional base_tree)."""
     body = await call.body()
     items = body.get("tree")
     if not isinstance(items, list):
@@ -101,7 +101,7 @@ async def create_tree(call: Call) -> Response:
 
 
 async def get_tree(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/git/trees/{tree_sha}[?recursive=1]."""
+    """Answer GET /repos/{owner}/{repo}/git/trees/{tree_sha}[?recursive=1]."""
     git = call.core.git(call.repo)
     sha = await git.resolve(call.path("tree_sha"), "tree")
     if sha is None:
@@ -119,7 +119,7 @@ def _signature(raw: Any, fallback: Signature) -> Signature:
 
 
 async def create_commit(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/git/commits."""
+    """Answer POST /repos/{owner}/{repo}/git/commits."""
     body = await call.body()
     git = call.core.git(call.repo)
     message, tree = body.get("message"), str(body.get("tree") or "")
@@ -142,7 +142,7 @@ async def create_commit(call: Call) -> Response:
 
 
 async def get_commit(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/git/commits/{commit_sha}."""
+    """Answer GET /repos/{owner}/{repo}/git/commits/{commit_sha}."""
     git = call.core.git(call.repo)
     sha = call.path("commit_sha")
     if not _SHA.match(sha) or await git.object_type(sha) != "commit":
@@ -157,7 +157,7 @@ def _full_ref(name: str) -> str:
 
 
 async def get_ref(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/git/ref/{ref}."""
+    """Answer GET /repos/{owner}/{repo}/git/ref/{ref}."""
     name = _full_ref(call.path("ref"))
     refs = await call.core.git(call.repo).list_refs(name)
     if name not in refs:
@@ -166,7 +166,7 @@ async def get_ref(call: Call) -> Response:
 
 
 async def matching_refs(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/git/matching-refs/{ref}."""
+    """Answer GET /repos/{owner}/{repo}/git/matching-refs/{ref}."""
     prefix = _full_ref(call.path("ref"))
     refs = await call.core.git(call.repo).list_refs("refs/")
     found = [render_git.ref(call.ctx.urls, call.repo, n, s) for n, s in sorted(refs.items())]
@@ -174,7 +174,7 @@ async def matching_refs(call: Call) -> Response:
 
 
 async def create_ref(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/git/refs."""
+    """Answer POST /repos/{owner}/{repo}/git/refs."""
     body = await call.body()
     name, sha = str(body.get("ref") or ""), str(body.get("sha") or "")
     if not name.startswith("refs/") or name.count("/") < 2:
@@ -191,7 +191,7 @@ async def create_ref(call: Call) -> Response:
 
 
 async def update_ref(call: Call) -> Response:
-    """PATCH /repos/{owner}/{repo}/git/refs/{ref} (fast-forward only unless `force`)."""
+    """Answer PATCH /repos/{owner}/{repo}/git/refs/{ref} (fast-forward only unless `force`)."""
     body = await call.body()
     name = _full_ref(call.path("ref"))
     sha, force = str(body.get("sha") or ""), bool(body.get("force", False))
@@ -211,7 +211,7 @@ async def update_ref(call: Call) -> Response:
 
 
 async def delete_ref(call: Call) -> Response:
-    """DELETE /repos/{owner}/{repo}/git/refs/{ref}."""
+    """Answer DELETE /repos/{owner}/{repo}/git/refs/{ref}."""
     name = _full_ref(call.path("ref"))
     git = call.core.git(call.repo)
     async with call.core.repo_lock(call.repo):

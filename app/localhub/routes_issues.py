@@ -39,7 +39,7 @@ def _comment_json(call: Call, comment: Comment) -> render_core.JSON:
 
 
 async def list_issues(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/issues."""
+    """Answer GET /repos/{owner}/{repo}/issues."""
     state = call.query("state") or "open"
     if state not in ("open", "closed", "all"):
         raise validation_failed("Issue", "state")
@@ -69,7 +69,7 @@ async def list_issues(call: Call) -> Response:
 
 
 async def create_issue(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/issues."""
+    """Answer POST /repos/{owner}/{repo}/issues."""
     body = await call.body()
     labels = [str(item) for item in body.get("labels") or []]
     assignees = [str(item) for item in body.get("assignees") or []]
@@ -88,12 +88,12 @@ async def create_issue(call: Call) -> Response:
 
 
 async def get_issue(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/issues/{issue_number}."""
+    """Answer GET /repos/{owner}/{repo}/issues/{issue_number}."""
     return json_response(_issue_json(call, _issue(call)))
 
 
 async def update_issue(call: Call) -> Response:
-    """PATCH /repos/{owner}/{repo}/issues/{issue_number}."""
+    """Answer PATCH /repos/{owner}/{repo}/issues/{issue_number}."""
     issue = _issue(call)
     _may_edit(call, issue.user_login)
     body = await call.body()
@@ -102,7 +102,7 @@ async def update_issue(call: Call) -> Response:
 
 
 async def list_labels(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/issues/{issue_number}/labels."""
+    """Answer GET /repos/{owner}/{repo}/issues/{issue_number}/labels."""
     issue = _issue(call)
     return json_response(render_issues.issue_labels(call.ctx.urls, call.repo, issue))
 
@@ -115,28 +115,28 @@ def _label_names(body: dict[str, object]) -> list[str]:
 
 
 async def add_labels(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/issues/{issue_number}/labels."""
+    """Answer POST /repos/{owner}/{repo}/issues/{issue_number}/labels."""
     issue = _issue(call)
     await svc.add_labels(call.ctx, call.repo, issue, _label_names(await call.body()))
     return json_response(render_issues.issue_labels(call.ctx.urls, call.repo, issue))
 
 
 async def set_labels(call: Call) -> Response:
-    """PUT /repos/{owner}/{repo}/issues/{issue_number}/labels."""
+    """Answer PUT /repos/{owner}/{repo}/issues/{issue_number}/labels."""
     issue = _issue(call)
     await svc.set_labels(call.ctx, call.repo, issue, _label_names(await call.body()))
     return json_response(render_issues.issue_labels(call.ctx.urls, call.repo, issue))
 
 
 async def remove_label(call: Call) -> Response:
-    """DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}."""
+    """Answer DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}."""
     issue = _issue(call)
     await svc.remove_label(call.ctx, call.repo, issue, call.path("name"))
     return json_response(render_issues.issue_labels(call.ctx.urls, call.repo, issue))
 
 
 async def add_assignees(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/issues/{issue_number}/assignees."""
+    """Answer POST /repos/{owner}/{repo}/issues/{issue_number}/assignees."""
     issue = _issue(call)
     logins = [str(x) for x in (await call.body()).get("assignees") or []]
     await svc.add_assignees(call.ctx, call.repo, issue, logins)
@@ -144,7 +144,7 @@ async def add_assignees(call: Call) -> Response:
 
 
 async def remove_assignees(call: Call) -> Response:
-    """DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees."""
+    """Answer DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees."""
     issue = _issue(call)
     logins = [str(x) for x in (await call.body()).get("assignees") or []]
     await svc.remove_assignees(call.ctx, call.repo, issue, logins)
@@ -152,7 +152,7 @@ async def remove_assignees(call: Call) -> Response:
 
 
 async def list_comments(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/issues/{issue_number}/comments."""
+    """Answer GET /repos/{owner}/{repo}/issues/{issue_number}/comments."""
     issue = _issue(call)
     found = sorted(
         (c for c in call.repo.comments.values() if c.issue_number == issue.number),
@@ -166,7 +166,7 @@ async def list_comments(call: Call) -> Response:
 
 
 async def create_comment(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/issues/{issue_number}/comments."""
+    """Answer POST /repos/{owner}/{repo}/issues/{issue_number}/comments."""
     issue = _issue(call)
     body = await call.body()
     comment = svc.create_comment(call.ctx, call.repo, issue, str(body.get("body") or ""))
@@ -174,14 +174,14 @@ async def create_comment(call: Call) -> Response:
 
 
 async def get_comment(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/issues/comments/{comment_id}."""
+    """Answer GET /repos/{owner}/{repo}/issues/comments/{comment_id}."""
     return json_response(
         _comment_json(call, svc.find_comment(call.repo, call.path_int("comment_id")))
     )
 
 
 async def update_comment(call: Call) -> Response:
-    """PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}."""
+    """Answer PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}."""
     comment = svc.find_comment(call.repo, call.path_int("comment_id"))
     _may_edit(call, comment.user_login)
     body = await call.body()
@@ -190,7 +190,7 @@ async def update_comment(call: Call) -> Response:
 
 
 async def delete_comment(call: Call) -> Response:
-    """DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}."""
+    """Answer DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}."""
     comment = svc.find_comment(call.repo, call.path_int("comment_id"))
     _may_edit(call, comment.user_login)
     svc.delete_comment(call.ctx, call.repo, comment)
@@ -204,7 +204,7 @@ def _subject(call: Call) -> tuple[str, int]:
 
 
 async def list_reactions(call: Call) -> Response:
-    """GET .../issues/{issue_number}/reactions and .../issues/comments/{comment_id}/reactions."""
+    """Answer GET .../reactions on an issue or an issue comment."""
     kind, ident = _subject(call)
     found = svc.reactions_on(call.repo, kind, ident)
     if content := call.query("content"):
@@ -216,7 +216,7 @@ async def list_reactions(call: Call) -> Response:
 
 
 async def create_reaction(call: Call) -> Response:
-    """POST .../reactions: 201 when new, 200 when the same reaction already exists."""
+    """Answer POST .../reactions: 201 when new, 200 when the same reaction already exists."""
     kind, ident = _subject(call)
     content = str((await call.body()).get("content") or "")
     reaction, created = svc.add_reaction(call.ctx, call.repo, kind, ident, content)
@@ -225,7 +225,7 @@ async def create_reaction(call: Call) -> Response:
 
 
 async def delete_reaction(call: Call) -> Response:
-    """DELETE .../reactions/{reaction_id}."""
+    """Answer DELETE .../reactions/{reaction_id}."""
     kind, ident = _subject(call)
     reaction_id = call.path_int("reaction_id")
     found = call.repo.reactions.get(reaction_id)

@@ -30,7 +30,7 @@ async def _pull_json(call: Call, pull: PullRequest, *, full: bool = True) -> dic
 
 
 async def list_pulls(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls[?state=&head=&base=]."""
+    """Answer GET /repos/{owner}/{repo}/pulls[?state=&head=&base=]."""
     repo = call.repo
     state = call.query("state") or "open"
     if state not in ("open", "closed", "all"):
@@ -59,7 +59,7 @@ async def list_pulls(call: Call) -> Response:
 
 
 async def create_pull(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/pulls."""
+    """Answer POST /repos/{owner}/{repo}/pulls."""
     body = await call.body()
     for key in ("head", "base"):
         if not body.get(key):
@@ -78,19 +78,19 @@ async def create_pull(call: Call) -> Response:
 
 
 async def get_pull(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls/{pull_number}."""
+    """Answer GET /repos/{owner}/{repo}/pulls/{pull_number}."""
     return json_response(await _pull_json(call, _pull(call)))
 
 
 async def update_pull(call: Call) -> Response:
-    """PATCH /repos/{owner}/{repo}/pulls/{pull_number}."""
+    """Answer PATCH /repos/{owner}/{repo}/pulls/{pull_number}."""
     pull = _pull(call)
     await pulls_service.update_pull(call.ctx, call.repo, pull, await call.body())
     return json_response(await _pull_json(call, pull))
 
 
 async def list_files(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls/{pull_number}/files."""
+    """Answer GET /repos/{owner}/{repo}/pulls/{pull_number}/files."""
     pull = _pull(call)
     facts = await pull_facts(call.core, call.repo, pull)
     page, headers = paginate(call, facts.files)
@@ -99,7 +99,7 @@ async def list_files(call: Call) -> Response:
 
 
 async def merge(call: Call) -> Response:
-    """PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge."""
+    """Answer PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge."""
     pull = _pull(call)
     body = await call.body()
     outcome = await merge_service.merge_pull(
@@ -115,14 +115,14 @@ async def merge(call: Call) -> Response:
 
 
 async def check_merged(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls/{pull_number}/merge: 204 if merged, else 404."""
+    """Answer GET /repos/{owner}/{repo}/pulls/{pull_number}/merge: 204 if merged, else 404."""
     if not _pull(call).merged:
         raise not_found()
     return Response(status_code=204)
 
 
 async def list_reviews(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews."""
+    """Answer GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews."""
     pull = _pull(call)
     found = sorted(
         (r for r in call.repo.reviews.values() if r.pull_number == pull.number),
@@ -135,7 +135,7 @@ async def list_reviews(call: Call) -> Response:
 
 
 async def create_review(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews."""
+    """Answer POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews."""
     pull = _pull(call)
     body = await call.body()
     comments = body.get("comments") or []
@@ -155,7 +155,7 @@ async def create_review(call: Call) -> Response:
 
 
 async def list_review_comments(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/pulls/{pull_number}/comments."""
+    """Answer GET /repos/{owner}/{repo}/pulls/{pull_number}/comments."""
     pull = _pull(call)
     found = sorted(
         (c for c in call.repo.review_comments.values() if c.pull_number == pull.number),
@@ -168,7 +168,7 @@ async def list_review_comments(call: Call) -> Response:
 
 
 async def create_review_comment(call: Call) -> Response:
-    """POST /repos/{owner}/{repo}/pulls/{pull_number}/comments."""
+    """Answer POST /repos/{owner}/{repo}/pulls/{pull_number}/comments."""
     pull = _pull(call)
     item = await review_service.create_review_comment(call.ctx, call.repo, pull, await call.body())
     state = call.core.state

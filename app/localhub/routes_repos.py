@@ -18,7 +18,7 @@ _HEADS = "refs/heads/"
 
 
 async def get_repo(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}."""
+    """Answer GET /repos/{owner}/{repo}."""
     state = call.core.state
     repo = call.repo
     body = render_core.repository(
@@ -37,7 +37,7 @@ async def get_repo(call: Call) -> Response:
 
 
 async def get_content(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/contents/{path}[?ref=]: a file (base64) or a directory listing."""
+    """Answer GET /repos/{owner}/{repo}/contents/{path}[?ref=]: a file or a directory."""
     git = call.core.git(call.repo)
     ref_name = call.query("ref") or call.repo.default_branch
     commit = await git.resolve(ref_name)
@@ -70,7 +70,7 @@ async def get_content(call: Call) -> Response:
 
 
 async def list_branches(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/branches."""
+    """Answer GET /repos/{owner}/{repo}/branches."""
     refs = await call.core.git(call.repo).list_refs(_HEADS)
     names = sorted(refs)
     page, headers = paginate(call, names)
@@ -81,7 +81,7 @@ async def list_branches(call: Call) -> Response:
 
 
 async def get_branch(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/branches/{branch}."""
+    """Answer GET /repos/{owner}/{repo}/branches/{branch}."""
     git = call.core.git(call.repo)
     name = call.path("branch")
     refs = await git.list_refs(_HEADS + name)
@@ -93,7 +93,7 @@ async def get_branch(call: Call) -> Response:
 
 
 async def get_commit(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/commits/{ref}."""
+    """Answer GET /repos/{owner}/{repo}/commits/{ref}."""
     git = call.core.git(call.repo)
     sha = await git.resolve(call.path("ref"))
     if sha is None:
@@ -103,7 +103,7 @@ async def get_commit(call: Call) -> Response:
 
 
 async def collaborator_permission(call: Call) -> Response:
-    """GET /repos/{owner}/{repo}/collaborators/{username}/permission."""
+    """Answer GET /repos/{owner}/{repo}/collaborators/{username}/permission."""
     state = call.core.state
     user = state.user(call.path("username"))
     role = state.role_of(call.repo, user.login)
@@ -121,7 +121,7 @@ async def collaborator_permission(call: Call) -> Response:
 
 
 async def get_user(call: Call) -> Response:
-    """GET /users/{username}."""
+    """Answer GET /users/{username}."""
     user = call.core.state.user(call.path("username"))
     return json_response(render_core.public_user(call.ctx.urls, user))
 

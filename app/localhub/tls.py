@@ -1,8 +1,7 @@
-"""One shared TLS context for localhub's HTTP clients.
+"""One shared TLS context for localhub's HTTP clients."""
 
-Building a context loads the CA bundle (tens of milliseconds); doing it once per process instead
-of once per client keeps short-lived clients cheap without turning verification off.
-"""
+# Building a context loads the CA bundle (tens of milliseconds); doing it once per process
+# instead of once per client keeps short-lived clients cheap without turning verification off.
 
 from __future__ import annotations
 

@@ -36,11 +36,8 @@ def make_github(url: str, auth: Any, **options: Any) -> GitHub[Any]:
 
 
 def open_github(stack: ExitStack, url: str, auth: Any, **options: Any) -> GitHub[Any]:
-    """Return a client that keeps one HTTP connection pool until `stack` closes.
-
-    Outside a `with` block githubkit builds a new httpx client (and SSL context) per request,
-    which costs more than the request itself.
-    """
+    """Return a client that keeps one HTTP connection pool until `stack` closes."""
+    # Outside a `with` block githubkit builds a new httpx client per request.
     client = make_github(url, auth, **options)
     stack.enter_context(client)
     return client
