@@ -5,12 +5,12 @@ Everything here is pure except `resolve_inside`, which follows symlinks on the l
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.globs import glob_match
 from app.policy import PathPolicy
 from app.roles import Role
 
@@ -46,47 +46,6 @@ def normalize_path(path: str) -> str:
     if ".." in parts:
         raise PathError(f"{path!r}: '..' is not allowed; paths must stay inside the checkout")
     return "/".join(parts) or "."
-
-
-def _translate_segment(segment: str) -> str:
-    """Return a regex for one path segment: `*` and `?` never cross a `/`."""
-    out: list[str] = []
-    index = 0
-    while index < len(segment):
-        char = segment[index]
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[" and (close := segment.find("]", index + 2)) != -1:
-            body = segment[index + 1 : close]
-            negate = body.startswith("!")
-            body = re.escape(body[1:] if negate else body).replace("\\-", "-")
-            out.append(f"[{'^/' if negate else ''}{body}]")
-            index = close
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
-
-
-@functools.lru_cache(maxsize=512)
-def _compile_glob(pattern: str) -> re.Pattern[str]:
-    segments = pattern.strip("/").split("/")
-    out: list[str] = []
-    for position, segment in enumerate(segments):
-        last = position == len(segments) - 1
-        if segment == "**":
-            # A trailing `**` matches everything below; elsewhere it matches zero or more dirs.
-            out.append(".*" if last else "(?:[^/]+/)*")
-        else:
-            out.append(_translate_segment(segment) + ("" if last else "/"))
-    return re.compile("".join(out))
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Return whether a normalized `path` matches `pattern` (`**` crosses dirs, `*` does not)."""
-    return _compile_glob(pattern).fullmatch(path) is not None
 
 
 def matches_any(patterns: Iterable[str], path: str) -> str | None:

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from app.globs import glob_match
 from app.policy import PathPolicy
 from app.roles import ALL_TOOLS, Role
-from workers.paths import PathError, WriteRules, glob_match, normalize_path
+from workers.paths import PathError, WriteRules, normalize_path
 from workers.sandbox.base import Sandbox, SandboxFileError
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from fnmatch import fnmatchcase
-from functools import lru_cache
+
+from app.globs import glob_match
 
 _WILDCARDS = frozenset("*?[")
 
@@ -17,36 +17,9 @@ def normalize_path(path: str) -> str:
     return cleaned.lstrip("/")
 
 
-@lru_cache(maxsize=1024)
-def _compile(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.DOTALL)
-
-
 def glob_matches(pattern: str, path: str) -> bool:
     """Return whether `path` matches `pattern` (`**/x` also matches a top-level `x`)."""
-    return _compile(normalize_path(pattern)).fullmatch(normalize_path(path)) is not None
+    return glob_match(normalize_path(pattern), normalize_path(path))
 
 
 def is_glob(text: str) -> bool:
