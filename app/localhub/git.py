@@ -328,6 +328,11 @@ class GitRepo:
         _, out = await self.run("rev-list", "--reverse", "--topo-order", f"{base}..{head}")
         return out.decode().split()
 
+    async def archive(self, commit: str, prefix: str) -> bytes:
+        """Return the tree of `commit` as a gzipped tarball whose paths start with `prefix`/."""
+        _, out = await self.run("archive", "--format=tar.gz", f"--prefix={prefix}/", commit)
+        return out
+
     async def diff(self, base: str, head: str) -> str:
         """Return the full unified diff from `base` to `head` with full blob shas."""
         _, out = await self.run(

@@ -102,6 +102,19 @@ async def get_commit(call: Call) -> Response:
     return json_response(render_git.commit(call.ctx.urls, call.repo, info))
 
 
+async def tarball(call: Call) -> Response:
+    """Answer GET /repos/{owner}/{repo}/tarball/{ref} with the archive itself (no redirect)."""
+    git = call.core.git(call.repo)
+    sha = await git.resolve(call.path("ref"))
+    if sha is None:
+        raise not_found()
+    prefix = f"{call.repo.owner_login}-{call.repo.name}-{sha[:7]}"
+    data = await git.archive(sha, prefix)
+    disposition = f"attachment; filename={prefix}.tar.gz"
+    headers = {"content-disposition": disposition}
+    return Response(data, media_type="application/x-gzip", headers=headers)
+
+
 async def collaborator_permission(call: Call) -> Response:
     """Answer GET /repos/{owner}/{repo}/collaborators/{username}/permission."""
     state = call.core.state
@@ -136,6 +149,7 @@ def routes(core: HubCore) -> list[Route]:
         api_route(core, "GET", base + "/branches", list_branches, categories=_CONTENTS),
         api_route(core, "GET", base + "/branches/{branch:path}", get_branch, categories=_CONTENTS),
         api_route(core, "GET", base + "/commits/{ref:path}", get_commit, categories=_CONTENTS),
+        api_route(core, "GET", base + "/tarball/{ref:path}", tarball, categories=_CONTENTS),
         api_route(
             core,
             "GET",

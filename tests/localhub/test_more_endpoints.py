@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+
 import pytest
 from githubkit.exception import RequestFailed
 
@@ -71,3 +74,12 @@ def test_check_if_merged(world: World) -> None:
     assert bot.rest.pulls.check_if_merged(OWNER, REPO, number).status_code == 204
     closed = bot.rest.pulls.list(OWNER, REPO, state="closed").parsed_data
     assert [p.number for p in closed] == [number] and closed[0].merged_at is not None
+
+
+def test_tarball_holds_the_tree_at_a_ref(world: World) -> None:
+    bot = world.as_installation()
+    answer = bot.rest.repos.download_tarball_archive(OWNER, REPO, "main")
+    with tarfile.open(fileobj=io.BytesIO(answer.content), mode="r:gz") as archive:
+        names = sorted(archive.getnames())
+    prefix = f"{OWNER}-{REPO}-{main_sha(bot)[:7]}"
+    assert f"{prefix}/pkg/core.py" in names and f"{prefix}/README.md" in names
