@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.policy import ReviewPolicy
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -41,3 +43,14 @@ def render_rubric(rubric: tuple[Criterion, ...]) -> str:
     return "\n".join(
         f"- `{c.id}` ({'BLOCKING' if c.blocking else 'non-blocking'}): {c.question}" for c in rubric
     )
+
+
+def rubric_for(review: ReviewPolicy) -> tuple[Criterion, ...]:
+    """Return the repository's rubric: the default, its own criteria, or the default plus them."""
+    own = tuple(Criterion(item.id, item.question, item.blocking) for item in review.criteria)
+    if not own:
+        return DEFAULT_RUBRIC
+    if not review.extend:
+        return own
+    replaced = {criterion.id for criterion in own}
+    return tuple(c for c in DEFAULT_RUBRIC if c.id not in replaced) + own

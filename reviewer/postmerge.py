@@ -1,0 +1,308 @@
+"""After a merge: build and test the base branch again, and revert the merge if it broke it.
+
+The merge commit is checked with the repository's own commands in a sandbox. When it fails,
+its first parent is checked too: only a merge that turned a passing base into a failing one is
+reverted. The revert is one commit made through the git data API on top of the current tip,
+and the branch moves to it by a fast-forward ref update: it lands at once, it fails safely if
+the branch moved meanwhile (then it is recomputed), and unlike a revert pull request it does
+not have to pass the very checks that are failing. The task goes merged -> reverted -> queued
+(or needs_human) with the log as feedback, the issue is reopened and told why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import Client
+from app.policy import Policy, PolicyError, parse_policy
+from app.store import Store, Tx
+from app.store.leases import acquire, release
+from app.store.tasks import transition_tx
+from app.store.times import to_db
+from app.taskstate import TaskPosition, TaskState, after_failure
+from reviewer import actions
+from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
+from reviewer.gitwork import POLICY_PATH, TreeEntry, Workspace, fetch_branch, revert_changes
+from reviewer.records import ACTOR, FEEDBACK_CHARS, ReviewTarget, note_tx, read_target_tx
+from reviewer.texts import (
+    NEEDS_HUMAN,
+    NEXT_ATTEMPT,
+    POST_MERGE_FEEDBACK,
+    REVERT_COMMENT,
+    REVERT_FAILED_COMMENT,
+    REVERT_MESSAGE,
+)
+from reviewer.trigger import needs_post_merge_check
+from workers.sandbox import open_sandbox
+from workers.verify import Verification, verify
+
+POST_MERGE_LEASE_TTL = timedelta(minutes=30)
+LOG_CHARS = 6000
+# How often the revert is recomputed when the branch moves while it is being pushed.
+REVERT_TRIES = 2
+
+
+@dataclass(frozen=True)
+class PostMergeResult:
+    """How the post-merge check ended: passed, skipped, broken_before, reverted, revert_failed,
+    or not_due."""
+
+    task_id: int
+    outcome: str
+    detail: str = ""
+    revert_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class _Due:
+    review_id: int
+    merge_sha: str | None
+    target: ReviewTarget
+
+
+async def tasks_due_for_post_merge(store: Store) -> list[int]:
+    """Return merged tasks whose base branch has not been checked since the merge."""
+    rows = await store.fetchall(
+        "SELECT t.id FROM tasks t JOIN reviews r ON r.id = (SELECT MAX(id) FROM reviews"
+        " WHERE task_id = t.id AND outcome IN ('merged', 'awaiting_maintainer'))"
+        " WHERE t.state = 'merged' AND r.post_merge IS NULL ORDER BY t.id"
+    )
+    return [row["id"] for row in rows]
+
+
+def _read_due_tx(tx: Tx, task_id: int) -> _Due | None:
+    target = read_target_tx(tx, task_id)
+    review = tx.fetchone(
+        "SELECT id, outcome, merge_sha, post_merge FROM reviews WHERE task_id = ?"
+        " AND outcome IN ('merged', 'awaiting_maintainer') ORDER BY id DESC LIMIT 1",
+        (task_id,),
+    )
+    if target is None or review is None:
+        return None
+    if not needs_post_merge_check(target.state, review["outcome"], review["post_merge"]):
+        return None
+    return _Due(review["id"], review["merge_sha"], target)
+
+
+async def run_post_merge_check(deps: ReviewDeps, task_id: int) -> PostMergeResult:
+    """Check the base branch after the task's merge; revert the merge if it broke the base."""
+    due = await deps.store.run(lambda tx: _read_due_tx(tx, task_id))
+    if due is None:
+        return PostMergeResult(task_id, "not_due")
+    lease = f"post-merge:{task_id}"
+    if not await acquire(deps.store, deps.clock, lease, deps.holder, POST_MERGE_LEASE_TTL):
+        return PostMergeResult(task_id, "not_due", "another check is running")
+    try:
+        target = due.target
+        client = await deps.github.installation_client(
+            target.installation_id, [target.repo], PERMISSIONS
+        )
+        async with client:
+            return await _check(deps, client, due)
+    finally:
+        await release(deps.store, lease, deps.holder)
+
+
+async def _check(deps: ReviewDeps, client: Client, due: _Due) -> PostMergeResult:
+    target = due.target
+    merge_sha = due.merge_sha
+    if merge_sha is None and target.pr_number is not None:
+        pull = await actions.read_pull(client, target.owner, target.repo, target.pr_number)
+        merge_sha = pull.merge_sha
+    if merge_sha is None:
+        return await _mark(deps, due, "skipped", "the merge commit is not known")
+    token = await deps.github.installation_token(
+        target.installation_id, [target.repo], READ_CONTENTS
+    )
+    repository = (await client.rest.repos.async_get(target.owner, target.repo)).parsed_data
+    branch = target.default_branch
+    with tempfile.TemporaryDirectory(prefix="townhall-postmerge-") as directory:
+        space, _ = await asyncio.to_thread(
+            fetch_branch, repository.clone_url, token.token, branch, Path(directory)
+        )
+        try:
+            policy = _policy_at(space, merge_sha)
+        except PolicyError as error:
+            return await _mark(deps, due, "skipped", str(error))
+        if not any((policy.commands.setup, policy.commands.build, policy.commands.test)):
+            return await _mark(deps, due, "skipped", "no build or test commands are configured")
+        after = await _verify_at(deps, space, merge_sha, policy)
+        if after.passed:
+            return await _mark(deps, due, "passed", after.report())
+        log = after.failure_log()[-LOG_CHARS:]
+        before = await _verify_at(deps, space, f"{merge_sha}^1", policy)
+        if not before.passed:
+            detail = f"the base already failed before the merge; not reverted\n{log}"
+            return await _mark(deps, due, "broken_before", detail)
+        try:
+            revert_sha = await _push_revert(
+                client, space, target, merge_sha, token.token, repository.clone_url
+            )
+        except (RequestFailed, RevertError) as error:
+            return await _revert_failed(deps, client, due, str(error), log)
+    return await _reverted(deps, client, due, revert_sha, log)
+
+
+class RevertError(Exception):
+    """The revert could not be computed or pushed."""
+
+
+async def _push_revert(
+    client: Client,
+    space: Workspace,
+    target: ReviewTarget,
+    merge_sha: str,
+    token: str,
+    clone_url: str,
+) -> str:
+    branch = target.default_branch
+    title = target.issue_title
+    message = REVERT_MESSAGE.format(
+        title=title, pr_number=target.pr_number, merge_sha=merge_sha, base_branch=branch
+    )
+    for attempt in range(REVERT_TRIES):
+        await asyncio.to_thread(space.fetch, clone_url, token, [f"+refs/heads/{branch}:refs/base"])
+        tip = space.rev("refs/base")
+        changes = await asyncio.to_thread(revert_changes, space, merge_sha, tip)
+        if changes is None:
+            raise RevertError(f"reverting {merge_sha[:12]} on {tip[:12]} conflicts")
+        sha = await _commit(client, target, tip, changes, message)
+        try:
+            await client.rest.git.async_update_ref(
+                target.owner, target.repo, f"heads/{branch}", sha=sha, force=False
+            )
+        except RequestFailed as error:
+            # 422: the branch moved since the tip was read; recompute on the new tip.
+            if error.response.status_code != 422 or attempt == REVERT_TRIES - 1:
+                raise
+            continue
+        return sha
+    raise RevertError("unreachable")
+
+
+async def _commit(
+    client: Client, target: ReviewTarget, tip: str, changes: dict[str, TreeEntry], message: str
+) -> str:
+    git = client.rest.git
+    entries: list[Any] = []
+    for path, entry in sorted(changes.items()):
+        if entry.content is None:
+            entries.append({"path": path, "mode": entry.mode, "type": "blob", "sha": None})
+            continue
+        content = base64.b64encode(entry.content).decode()
+        blob = await git.async_create_blob(
+            target.owner, target.repo, content=content, encoding="base64"
+        )
+        entries.append(
+            {"path": path, "mode": entry.mode, "type": "blob", "sha": blob.parsed_data.sha}
+        )
+    base = (await git.async_get_commit(target.owner, target.repo, tip)).parsed_data
+    tree = await git.async_create_tree(
+        target.owner, target.repo, base_tree=base.tree.sha, tree=entries
+    )
+    commit = await git.async_create_commit(
+        target.owner, target.repo, message=message, tree=tree.parsed_data.sha, parents=[tip]
+    )
+    return commit.parsed_data.sha
+
+
+def _policy_at(space: Workspace, commit: str) -> Policy:
+    text = space.show(commit, POLICY_PATH)
+    return parse_policy(text) if text is not None else Policy()
+
+
+async def _verify_at(
+    deps: ReviewDeps, space: Workspace, commit: str, policy: Policy
+) -> Verification:
+    await asyncio.to_thread(space.checkout, commit)
+    async with open_sandbox(deps.sandbox_backend, space.tree, local=deps.sandbox_local) as sandbox:
+        return await verify(sandbox, policy.commands, ())
+
+
+async def _mark(deps: ReviewDeps, due: _Due, outcome: str, detail: str) -> PostMergeResult:
+    def apply(tx: Tx) -> None:
+        _update_review_tx(tx, deps, due.review_id, outcome, detail, None)
+        note_tx(tx, deps.clock, due.target, "post_merge_check", f"{outcome}: {detail[:500]}")
+
+    await deps.store.run(apply)
+    return PostMergeResult(due.target.task_id, outcome, detail)
+
+
+async def _reverted(
+    deps: ReviewDeps, client: Client, due: _Due, revert_sha: str, log: str
+) -> PostMergeResult:
+    target = due.target
+    feedback = POST_MERGE_FEEDBACK.format(
+        pr_number=target.pr_number, base_branch=target.default_branch, log=log
+    )
+
+    def apply(tx: Tx) -> TaskState:
+        _update_review_tx(tx, deps, due.review_id, "reverted", log, revert_sha)
+        task = transition_tx(
+            tx,
+            deps.clock,
+            target.task_id,
+            TaskState.REVERTED,
+            actor=ACTOR,
+            reason=f"{target.default_branch} failed its checks after the merge; "
+            f"reverted in {revert_sha[:12]}",
+            expect=[TaskState.MERGED],
+            feedback=feedback[-FEEDBACK_CHARS:],
+        )
+        next_state = after_failure(TaskPosition(task.state, task.attempt, task.max_attempts))
+        transition_tx(
+            tx,
+            deps.clock,
+            target.task_id,
+            next_state,
+            actor=ACTOR,
+            reason=f"attempt {task.attempt} of {task.max_attempts} was reverted",
+        )
+        return next_state
+
+    next_state = await deps.store.run(apply)
+    next_step = (
+        NEXT_ATTEMPT.format(attempt=target.attempt + 1, max_attempts=target.max_attempts)
+        if next_state == TaskState.QUEUED
+        else NEEDS_HUMAN.format(max_attempts=target.max_attempts)
+    )
+    body = REVERT_COMMENT.format(
+        pr_number=target.pr_number,
+        base_branch=target.default_branch,
+        revert_sha=revert_sha,
+        next_step=next_step,
+        log=log,
+    )
+    await actions.reopen_issue(client, target.owner, target.repo, target.issue_number)
+    await actions.comment(client, target.owner, target.repo, target.issue_number, body)
+    return PostMergeResult(target.task_id, "reverted", log, revert_sha)
+
+
+async def _revert_failed(
+    deps: ReviewDeps, client: Client, due: _Due, error: str, log: str
+) -> PostMergeResult:
+    target = due.target
+    await _mark(deps, due, "revert_failed", f"{error}\n{log}")
+    body = REVERT_FAILED_COMMENT.format(
+        pr_number=target.pr_number, base_branch=target.default_branch, error=error, log=log
+    )
+    await actions.comment(client, target.owner, target.repo, target.issue_number, body)
+    return PostMergeResult(target.task_id, "revert_failed", error)
+
+
+def _update_review_tx(
+    tx: Tx, deps: ReviewDeps, review_id: int, outcome: str, log: str, revert_sha: str | None
+) -> None:
+    tx.execute(
+        "UPDATE reviews SET post_merge = ?, post_merge_log = ?, revert_sha = ?, updated_at = ?"
+        " WHERE id = ?",
+        (outcome, log[-LOG_CHARS:], revert_sha, to_db(deps.clock.now()), review_id),
+    )

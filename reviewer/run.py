@@ -1,0 +1,321 @@
+"""Review one task's pull request head: the entry point the CEO tick and webhooks call.
+
+`run_review` claims the task (pr_open -> reviewing, with a lease), merges the PR head with the
+current base on the trusted side, judges the merge (reviewer/evaluate.py), and acts: merge,
+wait for a maintainer or for checks, or send the task back with one review. Each way out is
+recorded as a review row and transitions with their events; a crash leaves a lease that
+`recover_stalled_reviews` turns back into pr_open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+from app.clock import Clock
+from app.github.client import Client
+from app.llm import CallContext
+from app.policy import Policy, parse_policy
+from app.store import Tx
+from app.store.leases import renew
+from app.taskstate import IllegalTransition, TaskState
+from reviewer import actions
+from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
+from reviewer.evaluate import Evaluation, Subject, evaluate
+from reviewer.gitwork import Conflict, HeadMoved, Merged, merge_pull_head
+from reviewer.merging import Landing, land
+from reviewer.messages import inline_payload, review_body, worker_feedback
+from reviewer.postmerge import run_post_merge_check
+from reviewer.records import (
+    REVIEW_LEASE_TTL,
+    ReviewRecord,
+    ReviewResult,
+    ReviewTarget,
+    claim_tx,
+    insert_review_tx,
+    read_target_tx,
+    review_lease,
+    send_back_tx,
+    settle_tx,
+)
+from reviewer.texts import CONFLICT_COMMENT, CONFLICT_FEEDBACK, MAINTAINER_NOTE, READY_LABEL
+from reviewer.trigger import needs_merge, needs_review
+
+log = logging.getLogger("townhall.reviewer")
+
+
+async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
+    """Review the task's PR head if it is due (or merge it if only its checks were pending)."""
+    target = await deps.store.run(lambda tx: read_target_tx(tx, task_id))
+    if target is None or target.pr_number is None or target.head_sha is None:
+        return ReviewResult(task_id, "skipped", "no task with an open PR")
+    head = target.head_sha
+    if not (
+        needs_review(target.state, head, target.past)
+        or needs_merge(target.state, head, target.past)
+    ):
+        return ReviewResult(task_id, "skipped", f"task is {target.state}; head {head[:12]} settled")
+    if not await deps.store.run(lambda tx: claim_tx(tx, deps.clock, task_id, head, deps.holder)):
+        return ReviewResult(task_id, "skipped", "another reviewer holds this task")
+    try:
+        async with _holding_lease(deps, review_lease(task_id)):
+            client = await deps.github.installation_client(
+                target.installation_id, [target.repo], PERMISSIONS
+            )
+            async with client:
+                result = await _review_claimed(deps, client, target)
+    except Exception as error:  # a bug or an outage: recorded, and the task is released
+        log.exception("review of task %s failed", task_id)
+        detail = f"{type(error).__name__}: {error}"
+        await deps.store.run(lambda tx: _record_error_tx(tx, deps.clock, target, head, detail))
+        return ReviewResult(task_id, "error", detail, head)
+    if result.outcome == "merged":
+        checked = await run_post_merge_check(deps, task_id)
+        result = replace(result, post_merge=checked.outcome)
+    return result
+
+
+async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget) -> ReviewResult:
+    assert target.pr_number is not None
+    pull = await actions.read_pull(client, target.owner, target.repo, target.pr_number)
+    if not pull.open:
+        return await _closed(deps, target, pull)
+    head = pull.head_sha
+    past = target.past
+    if needs_merge(TaskState.PR_OPEN, head, past) and not needs_review(
+        TaskState.PR_OPEN, head, past
+    ):
+        policy = await _policy(client, target)
+        landing = Landing(deps.store, deps.clock, client, target, pull, policy)
+        return await land(landing, review=None, base_sha="")
+    if not needs_review(TaskState.PR_OPEN, head, past):
+        await _release(deps, target, f"head {head[:12]} was already reviewed", head_sha=head)
+        return ReviewResult(target.task_id, "skipped", "the new head was already reviewed", head)
+    token = await deps.github.installation_token(
+        target.installation_id, [target.repo], READ_CONTENTS
+    )
+    repository = (await client.rest.repos.async_get(target.owner, target.repo)).parsed_data
+    with tempfile.TemporaryDirectory(prefix="townhall-review-") as directory:
+        root = Path(directory)
+        try:
+            merged = await asyncio.to_thread(
+                merge_pull_head,
+                repository.clone_url,
+                token.token,
+                pull.base_ref,
+                pull.head_ref,
+                head,
+                root,
+            )
+        except HeadMoved as moved:
+            return await _stale(deps, target, head, str(moved))
+        if isinstance(merged, Conflict):
+            return await _conflict(deps, client, target, pull, head, merged)
+        policy = parse_policy(merged.policy_text) if merged.policy_text is not None else Policy()
+        subject = Subject(
+            target.issue_number, target.issue_title, target.issue_body, target.brief, pull.base_ref
+        )
+        evaluation = await evaluate(
+            deps.llm,
+            CallContext(
+                phase="review", task_id=target.task_id, attempt=target.attempt, role="reviewer"
+            ),
+            root / "tree",
+            merged,
+            policy,
+            subject,
+            sandbox_backend=deps.sandbox_backend,
+            sandbox_local=deps.sandbox_local,
+        )
+    return await _act(deps, client, target, pull, merged, policy, evaluation)
+
+
+async def _act(
+    deps: ReviewDeps,
+    client: Client,
+    target: ReviewTarget,
+    pull: actions.PullState,
+    merged: Merged,
+    policy: Policy,
+    evaluation: Evaluation,
+) -> ReviewResult:
+    verdict, head = evaluation.verdict, merged.head_sha
+    approve = verdict.decision == "approve"
+    maintainer = approve and policy.merge.mode == "maintainer"
+    body = review_body(
+        verdict,
+        evaluation.model,
+        evaluation.rubric,
+        evaluation.phase1.report,
+        head_sha=head,
+        base_branch=pull.base_ref,
+        base_sha=merged.base_sha,
+        note=MAINTAINER_NOTE if maintainer else "",
+    )
+    posted = await actions.post_review(
+        client,
+        target.owner,
+        target.repo,
+        pull.number,
+        event="APPROVE" if approve else "REQUEST_CHANGES",
+        body=body,
+        comments=inline_payload(verdict.inline),
+        commit_id=head,
+    )
+    record = ReviewRecord(
+        task_id=target.task_id,
+        attempt=target.attempt,
+        repo_id=target.repo_id,
+        pr_number=pull.number,
+        head_sha=head,
+        base_sha=merged.base_sha,
+        decision=verdict.decision,
+        outcome="changes_requested",
+        reasons=verdict.reasons,
+        model_decision=evaluation.model.decision,
+        overruled=verdict.overruled_model,
+        criteria=evaluation.model.criteria,
+        static_report=evaluation.phase1.report,
+        github_review_id=posted.id,
+        review_event=posted.event,
+    )
+    if not approve:
+        feedback = worker_feedback(verdict, pull.number, head)
+        reason = f"changes requested: {verdict.reasons[0]}"
+
+        def send_back(tx: Tx) -> None:
+            insert_review_tx(tx, deps.clock, record)
+            send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
+
+        await deps.store.run(send_back)
+        return ReviewResult(target.task_id, "changes_requested", reason, head)
+    if maintainer:
+        await actions.add_label(client, target.owner, target.repo, pull.number, READY_LABEL)
+        waiting = replace(record, outcome="awaiting_maintainer")
+        reason = f"approved {head[:12]}; merge mode is maintainer, waiting for a person to merge"
+
+        def wait(tx: Tx) -> None:
+            insert_review_tx(tx, deps.clock, waiting)
+            settle_tx(tx, deps.clock, target.task_id, TaskState.PR_OPEN, reason, head_sha=head)
+
+        await deps.store.run(wait)
+        return ReviewResult(target.task_id, "awaiting_maintainer", reason, head)
+    landing = Landing(deps.store, deps.clock, client, target, pull, policy)
+    return await land(landing, review=record, base_sha=merged.base_sha)
+
+
+async def _conflict(
+    deps: ReviewDeps,
+    client: Client,
+    target: ReviewTarget,
+    pull: actions.PullState,
+    head: str,
+    conflict: Conflict,
+) -> ReviewResult:
+    files = ", ".join(conflict.files)
+    await actions.comment(
+        client,
+        target.owner,
+        target.repo,
+        pull.number,
+        CONFLICT_COMMENT.format(base_branch=pull.base_ref, files=files),
+    )
+    feedback = CONFLICT_FEEDBACK.format(
+        base_branch=pull.base_ref,
+        pr_number=pull.number,
+        head_sha=head,
+        base_sha=conflict.base_sha,
+        files=files,
+    )
+    record = ReviewRecord(
+        task_id=target.task_id,
+        attempt=target.attempt,
+        repo_id=target.repo_id,
+        pr_number=pull.number,
+        head_sha=head,
+        base_sha=conflict.base_sha,
+        decision="request_changes",
+        outcome="conflict",
+        reasons=(f"merge conflict with {pull.base_ref} in {files}",),
+    )
+    reason = f"merge conflict with {pull.base_ref}"
+
+    def send_back(tx: Tx) -> None:
+        insert_review_tx(tx, deps.clock, record)
+        send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
+
+    await deps.store.run(send_back)
+    return ReviewResult(target.task_id, "conflict", reason, head)
+
+
+async def _closed(deps: ReviewDeps, target: ReviewTarget, pull: actions.PullState) -> ReviewResult:
+    """The PR was merged or closed outside Townhall: follow it (reconcile does the same)."""
+    target_state = TaskState.MERGED if pull.merged else TaskState.PR_OPEN
+    how = "merged" if pull.merged else "closed without merging"
+    await deps.store.run(
+        lambda tx: settle_tx(tx, deps.clock, target.task_id, target_state, f"PR {how} by hand")
+    )
+    return ReviewResult(target.task_id, "closed", f"PR {how}", pull.head_sha, pull.merge_sha)
+
+
+async def _stale(deps: ReviewDeps, target: ReviewTarget, head: str, why: str) -> ReviewResult:
+    await _release(deps, target, f"head {head[:12]} moved before the review: {why}")
+    return ReviewResult(target.task_id, "stale_head", why, head)
+
+
+async def _release(deps: ReviewDeps, target: ReviewTarget, reason: str, **updates: object) -> None:
+    await deps.store.run(
+        lambda tx: settle_tx(tx, deps.clock, target.task_id, TaskState.PR_OPEN, reason, **updates)
+    )
+
+
+async def _policy(client: Client, target: ReviewTarget) -> Policy:
+    from app.repo_policy import policy_from_github
+
+    return await policy_from_github(client, target.owner, target.repo, target.default_branch)
+
+
+def _record_error_tx(tx: Tx, clock: Clock, target: ReviewTarget, head: str, detail: str) -> None:
+    assert target.pr_number is not None
+    insert_review_tx(
+        tx,
+        clock,
+        ReviewRecord(
+            task_id=target.task_id,
+            attempt=target.attempt,
+            repo_id=target.repo_id,
+            pr_number=target.pr_number,
+            head_sha=head,
+            base_sha="",
+            decision="none",
+            outcome="error",
+            reasons=(detail[:2000],),
+        ),
+    )
+    with contextlib.suppress(IllegalTransition):
+        settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, f"review failed: {detail[:500]}")
+
+
+@contextlib.asynccontextmanager
+async def _holding_lease(deps: ReviewDeps, name: str) -> AsyncIterator[None]:
+    """Renew the review lease while the review runs, so recovery leaves a live review alone."""
+
+    async def keep_renewing() -> None:
+        while True:
+            await asyncio.sleep(REVIEW_LEASE_TTL.total_seconds() / 3)
+            if not await renew(deps.store, deps.clock, name, deps.holder, REVIEW_LEASE_TTL):
+                log.warning("review lease %s was lost", name)
+                return
+
+    renewer = asyncio.create_task(keep_renewing())
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer

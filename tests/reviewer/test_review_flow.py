@@ -1,0 +1,475 @@
+"""The reviewer end to end: localhub (real git), the scripted model, a libSQL file, a sandbox.
+
+Each test opens a PR for a task (as the App, like the worker does, or as a person), runs
+`run_review`, and checks GitHub (git refs, reviews, labels) and the store (task, events, the
+review row) afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+from githubkit import GitHub
+
+from app.ceo.attempts import start_attempt_tx
+from app.clock import SystemClock
+from app.github.client import GitHubAccess
+from app.llm import LLM, store_recorder
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
+from app.serving import ServerThread
+from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
+from app.store import Store, Tx
+from app.store.tasks import create_task_tx, transition_tx
+from app.taskstate import TaskState
+from reviewer.deps import ReviewDeps
+from reviewer.rubric import DEFAULT_RUBRIC
+from reviewer.run import run_review
+from workers.publish import FileChange, PullRequestText, publish_change
+from workers.sandbox import LocalOptions
+from workers.sandbox.env import DEFAULT_PATH
+
+APP_ID = 77
+OWNER, REPO = "octo", "calc"
+POLICY = '[commands]\ntest = "python3 -m unittest -q"\n[limits]\nmax_attempts = 3\n'
+CORE = "def add(a, b):\n    return a - b\n"
+TESTS = (
+    "import unittest\n\nfrom calc.core import add\n\n\n"
+    "class AddTest(unittest.TestCase):\n    def test_add(self):\n"
+    "        self.assertEqual(add(2, 3), 5)\n"
+)
+FIXED = "def add(a, b):\n    return a + b\n"
+ALL_PASS = {c.id: True for c in DEFAULT_RUBRIC}
+SUBMIT = Match(tool_choice="tool:submit_review")
+ALICE_TOKEN = "alice-token"
+
+
+@dataclass
+class World:
+    ctl: LocalHubControl
+    model: ScriptedModel
+    deps: ReviewDeps
+    store: Store
+    bare: Path
+    installation_id: int
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.bare), *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    def main_sha(self) -> str:
+        return self.git("rev-parse", "main").strip()
+
+    def github(self) -> GitHub[Any]:
+        """A client acting as alice, a collaborator with write access."""
+        return GitHub(ALICE_TOKEN, base_url=self.ctl.base_url + "/")
+
+
+def tool_sandbox() -> LocalOptions:
+    """Sandbox options that let phase 1 find this interpreter's ruff and pytest."""
+    venv = Path(sys.prefix)
+    return LocalOptions(
+        path=f"{Path(sys.executable).parent}:{DEFAULT_PATH}",
+        read_only=(venv, Path(sys.base_prefix)),
+        output_cap=4_000_000,
+    )
+
+
+def make_world(tmp_path: Path, store: Store, policy: str = POLICY) -> Iterator[World]:
+    keys = generate_app_keypair()
+    source = tmp_path / "source"
+    (source / "calc").mkdir(parents=True)
+    (source / "calc" / "__init__.py").write_text("")
+    (source / "calc" / "core.py").write_text(CORE)
+    (source / "test_core.py").write_text(TESTS)
+    (source / ".townhall.toml").write_text(policy)
+    hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
+    model = ScriptedModel()
+    with (
+        ServerThread(hub.create_app()) as hub_server,
+        ServerThread(model.create_app()) as model_server,
+        LocalHubControl(hub_server.url) as ctl,
+    ):
+        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
+        repo = ctl.create_repo_from_dir(OWNER, REPO, source)
+        ctl.create_user("alice", token=ALICE_TOKEN)
+        ctl.set_collaborator(OWNER, REPO, "alice", "write")
+        installation = ctl.create_installation(APP_ID, OWNER)
+        issue = ctl.create_issue(OWNER, REPO, "alice", "add() subtracts", "2 + 3 should be 5")
+        clock = SystemClock()
+        access = GitHubAccess(
+            hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
+        )
+        client = anthropic.AsyncAnthropic(
+            api_key="k", base_url=model_server.url, max_retries=0, timeout=20
+        )
+        llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
+        world = World(
+            ctl,
+            model,
+            ReviewDeps(store, clock, access, llm, sandbox_local=tool_sandbox()),
+            store,
+            Path(repo["path"]),
+            int(installation["id"]),
+        )
+        seed_running_task(world, issue["number"])
+        yield world
+
+
+@pytest.fixture
+def world(tmp_path: Path, store: Store) -> Iterator[World]:
+    yield from make_world(tmp_path, store)
+
+
+def seed_running_task(world: World, number: int) -> None:
+    clock, base = SystemClock(), world.main_sha()
+
+    def seed(tx: Tx) -> None:
+        tx.execute(
+            "INSERT INTO installations (id, account_login, created_at) VALUES (?, ?, '')",
+            (world.installation_id, OWNER),
+        )
+        tx.execute(
+            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
+            " updated_at) VALUES (1, ?, ?, 'main', '', '')",
+            (world.installation_id, f"{OWNER}/{REPO}"),
+        )
+        tx.execute(
+            "INSERT INTO issues (repo_id, number, title, body, author, created_at, updated_at)"
+            " VALUES (1, ?, 'add() subtracts', '2 + 3 should be 5', 'alice', '', '')",
+            (number,),
+        )
+        task = create_task_tx(
+            tx, clock, repo_id=1, issue_number=number, max_attempts=3, priority=1,
+            actor="test", reason="seed",
+        )  # fmt: skip
+        transition_tx(
+            tx, clock, task.id, TaskState.PLANNED, actor="ceo", reason="planned",
+            role="developer", brief="Make add() add.", complexity="small",
+            predicted_files=["calc/core.py"],
+        )  # fmt: skip
+        transition_tx(tx, clock, task.id, TaskState.QUEUED, actor="ceo", reason="queued")
+        start_attempt_tx(tx, clock, task.id, base, "ceo", "worker-1")
+
+    world.store.run_sync(seed)
+
+
+async def open_pr(world: World, files: Mapping[str, str], *, as_app: bool = True) -> int:
+    """Publish `files` on the issue's branch and move the task to pr_open; return the PR."""
+    changes = {path: FileChange(text.encode()) for path, text in files.items()}
+    text = PullRequestText("Fix add (#1)", "Closes #1\n\nadd() now adds.")
+    arguments: dict[str, Any] = {
+        "owner": OWNER,
+        "repo": REPO,
+        "base_branch": "main",
+        "base_sha": world.main_sha(),
+        "issue_number": 1,
+        "changes": changes,
+        "message": "Fix add",
+        "pr": text,
+    }
+    if as_app:
+        client = await world.deps.github.installation_client(world.installation_id, [REPO])
+        async with client:
+            published = await publish_change(client, **arguments)
+    else:
+        async with world.github() as person:
+            published = await publish_change(person, **arguments)
+
+    def record(tx: Tx) -> None:
+        transition_tx(
+            tx, SystemClock(), 1, TaskState.PR_OPEN, actor="worker", reason="PR opened",
+            pr_number=published.pr_number, head_sha=published.commit_sha,
+            branch=published.branch,
+        )  # fmt: skip
+
+    await world.store.run(record)
+    return published.pr_number
+
+
+def submit(
+    decision: str = "approve",
+    criteria: Mapping[str, bool] = ALL_PASS,
+    findings: list[dict[str, Any]] | None = None,
+    comments: list[dict[str, Any]] | None = None,
+) -> Turn:
+    return Turn(
+        [
+            ToolUse(
+                "submit_review",
+                {
+                    "decision": decision,
+                    "summary": f"Scripted review: {decision}.",
+                    "criteria": [{"id": k, "passed": v} for k, v in criteria.items()],
+                    "blocking_findings": findings or [],
+                    "comments": comments or [],
+                },
+            )
+        ],
+        match=SUBMIT,
+    )
+
+
+async def task_row(world: World) -> dict[str, Any]:
+    row = await world.store.fetchone("SELECT state, attempt, feedback FROM tasks WHERE id = 1")
+    assert row is not None
+    return row
+
+
+async def review_rows(world: World) -> list[dict[str, Any]]:
+    return await world.store.fetchall("SELECT * FROM reviews ORDER BY id")
+
+
+async def transitions(world: World) -> list[tuple[str, str]]:
+    rows = await world.store.fetchall(
+        "SELECT from_state, to_state FROM events WHERE task_id = 1 AND kind = 'transition'"
+        " ORDER BY id"
+    )
+    return [(row["from_state"], row["to_state"]) for row in rows]
+
+
+def review_request(world: World) -> dict[str, Any]:
+    requests = [r.body for r in world.model.requests if r.body.get("tool_choice")]
+    assert len(requests) == 1
+    body: dict[str, Any] = requests[0]
+    return body
+
+
+async def test_a_clean_pr_is_merged_and_the_base_checked_again(world: World) -> None:
+    before = world.main_sha()
+    pr = await open_pr(world, {"calc/core.py": FIXED})
+    world.model.load([Script("reviewer", [submit()])])
+
+    result = await run_review(world.deps, 1)
+
+    assert (result.outcome, result.post_merge) == ("merged", "passed"), result
+    assert world.git("show", "main:calc/core.py") == FIXED
+    merge = world.main_sha()
+    assert merge == result.merge_sha
+    assert world.git("rev-list", "--parents", "-n", "1", merge).split() == [merge, before]
+    assert (await task_row(world))["state"] == "merged"
+    assert await transitions(world) == [
+        ("approved", "planned"),
+        ("planned", "queued"),
+        ("queued", "running"),
+        ("running", "pr_open"),
+        ("pr_open", "reviewing"),
+        ("reviewing", "merged"),
+    ]
+    [row] = await review_rows(world)
+    assert (row["decision"], row["outcome"], row["post_merge"]) == ("approve", "merged", "passed")
+    assert row["head_sha"] != before and row["merge_sha"] == merge and row["pr_number"] == pr
+    report = json.loads(row["static_report"])
+    assert report["passed"] and report["tools"]["ruff"] == "passed"
+    assert report["tools"]["pytest"] == "passed" and report["tools"]["test"] == "passed"
+    calls = await world.store.fetchall("SELECT phase, role, attempt FROM llm_calls")
+    assert calls == [{"phase": "review", "role": "reviewer", "attempt": 1}]
+
+    request = review_request(world)
+    message = request["messages"][0]["content"]
+    assert "<untrusted-issue-text" in message and "2 + 3 should be 5" in message
+    assert "    2 +    return a + b" in message  # the diff, numbered by new-file line
+    assert "## calc/core.py" in message and "`no-secrets` (BLOCKING)" in message
+    assert request["tool_choice"] == {"type": "tool", "name": "submit_review"}
+    async with world.github() as github:
+        pull = (await github.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data
+        reviews = (await github.rest.pulls.async_list_reviews(OWNER, REPO, pr)).parsed_data
+    assert pull.merged
+    # The App cannot approve its own PR on GitHub: the approval is posted as a comment review.
+    assert [r.state for r in reviews] == ["COMMENTED"]
+    assert "Townhall review: approved" in (reviews[0].body or "")
+
+
+async def test_a_ruff_error_sends_the_pr_back_though_the_model_approves(world: World) -> None:
+    broken = "import os\n\n\ndef add(a, b):\n    return a + b\n"
+    pr = await open_pr(world, {"calc/core.py": broken}, as_app=False)
+    world.model.load([Script("reviewer", [submit()])])
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "changes_requested"
+    task = await task_row(world)
+    assert (task["state"], task["attempt"]) == ("queued", 1)
+    assert "F401" in task["feedback"] and "calc/core.py:1" in task["feedback"]
+    assert world.git("show", "main:calc/core.py") == CORE  # not merged
+    [row] = await review_rows(world)
+    assert (row["decision"], row["model_decision"], row["overruled"]) == (
+        "request_changes",
+        "approve",
+        1,
+    )
+    assert row["review_event"] == "REQUEST_CHANGES"
+    assert ("reviewing", "changes_requested") in await transitions(world)
+    assert ("changes_requested", "queued") in await transitions(world)
+    async with world.github() as github:
+        reviews = (await github.rest.pulls.async_list_reviews(OWNER, REPO, pr)).parsed_data
+        inline = (await github.rest.pulls.async_list_review_comments(OWNER, REPO, pr)).parsed_data
+    assert [r.state for r in reviews] == ["CHANGES_REQUESTED"]
+    assert [(c.path, c.line) for c in inline] == [("calc/core.py", 1)]
+    assert "F401" in inline[0].body
+
+
+async def test_a_leaked_key_is_blocked(world: World) -> None:
+    leak = FIXED + 'TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5" + '"\n'
+    pr = await open_pr(world, {"calc/core.py": leak})
+    world.model.load([Script("reviewer", [submit()])])
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "changes_requested"
+    assert world.git("show", "main:calc/core.py") == CORE
+    task = await task_row(world)
+    assert task["state"] == "queued" and "github-token" in task["feedback"]
+    [row] = await review_rows(world)
+    report = json.loads(row["static_report"])
+    assert [f["rule"] for f in report["findings"] if f["tool"] == "diff"] == ["github-token"]
+    assert "aB3dE5gH7jK9" not in task["feedback"]  # the secret itself is never repeated
+    async with world.github() as github:
+        inline = (await github.rest.pulls.async_list_review_comments(OWNER, REPO, pr)).parsed_data
+        reviews = (await github.rest.pulls.async_list_reviews(OWNER, REPO, pr)).parsed_data
+    assert [(c.path, c.line) for c in inline] == [("calc/core.py", 3)]
+    assert "github-token" in inline[0].body
+    # The App's own PR: the request for changes is a comment review that says so.
+    assert [r.state for r in reviews] == ["COMMENTED"]
+    assert "request changes on its own pull request" in (reviews[0].body or "")
+
+
+async def test_an_out_of_diff_comment_goes_to_the_body(world: World) -> None:
+    pr = await open_pr(world, {"calc/core.py": FIXED}, as_app=False)
+    world.model.load(
+        [
+            Script(
+                "reviewer",
+                [
+                    submit(
+                        "request_changes",
+                        findings=[{"path": "calc/core.py", "line": 2, "message": "Needs a test."}],
+                        comments=[{"path": "test_core.py", "line": 7, "body": "Out of the diff."}],
+                    )
+                ],
+            )
+        ]
+    )
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "changes_requested"
+    async with world.github() as github:
+        reviews = (await github.rest.pulls.async_list_reviews(OWNER, REPO, pr)).parsed_data
+        inline = (await github.rest.pulls.async_list_review_comments(OWNER, REPO, pr)).parsed_data
+    assert [(c.path, c.line, c.body) for c in inline] == [
+        ("calc/core.py", 2, "**Blocking:** Needs a test.")
+    ]
+    body = reviews[0].body or ""
+    assert "Comments on lines outside the diff" in body
+    assert "`test_core.py:7`: Out of the diff." in body
+    assert "Out of the diff." in (await task_row(world))["feedback"]
+
+
+async def test_maintainer_mode_approves_labels_and_waits(tmp_path: Path, store: Store) -> None:
+    policy = POLICY + '[merge]\nmode = "maintainer"\n'
+    for world in make_world(tmp_path, store, policy):
+        pr = await open_pr(world, {"calc/core.py": FIXED}, as_app=False)
+        world.model.load([Script("reviewer", [submit()])])
+
+        result = await run_review(world.deps, 1)
+        again = await run_review(world.deps, 1)
+
+        assert result.outcome == "awaiting_maintainer"
+        assert again.outcome == "skipped"  # one review per head: the model is asked once
+        assert len(world.model.requests) == 1
+        assert world.git("show", "main:calc/core.py") == CORE
+        assert (await task_row(world))["state"] == "pr_open"
+        [row] = await review_rows(world)
+        assert (row["outcome"], row["review_event"]) == ("awaiting_maintainer", "APPROVE")
+        leases = await world.store.fetchall("SELECT name FROM leases WHERE name LIKE 'review:%'")
+        assert leases == []
+        async with world.github() as github:
+            pull = (await github.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data
+            reviews = (await github.rest.pulls.async_list_reviews(OWNER, REPO, pr)).parsed_data
+        assert not pull.merged
+        assert [label.name for label in pull.labels] == ["townhall:ready"]
+        assert [r.state for r in reviews] == ["APPROVED"]
+
+
+async def test_a_conflict_goes_back_to_the_worker(world: World) -> None:
+    await open_pr(world, {"calc/core.py": FIXED})
+    push_to_main(world, {"calc/core.py": "def add(a, b):\n    return b + a  # commutes\n"})
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "conflict"
+    assert world.model.requests == []  # nothing to judge: no model call
+    task = await task_row(world)
+    assert task["state"] == "queued"
+    assert task["feedback"].startswith("merge conflict with main")
+    assert "calc/core.py" in task["feedback"]
+
+
+async def test_a_merge_that_breaks_the_base_is_reverted_and_the_task_reopened(
+    world: World,
+) -> None:
+    # On a passing main, the PR renames add() to plus(); while it is being reviewed, main gains
+    # a module that still uses add(). Both merge cleanly, and the result fails its tests.
+    push_to_main(world, {"calc/core.py": FIXED})
+    renamed = "def plus(a, b):\n    return a + b\n"
+    tests = TESTS.replace("add", "plus").replace("AddTest", "PlusTest")
+    pr = await open_pr(world, {"calc/core.py": renamed, "test_core.py": tests})
+    extra = {
+        "calc/total.py": "from calc.core import add\n\n\ndef total(xs):\n    return sum(xs)\n",
+        "test_total.py": "import unittest\n\nfrom calc.total import total\n\n\n"
+        "class TotalTest(unittest.TestCase):\n    def test_total(self):\n"
+        "        self.assertEqual(total([1, 2]), 3)\n",
+    }
+
+    def land_elsewhere_then_approve(request: ModelRequest) -> Turn:
+        push_to_main(world, extra)
+        return submit()
+
+    world.model.add_responder(land_elsewhere_then_approve, match=SUBMIT)
+
+    result = await run_review(world.deps, 1)
+
+    assert (result.outcome, result.post_merge) == ("merged", "reverted"), result
+    log = world.git("log", "--format=%s", "-3", "main").splitlines()
+    assert log[0].startswith('Revert "add() subtracts"') and log[1].startswith("Fix add")
+    assert world.git("show", "main:calc/core.py") == FIXED  # the merge is undone
+    assert world.git("show", "main:calc/total.py") == extra["calc/total.py"]  # the other stays
+    task = await task_row(world)
+    assert (task["state"], task["attempt"]) == ("queued", 1)
+    assert "reverted" in task["feedback"] and "ImportError" in task["feedback"]
+    assert (await transitions(world))[-3:] == [
+        ("reviewing", "merged"),
+        ("merged", "reverted"),
+        ("reverted", "queued"),
+    ]
+    [row] = await review_rows(world)
+    assert row["post_merge"] == "reverted" and row["revert_sha"] == world.main_sha()
+    async with world.github() as github:
+        issue = (await github.rest.issues.async_get(OWNER, REPO, 1)).parsed_data
+        notes = (await github.rest.issues.async_list_comments(OWNER, REPO, 1)).parsed_data
+    assert issue.state == "open"  # the merge closed it; the revert reopens it
+    assert "merge reverted" in (notes[-1].body or "") and f"#{pr}" in (notes[-1].body or "")
+
+
+def push_to_main(world: World, files: Mapping[str, str]) -> None:
+    """Commit `files` on main straight into the hub's repository, as a person pushing would."""
+    work = world.bare.parent / f"push-{len(list(world.bare.parent.iterdir()))}"
+    env = ["-c", "user.name=Bob", "-c", "user.email=bob@example.com"]
+    subprocess.run(["git", "clone", "-q", str(world.bare), str(work)], check=True)
+    for path, text in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(text)
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(work), *env, "commit", "-qm", "Elsewhere"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
