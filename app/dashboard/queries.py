@@ -419,13 +419,14 @@ def throughput_tx(tx: Tx, first: date, last: date) -> tuple[DayCount, ...]:
     )
 
 
+# Approval is the task's `approved_at` (written with its `task_created` event); the first pull
+# request and merge come from the transition events. `+` keeps SQLite on the per-task index.
 _LEAD_TIME_SQL = (
-    "SELECT e.task_id,"
-    " MIN(CASE WHEN e.to_state = 'approved' THEN e.created_at END) AS approved_at,"
+    "SELECT e.task_id, t.approved_at,"
     " MIN(CASE WHEN e.to_state = 'pr_open' THEN e.created_at END) AS pr_at,"
     " MIN(CASE WHEN e.to_state = 'merged' THEN e.created_at END) AS merged_at"
-    " FROM events e WHERE +e.to_state IN ('approved', 'pr_open', 'merged') AND e.task_id IN ({})"
-    " GROUP BY e.task_id"
+    " FROM events e JOIN tasks t ON t.id = e.task_id"
+    " WHERE +e.to_state IN ('pr_open', 'merged') AND e.task_id IN ({}) GROUP BY e.task_id"
 )
 
 
@@ -456,9 +457,8 @@ def lead_times_of_tx(tx: Tx, task_ids: Sequence[int]) -> tuple[LeadTime, ...]:
 def lead_times_since_tx(tx: Tx, since: datetime) -> tuple[LeadTime, ...]:
     """Return lead times of tasks that opened a pull request or merged since `since`.
 
-    Approval is the task's `approved_at` (written with its `task_created` event); the pull
-    request and merge times are the first such events inside the window, read from one index
-    range rather than task by task.
+    The pull request and merge times are the first such events inside the window, read from
+    one index range rather than task by task.
     """
     return _lead_times(
         tx.fetchall(

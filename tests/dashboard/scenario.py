@@ -1,0 +1,226 @@
+"""A scripted end-to-end run whose records fill the dashboard: real worker attempts against
+localhub and the scripted model, then a review merge, a tick, a queued and a stuck task.
+
+Every row is written by the code that writes it in production (worker, task transitions,
+upserts, the LLM recorder, the CEO's tick event); only votes are inserted by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import anthropic
+
+from app.ceo.attempts import fail_attempt_tx, start_attempt_tx
+from app.clock import SystemClock
+from app.dashboard.records import record_tick, timed_step
+from app.github.client import GitHubAccess
+from app.llm import LLM, CallContext, CallRecord, store_recorder
+from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.logs import configure_logging, log_context
+from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
+from app.serving import ServerThread
+from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
+from app.store import Store, Tx, open_store
+from app.store.records import upsert_issue_tx
+from app.store.tasks import create_task_tx, record_event, transition_tx
+from app.taskstate import TaskState
+from workers.attempt import WorkerDeps, run_attempt
+
+OWNER, REPO = "octo", "calc"
+APP_ID = 77
+POLICY = '[commands]\ntest = "python3 -m unittest -q"\n[limits]\nmax_attempts = 3\nfix_rounds = 1\n'
+CORE = "def add(a, b):\n    return a - b\n"
+TESTS = (
+    "import unittest\nfrom calc.core import add\n\n\n"
+    "class AddTest(unittest.TestCase):\n    def test_add(self):\n"
+    "        self.assertEqual(add(2, 3), 5)\n"
+)
+HOSTILE_TITLE = '<script>alert("pwned")</script> & <img src=x onerror=alert(1)> [bold red]x[/]'
+API_KEY = "sk-ant-api03-dashboard-e2e-key-0123456789abcdefghijklmnop"
+WEBHOOK_SECRET = "whsec-dashboard-e2e-0123456789"
+
+WRONG = Turn(
+    [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a * b"})]
+)
+FIX = Turn(
+    [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a + b"})]
+)
+RUN_TESTS = Turn([ToolUse("run", {"command": "python3 -m unittest -q"})])
+FINISH = Turn([ToolUse("finish", {"summary": "add() now adds; the unit test passes."})])
+
+
+@dataclass
+class Run:
+    """What the scripted run left behind."""
+
+    db: Path
+    logs: str
+    secrets: list[str] = field(default_factory=list)
+    fixed_task: int = 1
+    queued_task: int = 2
+    stuck_task: int = 3
+
+
+def run_scenario(workdir: Path) -> Run:
+    """Run the whole scenario in `workdir`; return the store file, the logs and the secrets."""
+    stream = io.StringIO()
+    keys = generate_app_keypair()
+    secrets = [keys.private_key_pem, API_KEY, WEBHOOK_SECRET]
+    configure_logging("DEBUG", secrets=secrets, stream=stream)
+    source = workdir / "source"
+    (source / "calc").mkdir(parents=True)
+    (source / "calc" / "__init__.py").write_text("")
+    (source / "calc" / "core.py").write_text(CORE)
+    (source / "test_core.py").write_text(TESTS)
+    (source / ".townhall.toml").write_text(POLICY)
+    db = workdir / "townhall.db"
+    store = open_store(str(db))
+    hub = LocalHub(workdir / "hub", token_ttl=timedelta(hours=1))
+    model = ScriptedModel()
+    try:
+        with (
+            ServerThread(hub.create_app()) as hub_server,
+            ServerThread(model.create_app()) as model_server,
+            LocalHubControl(hub_server.url) as ctl,
+        ):
+            ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
+            repo = ctl.create_repo_from_dir(OWNER, REPO, source)
+            ctl.create_user("alice", token="alice-token")
+            installation = ctl.create_installation(APP_ID, OWNER)
+            issue = ctl.create_issue(OWNER, REPO, "alice", "add() subtracts", "2 + 3 should be 5")
+            clock = SystemClock()
+            access = GitHubAccess(
+                hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
+            )
+            client = anthropic.AsyncAnthropic(
+                api_key=API_KEY, base_url=model_server.url, max_retries=0, timeout=20
+            )
+            llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
+            deps = WorkerDeps(store, clock, access, llm)
+            head = subprocess.run(
+                ["git", "-C", repo["path"], "rev-parse", "main"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            store.run_sync(
+                lambda tx: _seed(tx, clock, int(installation["id"]), issue["number"], head)
+            )
+            token = asyncio.run(_attempts(deps, model, head, int(installation["id"])))
+            secrets.append(token)
+            asyncio.run(_after_attempts(store, clock, head))
+    finally:
+        store.close_sync()
+    return Run(db=db, logs=stream.getvalue(), secrets=secrets)
+
+
+def _seed(tx: Tx, clock: SystemClock, installation_id: int, number: int, head: str) -> None:
+    tx.execute(
+        "INSERT INTO installations (id, account_login, created_at) VALUES (?, ?, '')",
+        (installation_id, OWNER),
+    )
+    tx.execute(
+        "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
+        " updated_at) VALUES (1, ?, ?, 'main', '', '')",
+        (installation_id, f"{OWNER}/{REPO}"),
+    )
+    issues = [
+        (number, "add() subtracts", "2 + 3 should be 5", 6),
+        (number + 1, HOSTILE_TITLE, "<b>body</b>", 9),
+        (number + 2, "Rewrite everything in Rust", "please", 4),
+    ]
+    for issue_number, title, body, score in issues:
+        upsert_issue_tx(
+            tx,
+            clock,
+            1,
+            {"number": issue_number, "title": title, "body": body, "user": {"login": "alice"}},
+        )
+        tx.execute(
+            "UPDATE issues SET decision = 'approved', score = ? WHERE repo_id = 1 AND number = ?",
+            (score, issue_number),
+        )
+        for voter in range(int(score)):
+            tx.execute(
+                "INSERT INTO votes (repo_id, issue_number, login, content, reacted_at)"
+                " VALUES (1, ?, ?, '+1', '')",
+                (issue_number, f"voter{voter}"),
+            )
+        task = create_task_tx(
+            tx,
+            clock,
+            repo_id=1,
+            issue_number=issue_number,
+            max_attempts=1 if issue_number == number + 2 else 3,
+            priority=score,
+            actor="townhall-votes",
+            reason="approved by votes",
+        )
+        transition_tx(
+            tx,
+            clock,
+            task.id,
+            TaskState.PLANNED,
+            actor="ceo",
+            reason="planned",
+            role="developer",
+            brief="Make add() add.",
+            complexity="small",
+            predicted_files=["calc/core.py"],
+        )
+        transition_tx(
+            tx,
+            clock,
+            task.id,
+            TaskState.QUEUED,
+            actor="ceo",
+            reason="queued",
+            waiting_reason="waits for calc/core.py (claimed by #1)"
+            if issue_number == number + 1
+            else None,
+        )
+    start_attempt_tx(tx, clock, 1, head, "ceo", "worker-1")
+
+
+async def _attempts(deps: WorkerDeps, model: ScriptedModel, head: str, installation: int) -> str:
+    """Run attempt 1 (fails verification) and attempt 2 (opens a PR); return a minted token."""
+    model.load([Script("worker", [WRONG, FINISH, FINISH])])
+    with log_context(task=1, attempt=1):
+        async with timed_step(deps.store, deps.clock, 1, 1, "attempt"):
+            await run_attempt(deps, 1, 1, "worker-1")
+    await deps.store.run(lambda tx: start_attempt_tx(tx, deps.clock, 1, head, "ceo", "worker-1"))
+    model.load([Script("worker", [FIX, RUN_TESTS, FINISH])])
+    with log_context(task=1, attempt=2):
+        async with timed_step(deps.store, deps.clock, 1, 2, "attempt"):
+            await run_attempt(deps, 1, 2, "worker-1")
+    token = await deps.github.installation_token(installation, [REPO])
+    return token.token
+
+
+async def _after_attempts(store: Store, clock: SystemClock, head: str) -> None:
+    """Review and merge task 1, give up on task 3, record a completed tick."""
+    recorder = store_recorder(store, clock)
+    await recorder(
+        CallRecord(
+            CallContext("review", 1, 2, None), DEFAULT_MODELS["deep"], 5000, 400, 0, 0, 0.04, 900.0
+        )
+    )
+
+    def merge_and_stall(tx: Tx) -> None:
+        transition_tx(tx, clock, 1, TaskState.REVIEWING, actor="reviewer", reason="review")
+        transition_tx(tx, clock, 1, TaskState.MERGED, actor="reviewer", reason="approved")
+        start_attempt_tx(tx, clock, 3, head, "ceo", "worker-2")
+        fail_attempt_tx(
+            tx, clock, 3, 1, outcome="agent_max_turns", log="turn limit reached\nno diff"
+        )
+        record_event(tx, clock, actor="ceo", kind="tick_completed", reason="1 repositories")
+
+    await store.run(merge_and_stall)
+    now = clock.now()
+    await record_tick(store, now - timedelta(seconds=3), now, True, "1 repositories")
