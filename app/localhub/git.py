@@ -104,6 +104,9 @@ async def run_git(
     cwd: Path | None = None,
 ) -> tuple[int, bytes]:
     """Run `git <args>`; return (exit status, stdout), raising GitError on other statuses."""
+    # Empty input goes in as /dev/null: under uvloop, writing b"" to a process that has already
+    # exited raises instead of being a no-op.
+    stdin = stdin or None
     proc = await asyncio.create_subprocess_exec(
         "git",
         *args,

@@ -60,6 +60,8 @@ def test_git_data_api_round_trips(world: World) -> None:
     assert blob.status_code == 201
     fetched = gh.rest.git.get_blob(OWNER, REPO, blob.parsed_data.sha).parsed_data
     assert base64.b64decode(fetched.content) == b"plain text\n" and fetched.size == 11
+    empty = gh.rest.git.create_blob(OWNER, REPO, content="", encoding="utf-8").parsed_data
+    assert empty.sha == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
     head = main_sha(gh)
     sha = commit_files(gh, head, {"docs/guide/intro.md": "hi\n", "README.md": None}, "Docs")
     tree = gh.rest.git.get_tree(OWNER, REPO, sha, recursive="1").parsed_data
