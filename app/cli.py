@@ -264,8 +264,16 @@ def cmd_model_server(args: argparse.Namespace, settings: Callable[[], Settings])
 
 Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
 
+
+def cmd_votes(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Explain an issue's vote decision from the stored sweep snapshots."""
+    from app.votes.cli import main as votes_main
+
+    return votes_main(list(args.map_args), settings_from_process())
+
+
 # Commands whose own parser owns every argument after the command name.
-DELEGATED = {"map": cmd_map}
+DELEGATED = {"map": cmd_map, "votes": cmd_votes}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -378,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_server.add_argument("--script", metavar="FILE", help="a JSON or TOML script to play")
     model_server.set_defaults(handler=cmd_model_server)
 
+    commands.add_parser(
+        "votes",
+        help="explain an issue's vote decision (`townhall votes --help` for options)",
+        add_help=False,
+    )
     commands.add_parser(
         "map",
         help="write CODEBASE_MAP.md for a repository (`townhall map --help` for options)",

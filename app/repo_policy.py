@@ -1,4 +1,4 @@
-"""Read a repository's `.townhall.toml` (from a checkout, or from the default branch via the API)."""
+"""Read a repository's `.townhall.toml`: from a checkout, or from the default branch via the API."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +14,15 @@ from app.clock import Clock, SystemClock
 from app.github.client import GitHubAccess
 from app.handlers import build_router
 from app.llm import LLM, build_llm
+from app.repo_policy import policy_from_github
 from app.settings import Settings
 from app.store import Store, open_store
+from app.votes.debounce import SweepDebouncer
+from app.votes.sweep import RepoRef, VoteServices, sweep_repository
+from app.votes.webhooks import build_vote_router
 from app.web import WebConfig, create_web_app
 from app.webhooks.processor import InboxProcessor
+from app.webhooks.router import Router
 from workers.attempt import WorkerDeps, run_attempt
 
 
@@ -31,13 +37,40 @@ class Runtime:
     processor: InboxProcessor
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
-    """Open the store and build GitHub access and the inbox processor from settings."""
+def build_runtime(
+    settings: Settings, clock: Clock | None = None, *, sweep_on_webhooks: bool = True
+) -> Runtime:
+    """Open the store and build GitHub access and the inbox processor from settings.
+
+    With `sweep_on_webhooks`, issue events ask for a debounced vote sweep of their issue, so
+    a maintainer's label or command shows up before the next tick.
+    """
     clock = clock or SystemClock()
     store = open_store(settings.db_url, settings.db_auth_token)
     github = GitHubAccess(settings.github_api_url, settings.require_github_app(), clock)
-    processor = InboxProcessor(store, clock, build_router(), github)
+    debouncer = SweepDebouncer(_sweeper(store, clock, github)) if sweep_on_webhooks else None
+    router = Router(build_router(), build_vote_router(debouncer))
+    processor = InboxProcessor(store, clock, router, github)
     return Runtime(settings, clock, store, github, processor)
+
+
+def _sweeper(
+    store: Store, clock: Clock, github: GitHubAccess
+) -> Callable[[RepoRef, frozenset[int] | None], Awaitable[object]]:
+    """The debouncer's sweep: read the repository's policy, then sweep the poked issues."""
+    login: list[str] = []
+
+    async def sweep(repo: RepoRef, numbers: frozenset[int] | None) -> object:
+        if not login:
+            login.append(await github.app_login())
+        row = await store.fetchone("SELECT default_branch FROM repos WHERE id = ?", (repo.id,))
+        branch = str(row["default_branch"]) if row else "main"
+        async with await github.installation_client(repo.installation_id) as client:
+            policy = await policy_from_github(client, repo.owner, repo.name, branch)
+        services = VoteServices(store, clock, github, login[0])
+        return await sweep_repository(services, repo, policy, numbers=numbers)
+
+    return sweep
 
 
 def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> TickDeps:

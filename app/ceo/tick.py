@@ -49,7 +49,7 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
         report.drained = await deps.processor.drain()
         report.recovered = await recover_lost_attempts(deps.store, deps.clock)
         if not deps.app_login:
-            deps.app_login = await _app_login(deps)
+            deps.app_login = await deps.github.app_login()
         repos = await deps.store.fetchall(
             "SELECT r.id, r.installation_id, r.full_name, r.default_branch FROM repos r"
             " JOIN installations i ON i.id = r.installation_id"
@@ -75,12 +75,6 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
     finally:
         await release(deps.store, TICK_LEASE, me)
     return report
-
-
-async def _app_login(deps: TickDeps) -> str:
-    async with deps.github.app_client() as client:
-        app = (await client.rest.apps.async_get_authenticated()).parsed_data
-    return f"{app.slug}[bot]" if app and app.slug else "townhall[bot]"
 
 
 async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport) -> None:

@@ -176,7 +176,8 @@ async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoR
             sandbox_backend="local",
             dispatch_backend="inline",
         )
-        runtime = build_runtime(demo_settings)
+        # The demo's ticks sweep votes themselves; no background sweeps racing them.
+        runtime = build_runtime(demo_settings, sweep_on_webhooks=False)
         try:
             with ServerThread(build_web_app(runtime, process=False)) as web:
                 _seed_hub(ctl, workdir, keys.public_key_pem)

@@ -97,6 +97,12 @@ class GitHubAccess:
         token = await self.installation_token(installation_id, repositories, permissions)
         return self._client(token.token)
 
+    async def app_login(self) -> str:
+        """The App's own login (`<slug>[bot]`), as its comments and reactions show it."""
+        async with self.app_client() as client:
+            app = (await client.rest.apps.async_get_authenticated()).parsed_data
+        return f"{app.slug}[bot]" if app and app.slug else "townhall[bot]"
+
     def forget_installation(self, installation_id: int) -> None:
         """Drop cached tokens of an installation that was removed or suspended."""
         self._tokens.forget(installation_id)
