@@ -12,7 +12,6 @@ from workers.publish import FileChange
 from workers.sandbox import Sandbox
 from workers.sandbox.tree import walk_files
 
-
 # Build and test runs leave these behind; they are never part of a change, ignored or not.
 BUILD_ARTIFACTS = (
     "**/__pycache__/**",
