@@ -25,6 +25,7 @@ def _jwt(world: World, issued: datetime, expires: datetime, key: str | None = No
 def test_app_endpoints_answer_in_githubs_shapes(world: World) -> None:
     gh = world.as_app()
     app = gh.rest.apps.get_authenticated().parsed_data
+    assert app is not None
     assert (app.id, app.slug) == (APP_ID, "townhall")
     installations = gh.rest.apps.list_installations().parsed_data
     assert [i.id for i in installations] == [world.installation_id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from githubkit.exception import RequestFailed
 
@@ -53,7 +55,7 @@ def test_issue_listing_paginates_with_link_headers_and_filters_state(world: Worl
     first = bot.rest.issues.list_for_repo(OWNER, REPO, per_page=2, page=1)
     assert 'rel="next"' in first.headers["link"] and 'rel="last"' in first.headers["link"]
     assert [i.number for i in first.parsed_data] == [7, 6]
-    everything = list(
+    everything: list[Any] = list(
         bot.rest.paginate(bot.rest.issues.list_for_repo, owner=OWNER, repo=REPO, per_page=2)
     )
     assert [i.number for i in everything] == [7, 6, 5, 4, 2, 1]
@@ -122,5 +124,5 @@ def test_reactions_create_is_idempotent_and_delete_is_own_only(world: World) -> 
     assert [r.content for r in left] == ["-1"]
     unchecked = world.as_user("bob", rest_api_validate_body=False)
     with pytest.raises(RequestFailed) as caught:
-        unchecked.rest.reactions.create_for_issue(OWNER, REPO, 1, content="thumbsup")  # type: ignore[arg-type]
+        unchecked.rest.reactions.create_for_issue(OWNER, REPO, 1, content="thumbsup")  # type: ignore[call-overload]
     assert caught.value.response.status_code == 422

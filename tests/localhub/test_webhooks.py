@@ -117,7 +117,7 @@ def test_state_changes_are_delivered_signed_and_in_githubs_shapes(
         if headers["x-github-event"] != "installation":
             assert event.installation and event.installation.id == world.installation_id  # type: ignore[union-attr]
     merged = webhooks.parse("pull_request", receiver.received[-2][1])
-    assert merged.pull_request.merged is True  # type: ignore[union-attr]
+    assert merged.pull_request.merged is True
     opened = webhooks.parse("issues", receiver.received[1][1])
     assert opened.sender.login == "alice" and opened.issue.user.login == "alice"  # type: ignore[union-attr]
     statuses = {d["status_code"] for d in world.ctl.deliveries()}
