@@ -226,6 +226,11 @@ async def task_row(world: World) -> dict[str, Any]:
     return row
 
 
+async def head_of(world: World) -> str:
+    head: str = await world.store.run(lambda tx: tx.scalar("SELECT head_sha FROM tasks"))
+    return head
+
+
 async def review_rows(world: World) -> list[dict[str, Any]]:
     return await world.store.fetchall("SELECT * FROM reviews ORDER BY id")
 
@@ -473,3 +478,68 @@ def push_to_main(world: World, files: Mapping[str, str]) -> None:
     subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(work), *env, "commit", "-qm", "Elsewhere"], check=True)
     subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+
+
+async def set_check(world: World, sha: str, **fields: Any) -> int:
+    """Create or update the `ci` check run on `sha` as a CI app would."""
+    client = await world.deps.github.installation_client(
+        world.installation_id, [REPO], {"checks": "write"}
+    )
+    async with client:
+        if "check_run_id" in fields:
+            number = fields.pop("check_run_id")
+            await client.rest.checks.async_update(OWNER, REPO, number, data=fields)
+            return int(number)
+        created = await client.rest.checks.async_create(
+            OWNER, REPO, data={"name": "ci", "head_sha": sha, **fields}
+        )
+        return created.parsed_data.id
+
+
+async def test_an_approval_waits_for_pending_checks_then_merges(world: World) -> None:
+    await open_pr(world, {"calc/core.py": FIXED})
+    head = await head_of(world)
+    check = await set_check(world, head, status="in_progress")
+    world.model.load([Script("reviewer", [submit()])])
+
+    waiting = await run_review(world.deps, 1)
+    assert waiting.outcome == "awaiting_checks" and "ci" in waiting.detail
+    assert (await task_row(world))["state"] == "pr_open"
+    assert await run_review(world.deps, 1) == waiting  # still pending: nothing recorded twice
+
+    await set_check(world, head, check_run_id=check, status="completed", conclusion="success")
+    merged = await run_review(world.deps, 1)
+
+    assert merged.outcome == "merged" and merged.post_merge == "passed"
+    assert len(world.model.requests) == 1  # the head was judged once
+    assert world.git("show", "main:calc/core.py") == FIXED
+    assert [r["outcome"] for r in await review_rows(world)] == ["awaiting_checks", "merged"]
+
+
+async def test_failing_checks_send_the_pr_back(world: World) -> None:
+    await open_pr(world, {"calc/core.py": FIXED})
+    head = await head_of(world)
+    await set_check(world, head, status="completed", conclusion="failure")
+    world.model.load([Script("reviewer", [submit()])])
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "checks_failed"
+    task = await task_row(world)
+    assert task["state"] == "queued" and "checks are failing: ci" in task["feedback"]
+    assert world.git("show", "main:calc/core.py") == CORE
+
+
+async def test_a_model_outage_releases_the_task_and_is_retried_at_most_three_times(
+    world: World,
+) -> None:
+    await open_pr(world, {"calc/core.py": FIXED})
+    world.model.load([Script("reviewer", [Turn([ToolUse("submit_review", {})], repeat=True)])])
+
+    results = [await run_review(world.deps, 1) for _ in range(4)]
+
+    assert [r.outcome for r in results] == ["error", "error", "error", "skipped"]
+    assert "ReviewAnswerError" in results[0].detail
+    assert (await task_row(world))["state"] == "pr_open"
+    assert [r["outcome"] for r in await review_rows(world)] == ["error"] * 3
+    assert ("reviewing", "pr_open") in await transitions(world)
