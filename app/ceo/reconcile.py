@@ -8,10 +8,10 @@ from typing import Any
 
 from app.ceo.context import RepoView, TickDeps
 from app.clock import Clock
-from app.scheduling import OpenPull
+from app.scheduling import MissRecord, OpenPull
 from app.store import Tx
 from app.store.records import issue_number_of_branch, upsert_pull_request_tx
-from app.store.tasks import transition_tx
+from app.store.tasks import get_task_tx, record_event, transition_tx
 from app.taskstate import TERMINAL, TaskState
 
 PER_PAGE = 100
@@ -34,11 +34,34 @@ async def _all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
 def _record_pull(
     tx: Tx, *, clock: Clock, repo_id: int, pull: dict[str, Any], changed: frozenset[str]
 ) -> None:
-    """Upsert a Townhall PR with its actual files (the webhook may not have arrived yet)."""
-    upsert_pull_request_tx(tx, clock, repo_id, pull)
+    """Upsert a Townhall PR with its actual files (the webhook may not have arrived yet).
+
+    The first time a PR's files are seen, its prediction is scored (precision and recall) in
+    an event, so the misses that widen later write-sets are on the record.
+    """
+    before = tx.fetchone(
+        "SELECT changed_files FROM pull_requests WHERE repo_id = ? AND number = ?",
+        (repo_id, pull["number"]),
+    )
+    task_id = upsert_pull_request_tx(tx, clock, repo_id, pull)
     tx.execute(
         "UPDATE pull_requests SET changed_files = ? WHERE repo_id = ? AND number = ?",
         (json.dumps(sorted(changed)), repo_id, pull["number"]),
+    )
+    if task_id is None or (before is not None and before["changed_files"] != "[]"):
+        return
+    task = get_task_tx(tx, task_id)
+    record = MissRecord(pull["number"], frozenset(task.predicted_files), changed)
+    missed = ", ".join(sorted(record.missed)) or "none"
+    record_event(
+        tx,
+        clock,
+        actor="ceo",
+        kind="prediction_scored",
+        task_id=task_id,
+        repo_id=repo_id,
+        issue_number=task.issue_number,
+        reason=f"precision {record.precision:.2f}, recall {record.recall:.2f}; missed: {missed}",
     )
 
 

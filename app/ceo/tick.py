@@ -19,6 +19,7 @@ from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
 from app.ceo.review_step import review_ready
 from app.ceo.schedule_step import schedule
+from app.github.client import Client
 from app.policy import PolicyError
 from app.repo_policy import policy_from_github
 from app.store.leases import acquire, holder_of, release
@@ -78,10 +79,19 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
 
 
 async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport) -> None:
+    installation_id = int(str(row["installation_id"]))
+    # One open client for the whole repository step: githubkit otherwise builds a new HTTP
+    # connection pool (and reloads CA certificates) for every request.
+    async with await deps.github.installation_client(installation_id) as client:
+        await _tick_repo_with(deps, client, row, report)
+
+
+async def _tick_repo_with(
+    deps: TickDeps, client: Client, row: dict[str, object], report: TickReport
+) -> None:
     repo_id, installation_id = int(str(row["id"])), int(str(row["installation_id"]))
     full_name, branch = str(row["full_name"]), str(row["default_branch"])
     owner, name = full_name.split("/", 1)
-    client = await deps.github.installation_client(installation_id)
     try:
         policy = await policy_from_github(client, owner, name, branch)
     except PolicyError as error:

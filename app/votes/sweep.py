@@ -16,7 +16,7 @@ from datetime import timedelta
 from functools import partial
 
 from app.clock import Clock
-from app.github.client import GitHubAccess
+from app.github.client import Client, GitHubAccess
 from app.policy import Policy
 from app.store import Store, leases
 from app.votes import query
@@ -139,13 +139,17 @@ async def sweep_repository(
     lease = _SweepLease(services.store, services.clock, f"votes:{repo.id}")
     await lease.acquire()
     try:
-        return await _sweep(services, repo, policy, numbers, lease)
+        # One open client for the whole sweep: githubkit otherwise builds a new HTTP client
+        # (and reloads CA certificates) for every request.
+        async with await services.github.installation_client(repo.installation_id) as client:
+            return await _sweep(services, client, repo, policy, numbers, lease)
     finally:
         await lease.release()
 
 
 async def _sweep(
     services: VoteServices,
+    client: Client,
     repo: RepoRef,
     policy: Policy,
     numbers: Collection[int] | None,
@@ -154,7 +158,6 @@ async def _sweep(
     started = time.perf_counter()
     phases: dict[str, float] = {}
     store, clock, votes = services.store, services.clock, policy.votes
-    client = await services.github.installation_client(repo.installation_id)
     meter = Meter()
     reader = VoteReader(client, repo.owner, repo.name, meter)
     reads = await (reader.issues(numbers) if numbers is not None else reader.open_issues())

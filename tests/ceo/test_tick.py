@@ -269,3 +269,44 @@ async def test_a_task_out_of_attempts_is_handed_to_a_person_once(world: World) -
     told = [b for b in comments(world, number) if "needs a person" in b]
     assert len(told) == 1
     assert "verification_failed" in told[0] and "agent_turn_limit" in told[0]
+
+
+async def test_a_pull_request_scores_its_prediction_and_blocks_its_files(world: World) -> None:
+    from workers.publish import FileChange, PullRequestText, publish_change
+
+    cart = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
+    assert task is not None
+    repo = await world.store.fetchone("SELECT installation_id FROM repos")
+    assert repo is not None
+    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
+        published = await publish_change(
+            client,
+            owner=OWNER,
+            repo=REPO,
+            base_branch="main",
+            base_sha=task["base_sha"],
+            issue_number=cart,
+            changes={"app/cart.py": FileChange(b"# v2\n"), "app/search.py": FileChange(b"# s\n")},
+            message="m",
+            pr=PullRequestText("Cart totals", f"Closes #{cart}"),
+        )
+    await world.store.execute(
+        "UPDATE tasks SET state = 'pr_open', pr_number = ? WHERE id = ?",
+        (published.pr_number, task["id"]),
+    )
+    search = file_and_vote(world, "Search box")
+    report = await run_tick(world.deps)
+
+    scored = await world.store.fetchall(
+        "SELECT reason FROM events WHERE kind = 'prediction_scored'"
+    )
+    assert [row["reason"] for row in scored] == [
+        "precision 1.00, recall 0.50; missed: app/search.py"
+    ]
+    waiting = report.waiting[2]
+    assert f"PR #{published.pr_number}" in waiting and "app/search.py" in waiting
+    assert (
+        await world.store.fetchone("SELECT state FROM tasks WHERE issue_number = ?", (search,))
+    ) == {"state": "queued"}
