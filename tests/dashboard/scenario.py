@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import subprocess
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -200,6 +201,10 @@ async def _attempts(deps: WorkerDeps, model: ScriptedModel, head: str, installat
         async with timed_step(deps.store, deps.clock, 1, 2, "attempt"):
             await run_attempt(deps, 1, 2, "worker-1")
     token = await deps.github.installation_token(installation, [REPO])
+    # A careless line, as a handler might write one: the redactor must catch it.
+    logging.getLogger("townhall.careless").info(
+        "token=%s key=%s header=Bearer %s", token.token, API_KEY, token.token
+    )
     return token.token
 
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.clock import SystemClock
+from app.logs import REDACTED
 from app.serving import ServerThread
 from app.store import Store, open_store
 from app.web import WebConfig, create_web_app
@@ -169,6 +170,8 @@ def test_no_secret_reaches_the_logs_of_the_run(run: Run) -> None:
             if len(part) >= 16 and "-----" not in part:
                 assert part not in run.logs
     assert any(secret.startswith("ghs_") for secret in run.secrets)
+    careless = [line for line in lines if line["logger"] == "townhall.careless"]
+    assert careless == [careless[0]] and careless[0]["message"].count(REDACTED) == 3
 
 
 def test_lines_logged_during_an_attempt_carry_its_task_and_attempt(run: Run) -> None:
