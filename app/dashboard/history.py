@@ -1,4 +1,4 @@
-"""One task's full history: its row, attempts (with logs), events, model calls and steps."""
+"""One task's full history: its row, attempts (with logs), events, reviews, calls and steps."""
 
 from __future__ import annotations
 
@@ -100,12 +100,29 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class ReviewEntry:
+    """One review of a pull request head: the verdict, why, and what came of it."""
+
+    at: datetime | None
+    attempt: int
+    pr_number: int
+    head_sha: str
+    decision: str
+    outcome: str
+    reasons: tuple[str, ...]
+    overruled: bool
+    merge_sha: str | None
+    post_merge: str | None
+
+
+@dataclass(frozen=True)
 class TaskHistory:
     """Everything recorded about one task, oldest first."""
 
     task: TaskSummary
     attempts: tuple[AttemptRecord, ...]
     events: tuple[EventRecord, ...]
+    reviews: tuple[ReviewEntry, ...]
     calls: tuple[CallRecord, ...]
     steps: tuple[StepRecord, ...]
     truncated: bool
@@ -194,9 +211,13 @@ def read_history_tx(tx: Tx, task_id: int) -> TaskHistory:
     steps = _latest(
         tx, "SELECT * FROM attempt_steps WHERE task_id = ? ORDER BY id DESC LIMIT ?", task_id
     )
+    reviews = _latest(
+        tx, "SELECT * FROM reviews WHERE task_id = ? ORDER BY id DESC LIMIT ?", task_id
+    )
     return TaskHistory(
         task=task,
         attempts=attempts,
+        reviews=tuple(_review(row) for row in reviews),
         events=tuple(
             EventRecord(
                 at=parse_time(e["created_at"]),
@@ -237,6 +258,25 @@ def read_history_tx(tx: Tx, task_id: int) -> TaskHistory:
             for s in steps
         ),
         truncated=HISTORY_ROWS in (len(events), len(calls), len(steps)),
+    )
+
+
+def _review(row: Row) -> ReviewEntry:
+    try:
+        reasons = [str(reason) for reason in json.loads(row["reasons"] or "[]")]
+    except (json.JSONDecodeError, TypeError):
+        reasons = []
+    return ReviewEntry(
+        at=parse_time(row["created_at"]),
+        attempt=row["attempt"],
+        pr_number=row["pr_number"],
+        head_sha=row["head_sha"],
+        decision=row["decision"],
+        outcome=row["outcome"],
+        reasons=tuple(redact(reason) for reason in reasons),
+        overruled=bool(row["overruled"]),
+        merge_sha=row["merge_sha"],
+        post_merge=row["post_merge"],
     )
 
 

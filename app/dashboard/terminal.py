@@ -285,6 +285,25 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
         parts.append(Panel(body, title=Text(clean(title)), title_align="left"))
     parts.append(
         _table(
+            "Reviews",
+            ["When", "Attempt", "PR head", "Decision", "Outcome", "Why", "Merge"],
+            (
+                (
+                    text.when(r.at),
+                    r.attempt,
+                    f"#{r.pr_number} {r.head_sha[:10]}",
+                    f"{r.decision} (overruled the model)" if r.overruled else r.decision,
+                    r.outcome,
+                    "; ".join(r.reasons),
+                    " ".join(filter(None, [(r.merge_sha or "")[:10], r.post_merge])),
+                )
+                for r in history.reviews
+            ),
+            "no reviews",
+        )
+    )
+    parts.append(
+        _table(
             "Steps",
             ["Attempt", "Step", "Started", "Took", "OK", "Detail"],
             (

@@ -31,6 +31,7 @@ from app.store import Store, Tx, open_store
 from app.store.records import upsert_issue_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
 from app.taskstate import TaskState
+from reviewer.records import ReviewRecord, insert_review_tx
 from workers.attempt import WorkerDeps, run_attempt
 
 OWNER, REPO = "octo", "calc"
@@ -219,6 +220,23 @@ async def _after_attempts(store: Store, clock: SystemClock, head: str) -> None:
 
     def merge_and_stall(tx: Tx) -> None:
         transition_tx(tx, clock, 1, TaskState.REVIEWING, actor="reviewer", reason="review")
+        insert_review_tx(
+            tx,
+            clock,
+            ReviewRecord(
+                task_id=1,
+                attempt=2,
+                repo_id=1,
+                pr_number=2,
+                head_sha=str(tx.scalar("SELECT head_sha FROM tasks WHERE id = 1")),
+                base_sha=head,
+                decision="approve",
+                outcome="merged",
+                reasons=("every blocking criterion passed",),
+                model_decision="approve",
+                merge_sha="5eed" * 10,
+            ),
+        )
         transition_tx(tx, clock, 1, TaskState.MERGED, actor="reviewer", reason="approved")
         start_attempt_tx(tx, clock, 3, head, "ceo", "worker-2")
         fail_attempt_tx(

@@ -226,6 +226,7 @@ def test_task_shows_its_whole_history(run: Run) -> None:
     assert "python3 -m unittest -q" in out  # the attempt's log
     assert "merged" in out and "reviewer" in out  # events
     assert "review" in out and "claude-opus-5-5" in out  # model calls
+    assert "every blocking criterion passed" in out and "5eed5eed5e" in out  # the review
     by_issue = json.loads(cli(["task", "2", "--issue", "--json"], run.db).stdout)
     assert by_issue["task"]["title"] == HOSTILE_TITLE
     assert [event["to_state"] for event in by_issue["events"]] == ["approved", "planned", "queued"]
