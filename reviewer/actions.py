@@ -202,6 +202,15 @@ async def add_label(client: Client, owner: str, repo: str, number: int, label: s
     await client.rest.issues.async_add_labels(owner, repo, number, data={"labels": [label]})
 
 
+async def remove_label(client: Client, owner: str, repo: str, number: int, label: str) -> None:
+    """Remove a label from an issue or PR if it is there."""
+    try:
+        await client.rest.issues.async_remove_label(owner, repo, number, label)
+    except RequestFailed as error:
+        if error.response.status_code != 404:
+            raise
+
+
 async def comment(client: Client, owner: str, repo: str, number: int, body: str) -> None:
     """Comment on an issue or PR."""
     await client.rest.issues.async_create_comment(owner, repo, number, data={"body": body})

@@ -21,6 +21,9 @@ PERMISSIONS = {
     "metadata": "read",
 }
 READ_CONTENTS = {"contents": "read", "metadata": "read"}
+# Tool reports (ruff's JSON on a large repository, say) are far larger than an agent's command
+# output; a cut report would be unreadable and fail the tool.
+TOOL_OUTPUT_CAP = 8_000_000
 
 
 @dataclass
@@ -34,3 +37,7 @@ class ReviewDeps:
     sandbox_backend: str = "local"
     sandbox_local: LocalOptions | None = None
     holder: str = "reviewer"
+
+    def local_options(self) -> LocalOptions:
+        """Return the local sandbox options, with room for whole tool reports by default."""
+        return self.sandbox_local or LocalOptions(output_cap=TOOL_OUTPUT_CAP)

@@ -223,7 +223,8 @@ async def _verify_at(
     deps: ReviewDeps, space: Workspace, commit: str, policy: Policy
 ) -> Verification:
     await asyncio.to_thread(space.checkout, commit)
-    async with open_sandbox(deps.sandbox_backend, space.tree, local=deps.sandbox_local) as sandbox:
+    local = deps.local_options()
+    async with open_sandbox(deps.sandbox_backend, space.tree, local=local) as sandbox:
         return await verify(sandbox, policy.commands, ())
 
 

@@ -30,7 +30,7 @@ from reviewer.evaluate import Evaluation, Subject, evaluate
 from reviewer.gitwork import Conflict, HeadMoved, Merged, merge_pull_head
 from reviewer.merging import Landing, land
 from reviewer.messages import inline_payload, review_body, worker_feedback
-from reviewer.postmerge import run_post_merge_check
+from reviewer.postmerge import PostMergeResult, run_post_merge_check, tasks_due_for_post_merge
 from reviewer.records import (
     REVIEW_LEASE_TTL,
     ReviewRecord,
@@ -39,9 +39,11 @@ from reviewer.records import (
     claim_tx,
     insert_review_tx,
     read_target_tx,
+    recover_stalled_reviews,
     review_lease,
     send_back_tx,
     settle_tx,
+    tasks_due,
 )
 from reviewer.texts import CONFLICT_COMMENT, CONFLICT_FEEDBACK, MAINTAINER_NOTE, READY_LABEL
 from reviewer.trigger import needs_merge, needs_review
@@ -75,9 +77,35 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
         await deps.store.run(lambda tx: _record_error_tx(tx, deps.clock, target, head, detail))
         return ReviewResult(task_id, "error", detail, head)
     if result.outcome == "merged":
-        checked = await run_post_merge_check(deps, task_id)
+        try:
+            checked = await run_post_merge_check(deps, task_id)
+        except Exception:  # the check stays due; the next tick runs it again
+            log.exception("post-merge check of task %s failed", task_id)
+            return replace(result, post_merge="error")
         result = replace(result, post_merge=checked.outcome)
     return result
+
+
+async def review_pending(deps: ReviewDeps) -> list[ReviewResult]:
+    """Do all the reviewer's due work once: recover dead reviews, review or merge every open
+    PR that is due, and check the base branch after merges not yet checked (the CEO tick)."""
+    await recover_stalled_reviews(deps.store, deps.clock)
+    results = []
+    for task_id in await tasks_due(deps.store):
+        result = await run_review(deps, task_id)
+        if result.outcome != "skipped":
+            results.append(result)
+    for task_id in await tasks_due_for_post_merge(deps.store):
+        try:
+            checked = await run_post_merge_check(deps, task_id)
+        except Exception as error:
+            log.exception("post-merge check of task %s failed", task_id)
+            checked = PostMergeResult(task_id, "error", f"{type(error).__name__}: {error}")
+        if checked.outcome != "not_due":
+            results.append(
+                ReviewResult(task_id, "merged", checked.detail, post_merge=checked.outcome)
+            )
+    return results
 
 
 async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget) -> ReviewResult:
@@ -130,7 +158,7 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
             policy,
             subject,
             sandbox_backend=deps.sandbox_backend,
-            sandbox_local=deps.sandbox_local,
+            sandbox_local=deps.local_options(),
         )
     return await _act(deps, client, target, pull, merged, policy, evaluation)
 
@@ -193,6 +221,8 @@ async def _act(
             send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
 
         await deps.store.run(send_back)
+        # A new head that fails review is no longer ready for a maintainer to merge.
+        await actions.remove_label(client, target.owner, target.repo, pull.number, READY_LABEL)
         return ReviewResult(target.task_id, "changes_requested", reason, head)
     if maintainer:
         await actions.add_label(client, target.owner, target.repo, pull.number, READY_LABEL)

@@ -33,7 +33,7 @@ from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import TaskState
 from reviewer.deps import ReviewDeps
 from reviewer.rubric import DEFAULT_RUBRIC
-from reviewer.run import run_review
+from reviewer.run import review_pending, run_review
 from workers.publish import FileChange, PullRequestText, publish_change
 from workers.sandbox import LocalOptions
 from workers.sandbox.env import DEFAULT_PATH
@@ -405,6 +405,52 @@ async def test_maintainer_mode_approves_labels_and_waits(tmp_path: Path, store: 
         assert not pull.merged
         assert [label.name for label in pull.labels] == ["townhall:ready"]
         assert [r.state for r in reviews] == ["APPROVED"]
+
+        # A maintainer merges by hand; the tick's reconcile moves the task, and the reviewer's
+        # pending work then checks the base branch after that merge.
+        async with world.github() as github:
+            await github.rest.pulls.async_merge(OWNER, REPO, pr, merge_method="squash")
+        await world.store.run(
+            lambda tx: transition_tx(
+                tx, SystemClock(), 1, TaskState.MERGED, actor="github", reason="PR merged by hand"
+            )
+        )
+        pending = await review_pending(world.deps)
+        assert [(r.outcome, r.post_merge) for r in pending] == [("merged", "passed")]
+        [row] = await review_rows(world)
+        assert row["post_merge"] == "passed" and "unittest" in row["post_merge_log"]
+        assert await review_pending(world.deps) == []  # checked once
+
+
+async def test_a_failed_new_head_loses_the_ready_label(tmp_path: Path, store: Store) -> None:
+    policy = POLICY + '[merge]\nmode = "maintainer"\n'
+    for world in make_world(tmp_path, store, policy):
+        pr = await open_pr(world, {"calc/core.py": FIXED}, as_app=False)
+        world.model.load([Script("reviewer", [submit(), submit()])])
+        assert (await review_pending(world.deps))[0].outcome == "awaiting_maintainer"
+
+        # A person pushes a new head with a lint error onto the approved PR.
+        async with world.github() as person:
+            await publish_change(
+                person,
+                owner=OWNER,
+                repo=REPO,
+                base_branch="main",
+                base_sha=world.main_sha(),
+                issue_number=1,
+                changes={"calc/core.py": FileChange(b"import os\n\n\n" + FIXED.encode())},
+                message="Tweak",
+                pr=PullRequestText("Fix add (#1)", "Closes #1"),
+            )
+            head = (await person.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data.head.sha
+        await world.store.execute("UPDATE tasks SET head_sha = ? WHERE id = 1", (head,))
+
+        [result] = await review_pending(world.deps)
+
+        assert (result.outcome, result.head_sha) == ("changes_requested", head)
+        async with world.github() as github:
+            pull = (await github.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data
+        assert pull.labels == []
 
 
 async def test_a_conflict_goes_back_to_the_worker(world: World) -> None:
