@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.clock import ManualClock
-from app.github.client import GitHubAccess
+from app.github.client import Client, GitHubAccess
 from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.policy import Policy, VotePolicy
 from app.serving import ServerThread
@@ -73,7 +73,12 @@ def seed(ctl: LocalHubControl, clock: ManualClock, issues: int, reactions: int) 
 async def naive_rest(access: GitHubAccess, installation_id: int) -> tuple[int, int, float]:
     """List open issues, then every issue's reactions to the last page; return figures."""
     started = time.perf_counter()
-    client = await access.installation_client(installation_id)
+    async with await access.installation_client(installation_id) as client:
+        return await _naive_rest(client, started)
+
+
+async def _naive_rest(client: Client, started: float) -> tuple[int, int, float]:
+    """The baseline's requests over one open client (the same footing as the sweep)."""
     requests = reactions = 0
     numbers: list[int] = []
     page = 1
