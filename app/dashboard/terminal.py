@@ -228,11 +228,18 @@ def costs_renderables(dashboard: Dashboard) -> list[RenderableType]:
     ]
 
 
+# One log line can be a whole transcript; the tail view shortens each line to this much.
+LINE_LIMIT = 600
+
+
 def tail_lines(log: str, lines: int) -> str:
-    """Return the last `lines` lines of `log` (all of it when `lines` is 0)."""
+    """Return the last `lines` lines of `log`, each cut to LINE_LIMIT (0: all of it, uncut)."""
     if lines <= 0:
         return log
-    kept = log.splitlines()[-lines:]
+    kept = []
+    for line in log.splitlines()[-lines:]:
+        extra = len(line) - LINE_LIMIT
+        kept.append(line if extra <= 0 else f"{line[:LINE_LIMIT]}… ({extra} more characters)")
     return "\n".join(kept)
 
 
@@ -243,6 +250,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
     head.append(f"Task {task.task_id}: {task.repo}#{task.issue_number} ", style="bold")
     head.append(clean(task.title))
     head.append(
+        f"\napproved {text.when(task.approved_at)}; times below are UTC"
         f"\nstate {task.state}, attempt {task.attempt}/{task.max_attempts},"
         f" role {task.role or text.NOTHING}, complexity {task.complexity or text.NOTHING},"
         f" priority {task.priority:g}, cost {text.money(task.cost_usd)}"
@@ -262,7 +270,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
             ["When", "Actor", "Kind", "From", "To", "Reason"],
             (
                 (
-                    text.when(e.at),
+                    text.stamp(e.at),
                     e.actor,
                     e.kind,
                     e.from_state or "",
@@ -289,7 +297,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
             ["When", "Attempt", "PR head", "Decision", "Outcome", "Why", "Merge"],
             (
                 (
-                    text.when(r.at),
+                    text.stamp(r.at),
                     r.attempt,
                     f"#{r.pr_number} {r.head_sha[:10]}",
                     f"{r.decision} (overruled the model)" if r.overruled else r.decision,
@@ -310,7 +318,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
                 (
                     s.attempt,
                     s.step,
-                    text.when(s.started_at),
+                    text.stamp(s.started_at),
                     text.duration(s.duration_seconds),
                     "yes" if s.ok else "NO",
                     s.detail,
@@ -326,7 +334,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
             ["When", "Attempt", "Phase", "Model", "Tokens in/out", "Cache r/w", "Cost", "Latency"],
             (
                 (
-                    text.when(c.at),
+                    text.stamp(c.at),
                     c.attempt if c.attempt is not None else "",
                     f"{c.phase} ({c.role})" if c.role else c.phase,
                     c.model,

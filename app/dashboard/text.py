@@ -43,6 +43,11 @@ def when(moment: datetime | None) -> str:
     return NOTHING if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def stamp(moment: datetime | None) -> str:
+    """Format a time compactly to the second, for history rows (UTC, no year)."""
+    return NOTHING if moment is None else moment.strftime("%m-%d %H:%M:%S")
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     """Format how long ago `moment` was."""
     if moment is None:
