@@ -20,6 +20,7 @@ from app.store.tasks import record_event, transition_tx
 from app.store.times import to_db
 from app.taskstate import TERMINAL, TaskState
 from app.webhooks.context import HandlerContext, is_bot, repo_of
+from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 
 router = Router()
@@ -47,34 +48,30 @@ async def on_comment(context: HandlerContext, payload: dict[str, Any]) -> None:
         return  # already answered (a redelivery, or a retry after the reply was posted)
     repo_id = claimed
 
-    client = await context.client()
-    if command.verb in PRIVILEGED:
-
-        async def lookup(o: str, r: str, user: str) -> str:
-            response = await client.rest.repos.async_get_collaborator_permission_level(o, r, user)
-            data = response.parsed_data
-            return "maintain" if data.role_name == "maintain" else data.permission
-
-        if not await context.permissions.is_maintainer(owner, repo, login, lookup):
-            reply = NOT_PERMITTED_TEXT.format(login=login, word=command.word)
+    # One open client for the lookup and the reply (githubkit reconnects per call otherwise).
+    async with await context.client() as client:
+        if command.verb in PRIVILEGED:
+            lookup = api_lookup(client)
+            if not await context.permissions.is_maintainer(owner, repo, login, lookup):
+                reply = NOT_PERMITTED_TEXT.format(login=login, word=command.word)
+            else:
+                reply = await context.store.run(
+                    lambda tx: _apply(tx, context, repo_id, issue_number, login, command)
+                )
+        elif command.verb == Verb.STATUS:
+            reply = await context.store.run(lambda tx: _status(tx, repo_id, issue_number))
+        elif command.verb == Verb.HELP:
+            reply = HELP_TEXT
         else:
-            reply = await context.store.run(
-                lambda tx: _apply(tx, context, repo_id, issue_number, login, command)
-            )
-    elif command.verb == Verb.STATUS:
-        reply = await context.store.run(lambda tx: _status(tx, repo_id, issue_number))
-    elif command.verb == Verb.HELP:
-        reply = HELP_TEXT
-    else:
-        reply = UNKNOWN_TEXT.format(word=command.word)
+            reply = UNKNOWN_TEXT.format(word=command.word)
 
-    response = await client.rest.issues.async_create_comment(
-        owner, repo, issue_number, data={"body": reply}
-    )
-    await context.store.execute(
-        "UPDATE handled_comments SET reply_comment_id = ? WHERE comment_id = ?",
-        (response.parsed_data.id, comment["id"]),
-    )
+        response = await client.rest.issues.async_create_comment(
+            owner, repo, issue_number, data={"body": reply}
+        )
+        await context.store.execute(
+            "UPDATE handled_comments SET reply_comment_id = ? WHERE comment_id = ?",
+            (response.parsed_data.id, comment["id"]),
+        )
 
 
 def _claim_comment(

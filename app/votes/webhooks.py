@@ -23,6 +23,7 @@ from app.votes.debounce import SweepDebouncer
 from app.votes.sweep import RepoRef
 from app.votes.tally import STATE_LABELS
 from app.webhooks.context import HandlerContext, is_bot, repo_of
+from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 
 # The labels a maintainer may apply to approve or veto, and what each means.
@@ -41,14 +42,8 @@ def repo_ref(payload: dict[str, Any]) -> RepoRef | None:
 
 async def _is_maintainer(context: HandlerContext, payload: dict[str, Any], login: str) -> bool:
     owner, repo = repo_of(payload)
-    client = await context.client()
-
-    async def lookup(o: str, r: str, user: str) -> str:
-        response = await client.rest.repos.async_get_collaborator_permission_level(o, r, user)
-        data = response.parsed_data
-        return "maintain" if data.role_name == "maintain" else data.permission
-
-    return await context.permissions.is_maintainer(owner, repo, login, lookup)
+    async with await context.client() as client:
+        return await context.permissions.is_maintainer(owner, repo, login, api_lookup(client))
 
 
 def _record_label_tx(

@@ -6,12 +6,27 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from app.clock import Clock
+from app.github.client import Client
 
 # Permission changes are rare; a short cache keeps a burst of commands to one API call.
 PERMISSION_TTL = timedelta(seconds=60)
 MAINTAINER_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 
 Lookup = Callable[[str, str, str], Awaitable[str]]
+
+
+def api_lookup(client: Client) -> Lookup:
+    """Look a user's permission up through the collaborator permission endpoint."""
+
+    async def lookup(owner: str, repo: str, login: str) -> str:
+        response = await client.rest.repos.async_get_collaborator_permission_level(
+            owner, repo, login
+        )
+        data = response.parsed_data
+        # `maintain` only shows in role_name; `permission` folds it into `write`.
+        return "maintain" if data.role_name == "maintain" else data.permission
+
+    return lookup
 
 
 class PermissionCache:
