@@ -62,11 +62,9 @@ class MergeResult:
 def combine_checks(
     statuses: Sequence[tuple[str, str]], runs: Sequence[tuple[str, str, str | None]]
 ) -> tuple[ChecksState, list[str]]:
-    """Judge a head's checks: (context, state) statuses and (name, status, conclusion) runs.
-
-    Return the state and the names of the failing (or else the pending) checks. No checks at
-    all is passing: a repository without CI has nothing to wait for.
-    """
+    """Judge a head's statuses and check runs; return the state and the checks behind it."""
+    # Failing names the failing checks, pending the unfinished ones. No checks at all is
+    # passing: a repository without CI has nothing to wait for.
     latest: dict[str, str] = {}
     for context, state in statuses:
         latest.setdefault(context, state)  # GitHub lists statuses newest first
@@ -135,12 +133,10 @@ async def post_review(
     comments: list[dict[str, Any]],
     commit_id: str,
 ) -> PostedReview:
-    """Post one review, so the verdict is published exactly once whatever GitHub refuses.
-
-    GitHub answers 422 when an app reviews its own PR with APPROVE or REQUEST_CHANGES (then a
-    COMMENT review says the same) and when an inline comment is off the diff (then the
-    comments move into the body).
-    """
+    """Post one review, so the verdict is published exactly once whatever GitHub refuses."""
+    # GitHub answers 422 when an app reviews its own PR with APPROVE or REQUEST_CHANGES (then a
+    # COMMENT review says the same) and when an inline comment is off the diff (then the
+    # comments move into the body).
     for _ in range(3):
         try:
             return await _create_review(

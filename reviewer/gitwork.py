@@ -172,10 +172,8 @@ def fetch_branch(clone_url: str, token: str, branch: str, root: Path) -> tuple[W
 
 
 def revert_changes(space: Workspace, commit: str, onto: str) -> dict[str, TreeEntry] | None:
-    """Revert `commit` on top of `onto` locally; return the files that changes, or None.
-
-    None means the revert does not apply cleanly (later commits changed the same lines).
-    """
+    """Revert `commit` on `onto` locally; return the changed files, None if it conflicts."""
+    # It conflicts when later commits changed the same lines.
     space.checkout(onto)
     parents = space.git("rev-list", "--parents", "-n", "1", commit).split()[1:]
     mainline = ["--mainline", "1"] if len(parents) > 1 else []

@@ -34,8 +34,9 @@ class Landing:
 
 
 async def land(landing: Landing, review: ReviewRecord | None, base_sha: str) -> ReviewResult:
-    """Merge the approved head when its checks pass; `review` is None when it was approved
-    by an earlier review that waited for checks (then only a change of state is recorded)."""
+    """Merge the approved head when its checks pass, or wait for them, or send it back."""
+    # `review` is None when an earlier review approved the head and waited for its checks:
+    # then a wait records no new row, only the task's moves.
     target, pull = landing.target, landing.pull
     head = pull.head_sha
     record = review or ReviewRecord(

@@ -52,8 +52,7 @@ REVERT_TRIES = 2
 
 @dataclass(frozen=True)
 class PostMergeResult:
-    """How the post-merge check ended: passed, skipped, broken_before, reverted, revert_failed,
-    or not_due."""
+    """How the post-merge check ended (passed, skipped, broken_before, reverted, ...)."""
 
     task_id: int
     outcome: str

@@ -83,11 +83,9 @@ def submit_review_tool(rubric: Sequence[Criterion]) -> dict[str, Any]:
 
 
 def parse_submission(data: Mapping[str, Any]) -> ModelReview:
-    """Read the tool input as a review; raise ReviewAnswerError when the decision is unusable.
-
-    Malformed criteria count as unanswered (a BLOCKING one then fails the verdict); a blocking
-    finding without a usable location is kept, for the review body; bad comments are dropped.
-    """
+    """Read the tool input as a review; raise ReviewAnswerError when the decision is unusable."""
+    # Malformed criteria count as unanswered (a BLOCKING one then fails the verdict); a blocking
+    # finding without a usable location is kept, for the review body; bad comments are dropped.
     decision = next((known for known in _DECISIONS if known == data.get("decision")), None)
     if decision is None:
         allowed = " or ".join(_DECISIONS)

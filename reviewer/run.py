@@ -26,10 +26,10 @@ from app.store.leases import renew
 from app.taskstate import IllegalTransition, TaskState
 from reviewer import actions
 from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
-from reviewer.evaluate import Evaluation, Subject, evaluate
-from reviewer.gitwork import Conflict, HeadMoved, Merged, merge_pull_head
+from reviewer.evaluate import Subject, evaluate
+from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
 from reviewer.merging import Landing, land
-from reviewer.messages import inline_payload, review_body, worker_feedback
+from reviewer.outcome import act_on_verdict, send_back_conflict
 from reviewer.postmerge import PostMergeResult, run_post_merge_check, tasks_due_for_post_merge
 from reviewer.records import (
     REVIEW_LEASE_TTL,
@@ -41,11 +41,9 @@ from reviewer.records import (
     read_target_tx,
     recover_stalled_reviews,
     review_lease,
-    send_back_tx,
     settle_tx,
     tasks_due,
 )
-from reviewer.texts import CONFLICT_COMMENT, CONFLICT_FEEDBACK, MAINTAINER_NOTE, READY_LABEL
 from reviewer.trigger import needs_merge, needs_review
 
 log = logging.getLogger("townhall.reviewer")
@@ -87,8 +85,9 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
 
 
 async def review_pending(deps: ReviewDeps) -> list[ReviewResult]:
-    """Do all the reviewer's due work once: recover dead reviews, review or merge every open
-    PR that is due, and check the base branch after merges not yet checked (the CEO tick)."""
+    """Do the reviewer's due work once: recover, review or merge due PRs, check merges."""
+    # For the CEO tick: dead reviews go back to pr_open, every open PR whose head is due is
+    # reviewed (or merged once its checks pass), and merges not yet checked are checked.
     await recover_stalled_reviews(deps.store, deps.clock)
     results = []
     for task_id in await tasks_due(deps.store):
@@ -143,7 +142,7 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
         except HeadMoved as moved:
             return await _stale(deps, target, head, str(moved))
         if isinstance(merged, Conflict):
-            return await _conflict(deps, client, target, pull, head, merged)
+            return await send_back_conflict(deps, client, target, pull, head, merged)
         policy = parse_policy(merged.policy_text) if merged.policy_text is not None else Policy()
         subject = Subject(
             target.issue_number, target.issue_title, target.issue_body, target.brief, pull.base_ref
@@ -160,127 +159,7 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
             sandbox_backend=deps.sandbox_backend,
             sandbox_local=deps.local_options(),
         )
-    return await _act(deps, client, target, pull, merged, policy, evaluation)
-
-
-async def _act(
-    deps: ReviewDeps,
-    client: Client,
-    target: ReviewTarget,
-    pull: actions.PullState,
-    merged: Merged,
-    policy: Policy,
-    evaluation: Evaluation,
-) -> ReviewResult:
-    verdict, head = evaluation.verdict, merged.head_sha
-    approve = verdict.decision == "approve"
-    maintainer = approve and policy.merge.mode == "maintainer"
-    body = review_body(
-        verdict,
-        evaluation.model,
-        evaluation.rubric,
-        evaluation.phase1.report,
-        head_sha=head,
-        base_branch=pull.base_ref,
-        base_sha=merged.base_sha,
-        note=MAINTAINER_NOTE if maintainer else "",
-    )
-    posted = await actions.post_review(
-        client,
-        target.owner,
-        target.repo,
-        pull.number,
-        event="APPROVE" if approve else "REQUEST_CHANGES",
-        body=body,
-        comments=inline_payload(verdict.inline),
-        commit_id=head,
-    )
-    record = ReviewRecord(
-        task_id=target.task_id,
-        attempt=target.attempt,
-        repo_id=target.repo_id,
-        pr_number=pull.number,
-        head_sha=head,
-        base_sha=merged.base_sha,
-        decision=verdict.decision,
-        outcome="changes_requested",
-        reasons=verdict.reasons,
-        model_decision=evaluation.model.decision,
-        overruled=verdict.overruled_model,
-        criteria=evaluation.model.criteria,
-        static_report=evaluation.phase1.report,
-        github_review_id=posted.id,
-        review_event=posted.event,
-    )
-    if not approve:
-        feedback = worker_feedback(verdict, pull.number, head)
-        reason = f"changes requested: {verdict.reasons[0]}"
-
-        def send_back(tx: Tx) -> None:
-            insert_review_tx(tx, deps.clock, record)
-            send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
-
-        await deps.store.run(send_back)
-        # A new head that fails review is no longer ready for a maintainer to merge.
-        await actions.remove_label(client, target.owner, target.repo, pull.number, READY_LABEL)
-        return ReviewResult(target.task_id, "changes_requested", reason, head)
-    if maintainer:
-        await actions.add_label(client, target.owner, target.repo, pull.number, READY_LABEL)
-        waiting = replace(record, outcome="awaiting_maintainer")
-        reason = f"approved {head[:12]}; merge mode is maintainer, waiting for a person to merge"
-
-        def wait(tx: Tx) -> None:
-            insert_review_tx(tx, deps.clock, waiting)
-            settle_tx(tx, deps.clock, target.task_id, TaskState.PR_OPEN, reason, head_sha=head)
-
-        await deps.store.run(wait)
-        return ReviewResult(target.task_id, "awaiting_maintainer", reason, head)
-    landing = Landing(deps.store, deps.clock, client, target, pull, policy)
-    return await land(landing, review=record, base_sha=merged.base_sha)
-
-
-async def _conflict(
-    deps: ReviewDeps,
-    client: Client,
-    target: ReviewTarget,
-    pull: actions.PullState,
-    head: str,
-    conflict: Conflict,
-) -> ReviewResult:
-    files = ", ".join(conflict.files)
-    await actions.comment(
-        client,
-        target.owner,
-        target.repo,
-        pull.number,
-        CONFLICT_COMMENT.format(base_branch=pull.base_ref, files=files),
-    )
-    feedback = CONFLICT_FEEDBACK.format(
-        base_branch=pull.base_ref,
-        pr_number=pull.number,
-        head_sha=head,
-        base_sha=conflict.base_sha,
-        files=files,
-    )
-    record = ReviewRecord(
-        task_id=target.task_id,
-        attempt=target.attempt,
-        repo_id=target.repo_id,
-        pr_number=pull.number,
-        head_sha=head,
-        base_sha=conflict.base_sha,
-        decision="request_changes",
-        outcome="conflict",
-        reasons=(f"merge conflict with {pull.base_ref} in {files}",),
-    )
-    reason = f"merge conflict with {pull.base_ref}"
-
-    def send_back(tx: Tx) -> None:
-        insert_review_tx(tx, deps.clock, record)
-        send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
-
-    await deps.store.run(send_back)
-    return ReviewResult(target.task_id, "conflict", reason, head)
+    return await act_on_verdict(deps, client, target, pull, merged, policy, evaluation)
 
 
 async def _closed(deps: ReviewDeps, target: ReviewTarget, pull: actions.PullState) -> ReviewResult:

@@ -54,12 +54,10 @@ class Verdict:
 
 
 def blocking_phase1(findings: Iterable[Finding], diff: Sequence[FileDiff]) -> list[Finding]:
-    """Return the phase 1 errors that block a merge.
-
-    An error blocks when it sits in changed code, when a test or build run failed (anywhere),
-    or when it is about the whole run (a tool or command that failed without locating it).
-    Errors in untouched code (a pre-existing lint error, say) are left to the rubric review.
-    """
+    """Return the phase 1 errors that block a merge."""
+    # An error blocks when it sits in changed code, when a test or build run failed (anywhere),
+    # or when it is about the whole run (a tool or command that failed without locating it).
+    # Errors in untouched code (a pre-existing lint error, say) are left to the rubric review.
     errors = [finding for finding in findings if finding.severity == "error"]
     in_changed = set(findings_in_changed_code(errors, diff))
     return [
@@ -87,13 +85,11 @@ def decide(
     commentable: Mapping[str, set[int]],
     mechanical: Sequence[Comment] = (),
 ) -> Verdict:
-    """Combine phase 1 and the model's review into the verdict.
-
-    Any blocking phase 1 error, any failed or unanswered BLOCKING criterion, or any blocking
-    comment means request_changes, whatever the model decided. Comments on lines the diff
-    does not show cannot be posted inline (GitHub answers 422), so they go in the body, as do
-    those past MAX_INLINE. `mechanical` are phase 1 findings to show as comments.
-    """
+    """Combine phase 1 and the model's review into the verdict."""
+    # Any blocking phase 1 error, any failed or unanswered BLOCKING criterion, or any blocking
+    # comment means request_changes, whatever the model decided. Comments on lines the diff
+    # does not show cannot be posted inline (GitHub answers 422), so they go in the body, as do
+    # those past MAX_INLINE. `mechanical` are phase 1 findings to show as comments.
     reasons: list[str] = []
     if errors_in_changed_code:
         reasons.append(
