@@ -291,12 +291,28 @@ SCHEMA_V5 = """
 CREATE INDEX events_by_kind ON events(kind, created_at)
 """
 
+# Workers: a task's memory across attempts (what each attempt did, why it failed, what it
+# tried), and each attempt's actual changed files for the scheduler.
+SCHEMA_V6 = """
+CREATE TABLE task_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    attempt INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX task_notes_by_task ON task_notes(task_id, id);
+ALTER TABLE attempts ADD COLUMN changed_files TEXT NOT NULL DEFAULT '[]'
+"""
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, SCHEMA_V1),
     (2, SCHEMA_V2),
     (3, SCHEMA_V3),
     (4, SCHEMA_V4),
     (5, SCHEMA_V5),
+    (6, SCHEMA_V6),
 )
 
 
