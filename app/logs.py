@@ -16,7 +16,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 REDACTED = "[REDACTED]"
 # Shorter registered values are not redacted: a 1-3 character "secret" would erase ordinary
@@ -119,6 +122,14 @@ def redact(text: str) -> str:
 def register_secrets(secrets: Iterable[str | None]) -> None:
     """Register configured secret values so no log line (or redacted text) ever shows them."""
     _REDACTOR.register(value for value in secrets if value)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Return the secret values in `settings` (to pass to `configure_logging`)."""
+    values = [settings.webhook_secret, settings.db_auth_token, settings.anthropic_api_key]
+    if settings.github_app is not None:
+        values.append(settings.github_app.private_key)
+    return [value for value in values if value]
 
 
 class JsonFormatter(logging.Formatter):

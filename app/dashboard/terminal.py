@@ -65,8 +65,13 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
     if budget.stop_reason:
         summary.append(f" - {budget.stop_reason}", style="red")
     summary.append("\nLast successful CEO tick: ")
+    note = (
+        f"on time, limit {text.duration(health.max_age_seconds)}"
+        if health.healthy and health.last_successful_tick is not None
+        else health.reason
+    )
     summary.append(
-        f"{text.ago(health.last_successful_tick, now)} ({health.reason})",
+        f"{text.ago(health.last_successful_tick, now)} ({note})",
         style="green" if health.healthy else "red",
     )
     summary.append(

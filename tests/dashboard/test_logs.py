@@ -15,6 +15,7 @@ from app.logs import (
     log_context,
     redact,
     register_secrets,
+    secrets_of,
 )
 from tests.dashboard.conftest import CapturedLogs
 
@@ -137,3 +138,24 @@ def test_configuring_twice_does_not_double_lines(captured_logs: CapturedLogs) ->
 def test_redact_leaves_ordinary_text_alone() -> None:
     text = "attempt 2 of 3 failed: verification_failed (token budget left: 1200)"
     assert redact(text) == text
+
+
+def test_the_configured_secrets_are_collected_from_settings(captured_logs: CapturedLogs) -> None:
+    from app.settings import load_settings
+
+    settings = load_settings(
+        {
+            "TOWNHALL_GITHUB_APP_ID": "12",
+            "TOWNHALL_GITHUB_PRIVATE_KEY": PEM,
+            "TOWNHALL_WEBHOOK_SECRET": "hook-secret-from-settings",
+            "ANTHROPIC_API_KEY": "plain-api-key-from-settings",
+            "TOWNHALL_DB_URL": "libsql://db.example",
+            "TOWNHALL_DB_AUTH_TOKEN": "db-token-from-settings",
+        }
+    )
+    secrets = secrets_of(settings)
+    assert len(secrets) == 4
+    configure_logging("INFO", secrets=secrets, stream=captured_logs.stream)
+    log.info("values: %s", " | ".join(secrets))
+    message = captured_logs.lines(log.name)[0]["message"]
+    assert "from-settings" not in message and "MIIE" not in message
