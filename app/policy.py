@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from app.roles import ALL_TOOLS, DEFAULT_ROLES, Role
+from app.roles import ALL_TOOLS, Role, default_roles
 from app.settings import TIERS
 
 POLICY_FILE = ".townhall.toml"
@@ -115,7 +115,7 @@ class Policy:
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     merge: MergePolicy = field(default_factory=MergePolicy)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
-    roles: dict[str, Role] = field(default_factory=lambda: dict(DEFAULT_ROLES))
+    roles: dict[str, Role] = field(default_factory=lambda: dict(default_roles()))
 
 
 class PolicyError(Exception):
@@ -207,7 +207,7 @@ def _build_section(defaults: Any, prefix: str, table: object, problems: list[str
 
 
 def _build_role(name: str, table: object, problems: list[str]) -> Role | None:
-    base = DEFAULT_ROLES.get(name) or Role(name=name, system_prompt="")
+    base = default_roles().get(name) or Role(name=name, system_prompt="")
     if not isinstance(table, dict):
         problems.append(f"roles.{name}: expected a table, got {_type_name(table)}")
         return None
@@ -278,7 +278,7 @@ def parse_policy(text: str) -> Policy:
         raise PolicyError([f"not valid TOML: {error}"]) from error
     problems: list[str] = []
     sections: dict[str, Any] = {}
-    roles = dict(DEFAULT_ROLES)
+    roles = dict(default_roles())
     for key, table in data.items():
         if key == "roles":
             if not isinstance(table, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.policy import Policy, PolicyError, ReviewPolicy, RubricItem, parse_policy
-from app.roles import DEFAULT_ROLES
+from app.roles import default_roles
 
 
 def test_empty_file_gives_the_documented_defaults() -> None:
@@ -14,7 +14,7 @@ def test_empty_file_gives_the_documented_defaults() -> None:
     assert policy.votes.threshold == 3.0
     assert policy.votes.min_account_age_days == 30.0
     assert policy.merge.mode == "auto"
-    assert set(policy.roles) >= {"developer", "tester", "docs"}
+    assert set(policy.roles) >= {"developer", "test-writer", "docs-writer"}
 
 
 def test_values_override_defaults() -> None:
@@ -47,7 +47,7 @@ def test_values_override_defaults() -> None:
     assert policy.limits.max_parallel == 1
     assert policy.merge.mode == "maintainer"
     assert policy.roles["developer"].tier == "deep"
-    assert policy.roles["developer"].system_prompt == DEFAULT_ROLES["developer"].system_prompt
+    assert policy.roles["developer"].system_prompt == default_roles()["developer"].system_prompt
     assert policy.roles["security"].writes == ("src/**",)
 
 

@@ -36,7 +36,7 @@ def plan(request: ModelRequest) -> Turn | None:
     issue = _issue_in(request.last_user_text)
     if issue is None:
         return None
-    role = "docs" if issue.files == ("README.md",) else "developer"
+    role = "docs-writer" if issue.files == ("README.md",) else "developer"
     return Turn(
         [
             ToolUse(
@@ -68,7 +68,7 @@ def work(request: ModelRequest) -> Turn | None:
         ("edit_file", {"path": path, "old_text": anchor, "new_text": anchor + insertion})
         for path, anchor, insertion in issue.edits
     ]
-    if "run" in request.tool_names:  # the docs role has no `run` tool
+    if "run" in request.tool_names:  # the docs-writer role has no `run` tool
         steps.append(("run", {"command": "python3 -m unittest discover -q -s tests -t ."}))
     turn = sum(1 for message in request.messages if message["role"] == "assistant")
     if turn < len(steps):

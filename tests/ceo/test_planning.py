@@ -17,7 +17,7 @@ from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
 from app.store import Store
 
 TREE = ["README.md", "app/routes.py", "app/models.py", "tests/test_routes.py", ".townhall.toml"]
-ROLES = ["developer", "docs", "tester"]
+ROLES = ["developer", "docs-writer", "test-writer"]
 
 
 def protected(path: str) -> bool:

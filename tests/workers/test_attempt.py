@@ -129,7 +129,9 @@ def seed_task(store: Store, installation_id: int, repo: dict[str, Any], number: 
     store.run_sync(seed)
 
 
-FIX = Turn([ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a + b"})])
+FIX = Turn(
+    [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a + b"})]
+)
 RUN_TESTS = Turn([ToolUse("run", {"command": "python3 -m unittest -q"})])
 FINISH = Turn([ToolUse("finish", {"summary": "add() now adds; the unit test passes."})])
 
@@ -175,7 +177,9 @@ async def test_a_verified_change_becomes_a_pull_request(world: World) -> None:
 async def test_a_change_that_keeps_failing_verification_is_recorded_with_its_diff(
     world: World,
 ) -> None:
-    wrong = Turn([ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a * b"})])
+    wrong = Turn(
+        [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a * b"})]
+    )
     world.model.load([Script("worker", [wrong, FINISH, FINISH])])
     await run_attempt(world.deps, 1, 1)
     task = await world.store.fetchone("SELECT state, attempt, feedback FROM tasks")

@@ -85,7 +85,7 @@ class LocalModalHandle:
         *args: str,
         workdir: str,
         env: dict[str, str],
-        timeout: int,  # noqa: ASYNC109 - modal's keyword
+        timeout: int,
         text: bool,
     ) -> SimpleNamespace:
         assert text is False and all(isinstance(arg, str) for arg in args)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.policy import PathPolicy
-from app.roles import DEFAULT_ROLES
+from app.roles import default_roles
 from workers.paths import (
     PathError,
     WriteRules,
@@ -81,7 +81,7 @@ def test_glob_semantics(pattern: str, path: str, matches: bool) -> None:
 
 
 def test_always_protected_paths_cannot_be_written() -> None:
-    rules = WriteRules.for_role(DEFAULT_ROLES["developer"], PathPolicy(protected=()))
+    rules = WriteRules.for_role(default_roles()["developer"], PathPolicy(protected=()))
     for path in (
         ".git/config",
         ".git/hooks/pre-commit",
@@ -97,7 +97,7 @@ def test_always_protected_paths_cannot_be_written() -> None:
 
 
 def test_policy_protected_globs_are_added() -> None:
-    rules = WriteRules.for_role(DEFAULT_ROLES["developer"], PathPolicy(protected=("secrets/**",)))
+    rules = WriteRules.for_role(default_roles()["developer"], PathPolicy(protected=("secrets/**",)))
     with pytest.raises(PathError, match="secrets/\\*\\*"):
         rules.check("secrets/prod/key.pem")
     with pytest.raises(PathError, match="protected"):
@@ -105,12 +105,12 @@ def test_policy_protected_globs_are_added() -> None:
 
 
 def test_role_write_globs_restrict_where_a_role_writes() -> None:
-    docs = WriteRules.for_role(DEFAULT_ROLES["docs"], PathPolicy())
+    docs = WriteRules.for_role(default_roles()["docs-writer"], PathPolicy())
     assert docs.check("docs/guide/intro.md") == "docs/guide/intro.md"
     assert docs.check("README.md") == "README.md"
     with pytest.raises(PathError, match="this role may only write"):
         docs.check("src/app.py")
-    tester = WriteRules.for_role(DEFAULT_ROLES["tester"], PathPolicy())
+    tester = WriteRules.for_role(default_roles()["test-writer"], PathPolicy())
     assert tester.check("pkg/test_core.py") == "pkg/test_core.py"
     with pytest.raises(PathError, match="this role may only write"):
         tester.check("pkg/core.py")
@@ -126,7 +126,7 @@ def test_size_limit_and_root() -> None:
 
 
 def test_changed_path_violations_lists_every_bad_path() -> None:
-    rules = WriteRules.for_role(DEFAULT_ROLES["docs"], PathPolicy())
+    rules = WriteRules.for_role(default_roles()["docs-writer"], PathPolicy())
     problems = changed_path_violations(["docs/a.md", "src/x.py", ".townhall.toml"], rules)
     assert len(problems) == 2
     assert "src/x.py" in problems[0] and ".townhall.toml" in problems[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.policy import PathPolicy
-from app.roles import ALL_TOOLS, DEFAULT_ROLES
+from app.roles import ALL_TOOLS, default_roles
 from tests.workers.sandbox_helpers import write_tree
 from workers.sandbox import LocalOptions, LocalSandbox, create_sandbox
 from workers.tools import ToolBox, ToolLimits, ToolOutcome, replace_exact
@@ -30,7 +30,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
 @pytest.fixture
 def box(sandbox: LocalSandbox) -> ToolBox:
     """The developer's tools over the sandbox."""
-    return ToolBox.for_role(sandbox, DEFAULT_ROLES["developer"], PathPolicy())
+    return ToolBox.for_role(sandbox, default_roles()["developer"], PathPolicy())
 
 
 async def _ok(box: ToolBox, name: str, **arguments: object) -> str:
@@ -46,13 +46,13 @@ async def _error(box: ToolBox, name: str, **arguments: object) -> str:
 
 
 def test_schemas_follow_the_role(sandbox: LocalSandbox) -> None:
-    developer = ToolBox.for_role(sandbox, DEFAULT_ROLES["developer"], PathPolicy())
+    developer = ToolBox.for_role(sandbox, default_roles()["developer"], PathPolicy())
     assert [spec["name"] for spec in developer.schemas] == list(ALL_TOOLS)
     for spec in developer.schemas:
         schema = spec["input_schema"]
         assert schema["type"] == "object" and schema["additionalProperties"] is False
         assert set(schema["required"]) <= set(schema["properties"]) and spec["description"]
-    docs = ToolBox.for_role(sandbox, DEFAULT_ROLES["docs"], PathPolicy())
+    docs = ToolBox.for_role(sandbox, default_roles()["docs-writer"], PathPolicy())
     assert "run" not in [spec["name"] for spec in docs.schemas]
 
 
@@ -66,7 +66,7 @@ async def test_dispatch_validates_inputs(sandbox: LocalSandbox, box: ToolBox) ->
     assert "must be an integer, got bool" in await _error(box, "run", command="x", timeout=True)
     assert "at least 1" in await _error(box, "read_file", path="README.md", start_line=0)
     assert "unknown tool 'delete_repo'" in await _error(box, "delete_repo", path="x")
-    docs = ToolBox.for_role(sandbox, DEFAULT_ROLES["docs"], PathPolicy())
+    docs = ToolBox.for_role(sandbox, default_roles()["docs-writer"], PathPolicy())
     assert "unknown tool 'run'" in await _error(docs, "run", command="env")
     assert await docs.dispatch("run", {"command": "x"}) == ToolOutcome(
         f"unknown tool 'run'; use one of {', '.join(docs.tools)}", True
@@ -75,7 +75,7 @@ async def test_dispatch_validates_inputs(sandbox: LocalSandbox, box: ToolBox) ->
 
 async def test_list_files_matches_globs_and_is_bounded(sandbox: LocalSandbox) -> None:
     box = ToolBox.for_role(
-        sandbox, DEFAULT_ROLES["developer"], PathPolicy(), ToolLimits(list_max=3)
+        sandbox, default_roles()["developer"], PathPolicy(), ToolLimits(list_max=3)
     )
     assert await _ok(box, "list_files", pattern="src/*.py") == "src/app.py\nsrc/util.py"
     assert await _ok(box, "list_files", pattern="**/*.md") == "README.md\ndocs/guide.md"
@@ -109,7 +109,7 @@ async def test_read_file_numbers_lines_and_reads_ranges(box: ToolBox) -> None:
 
 async def test_read_file_bounds_long_and_binary_files(sandbox: LocalSandbox) -> None:
     limits = ToolLimits(read_max_lines=2, line_max_chars=5, read_max_bytes=100)
-    box = ToolBox.for_role(sandbox, DEFAULT_ROLES["developer"], PathPolicy(), limits)
+    box = ToolBox.for_role(sandbox, default_roles()["developer"], PathPolicy(), limits)
     await sandbox.write_file("long.txt", b"abcdefgh\n2\n3\n4\n")
     assert await _ok(box, "read_file", path="long.txt") == (
         "     1\tabcde [... 8 characters in all]\n     2\t2\n"
@@ -123,7 +123,7 @@ async def test_read_file_bounds_long_and_binary_files(sandbox: LocalSandbox) -> 
 
 async def test_search_finds_lines_and_skips_binary_and_git(sandbox: LocalSandbox) -> None:
     box = ToolBox.for_role(
-        sandbox, DEFAULT_ROLES["developer"], PathPolicy(), ToolLimits(search_max_results=2)
+        sandbox, default_roles()["developer"], PathPolicy(), ToolLimits(search_max_results=2)
     )
     await sandbox.write_file("blob.bin", b"VALUE\0binary")
     assert await _ok(box, "search", pattern=r"^VALUE\w* = \d") == (
@@ -172,7 +172,7 @@ async def test_a_symlink_cannot_lead_a_write_into_a_protected_file(
 
 
 async def test_role_globs_and_size_limits(sandbox: LocalSandbox) -> None:
-    docs = ToolBox.for_role(sandbox, DEFAULT_ROLES["docs"], PathPolicy(max_file_bytes=10))
+    docs = ToolBox.for_role(sandbox, default_roles()["docs-writer"], PathPolicy(max_file_bytes=10))
     assert "this role may only write" in await _error(docs, "write_file", path="a.py", content="")
     await _ok(docs, "write_file", path="docs/new.md", content="short")
     assert "over the limit of 10 bytes" in await _error(
@@ -224,7 +224,7 @@ def test_replace_exact_rejects_empty_old_text() -> None:
 
 async def test_run_reports_exit_code_and_output_tails(sandbox: LocalSandbox) -> None:
     box = ToolBox.for_role(
-        sandbox, DEFAULT_ROLES["developer"], PathPolicy(), ToolLimits(run_output_chars=50)
+        sandbox, default_roles()["developer"], PathPolicy(), ToolLimits(run_output_chars=50)
     )
     result = await _ok(box, "run", command="echo out; echo err >&2; exit 4")
     assert result.startswith("exit code 4 after ")
