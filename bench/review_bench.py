@@ -1,7 +1,8 @@
 """Phase 1 of the reviewer on generated pull requests: its speed, and what it catches.
 
-A generated Python repository (40 modules, 10 test modules, pyproject with ruff and mypy
-settings, `.townhall.toml` with a test command) gets pull requests of 10 changed modules each:
+A generated Python repository (50 Python files: 38 modules, 10 test modules, 2 package
+markers; a pyproject with ruff and strict mypy settings; `.townhall.toml` with a test command)
+gets pull requests of 10 changed modules each:
 clean ones, and ones with one seeded defect of each kind. Every PR goes the production way:
 fetched and merged with its base on the trusted side (reviewer/gitwork.py), handed to a local
 sandbox, phase 1 run there (reviewer/phase1.py), and judged by the verdict rule
@@ -32,7 +33,7 @@ from reviewer.verdict import blocking_phase1
 from workers.sandbox import LocalOptions, open_sandbox
 from workers.sandbox.env import DEFAULT_PATH
 
-MODULES = 40
+MODULES = 38
 TEST_MODULES = 10
 PR_FILES = 10
 GOAL_SECONDS = 5.0
@@ -86,7 +87,7 @@ def test_module(index: int) -> str:
 
 
 def base_files() -> Files:
-    """Return the generated repository: 40 modules, 10 test modules, config files."""
+    """Return the generated repository: modules, test modules, config files."""
     files: Files = {"pkg/__init__.py": "", "pyproject.toml": PYPROJECT, ".townhall.toml": POLICY}
     files |= {f"pkg/mod_{i:02d}.py": module(i) for i in range(MODULES)}
     files |= {f"tests/test_mod_{i:02d}.py": test_module(i) for i in range(TEST_MODULES)}
@@ -264,8 +265,12 @@ def print_timing(runs: list[Run]) -> None:
     clean = [run for run in runs if run.kind == "clean"]
     seconds = [run.phase1.seconds for run in clean]
     tools = clean[0].phase1.report["durations"]
-    python = sum(1 for path in base_files() if path.endswith(".py"))
-    print(f"Repository: {python} Python files (+ 3 config files); PR: {clean[0].changed} files")
+    files = base_files()
+    python = sum(1 for path in files if path.endswith(".py"))
+    other = len(files) - python
+    print(
+        f"Repository: {python} Python files (+ {other} config files); PR: {clean[0].changed} files"
+    )
     print(
         f"Phase 1 in a local sandbox: median {statistics.median(seconds):.2f} s, "
         f"max {max(seconds):.2f} s over {len(clean)} clean PRs (goal < {GOAL_SECONDS:.0f} s); "

@@ -13,7 +13,8 @@ from reviewer.texts import REVIEW_TOOL
 from reviewer.verdict import Comment, Decision, ModelReview
 
 REVIEW_TIER: Tier = "standard"
-MAX_TOKENS = 4096
+# Room for a long list of findings and comments in one tool call.
+MAX_TOKENS = 8192
 # One corrective round when the answer does not fit the schema; then the review fails.
 CORRECTIONS = 1
 _DECISIONS: tuple[Decision, ...] = ("approve", "request_changes")

@@ -15,10 +15,12 @@ Decision = Literal["approve", "request_changes"]
 
 # GitHub shows every inline comment in the conversation; past this many the rest go in the body.
 MAX_INLINE = 30
-# Tools whose errors block wherever they are reported: a test or build that fails on the merged
-# tree breaks the base branch even when the failure shows in a file the change did not touch.
-# (The post-merge check reverts anything that breaks the base, so such failures are new.)
-RUN_WIDE_TOOLS = frozenset({"pytest", "build", "test"})
+# Runs whose errors block wherever they are reported: a test, build or setup that fails on the
+# merged tree breaks the base branch even when the failure shows in a file the change did not
+# touch, or in no file at all. (The post-merge check reverts anything that breaks the base, so
+# such failures are new.) A static analyser that crashes without locating anything (a plugin
+# missing from the sandbox, say) is shown to the reviewer but does not block by itself.
+RUN_WIDE_TOOLS = frozenset({"pytest", "setup", "build", "test"})
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,11 @@ class Verdict:
 
 def blocking_phase1(findings: Iterable[Finding], diff: Sequence[FileDiff]) -> list[Finding]:
     """Return the phase 1 errors that block a merge."""
-    # An error blocks when it sits in changed code, when a test or build run failed (anywhere),
-    # or when it is about the whole run (a tool or command that failed without locating it).
+    # An error blocks when it sits in changed code or comes from a test, build or setup run.
     # Errors in untouched code (a pre-existing lint error, say) are left to the rubric review.
     errors = [finding for finding in findings if finding.severity == "error"]
     in_changed = set(findings_in_changed_code(errors, diff))
-    return [
-        finding
-        for finding in errors
-        if finding in in_changed or finding.path is None or finding.tool in RUN_WIDE_TOOLS
-    ]
+    return [f for f in errors if f in in_changed or f.tool in RUN_WIDE_TOOLS]
 
 
 def finding_comment(finding: Finding) -> Comment:

@@ -109,9 +109,19 @@ def test_blocking_phase1_keeps_errors_in_changed_code_and_failed_runs() -> None:
     untouched_file = error("ruff", "other.py", 3)
     failing_test = error("pytest", "tests/test_other.py", 9)
     failed_build = error("build", None, None)
+    crashed_analyser = error("mypy", None, None)
     warning = error("ruff", "pkg/mod.py", 2, severity="warning")
     found = blocking_phase1(
-        [in_change, untouched_line, untouched_file, failing_test, failed_build, warning], FILES
+        [
+            in_change,
+            untouched_line,
+            untouched_file,
+            failing_test,
+            failed_build,
+            crashed_analyser,
+            warning,
+        ],
+        FILES,
     )
     assert found == [in_change, failing_test, failed_build]
 
