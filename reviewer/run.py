@@ -21,9 +21,11 @@ from app.clock import Clock
 from app.github.client import Client
 from app.llm import CallContext
 from app.policy import Policy, parse_policy
+from app.repo_policy import policy_from_github
 from app.store import Tx
 from app.store.leases import renew
-from app.taskstate import IllegalTransition, TaskState
+from app.store.tasks import get_task_tx
+from app.taskstate import TaskState
 from reviewer import actions
 from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
 from reviewer.evaluate import Subject, evaluate
@@ -38,6 +40,7 @@ from reviewer.records import (
     ReviewTarget,
     claim_tx,
     insert_review_tx,
+    note_tx,
     read_target_tx,
     recover_stalled_reviews,
     review_lease,
@@ -184,13 +187,16 @@ async def _release(deps: ReviewDeps, target: ReviewTarget, reason: str, **update
 
 
 async def _policy(client: Client, target: ReviewTarget) -> Policy:
-    from app.repo_policy import policy_from_github
-
     return await policy_from_github(client, target.owner, target.repo, target.default_branch)
 
 
 def _record_error_tx(tx: Tx, clock: Clock, target: ReviewTarget, head: str, detail: str) -> None:
+    """Record a failed review and release the task, unless it had already moved on."""
     assert target.pr_number is not None
+    if get_task_tx(tx, target.task_id).state != TaskState.REVIEWING:
+        # The outcome was recorded; a later step (a label, say) failed. Say so, change nothing.
+        note_tx(tx, clock, target, "review_error", f"after the review was recorded: {detail}")
+        return
     insert_review_tx(
         tx,
         clock,
@@ -206,8 +212,7 @@ def _record_error_tx(tx: Tx, clock: Clock, target: ReviewTarget, head: str, deta
             reasons=(detail[:2000],),
         ),
     )
-    with contextlib.suppress(IllegalTransition):
-        settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, f"review failed: {detail[:500]}")
+    settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, f"review failed: {detail[:500]}")
 
 
 @contextlib.asynccontextmanager
