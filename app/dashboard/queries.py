@@ -200,7 +200,7 @@ def queue_tx(tx: Tx, now: datetime, limit: int, page: int) -> tuple[QueueRow, ..
             attempt=row["attempt"],
             max_attempts=row["max_attempts"],
             passed_over=row["passed_over"],
-            waiting_reason=row["waiting_reason"],
+            waiting_reason=redact(row["waiting_reason"]) if row["waiting_reason"] else None,
             waiting_seconds=seconds_between(parse_time(row["approved_at"]), now) or 0.0,
         )
         for row in rows
