@@ -74,6 +74,7 @@ class AgentSession:
     limits: Limits
     messages: list[dict[str, Any]] = field(default_factory=list)
     turns: int = 0
+    input_tokens: int = 0
     output_tokens: int = 0
     dollars: float = 0.0
     summary: str = ""
@@ -120,7 +121,13 @@ class AgentSession:
                 self._unsent = [block for block in pending if block["type"] == "tool_result"]
                 return Outcome.MODEL_ERROR
             self.turns += 1
-            self.output_tokens += reply.usage.output_tokens
+            usage = reply.usage
+            self.input_tokens += (
+                usage.input_tokens
+                + (usage.cache_creation_input_tokens or 0)
+                + (usage.cache_read_input_tokens or 0)
+            )
+            self.output_tokens += usage.output_tokens
             self.dollars += self.llm.cost_of(reply)
             self.messages.append(
                 {"role": "assistant", "content": [block.model_dump() for block in reply.content]}

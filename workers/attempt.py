@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from app.ceo.attempts import WORKER_LEASE_TTL, attempt_lease, end_attempt_tx, fail_attempt_tx
+from app.ceo.planning import TIER_FOR_COMPLEXITY
 from app.clock import Clock
-from app.codemap import build_map
+from app.codemap import DEFAULT_MAP_NAME, build_map
+from app.dashboard.records import timed_step
 from app.github.client import GitHubAccess
 from app.llm import LLM, CallContext
 from app.policy import Policy, PolicyError
@@ -30,11 +35,12 @@ from app.store.leases import renew
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
 from workers.agent import AgentSession, Limits, Outcome
-from workers.changes import collect_changes, unified_diff
+from workers.changes import UnpublishableChange, collect_changes, unified_diff
 from workers.fetch import fetch_tree
+from workers.memory import Note, add_note_tx, describe_attempt, read_notes_tx, render_notes
 from workers.paths import changed_path_violations
-from workers.publish import PullRequestText, publish_change
-from workers.sandbox import Sandbox, open_sandbox
+from workers.publish import FileChange, Published, PullRequestText, publish_change
+from workers.sandbox import Sandbox, create_sandbox
 from workers.texts import (
     COMMIT_MESSAGE,
     FEEDBACK_SECTION,
@@ -49,7 +55,11 @@ from workers.verify import Verification, verify
 
 log = logging.getLogger("townhall.worker")
 
-TIER_FOR_COMPLEXITY: dict[str, Tier] = {"small": "fast", "medium": "standard", "large": "deep"}
+# Agent outcomes that mean a limit stopped the work (kept as a draft PR when it changed files).
+LIMITS = frozenset(
+    {Outcome.TURN_LIMIT, Outcome.TOKEN_LIMIT, Outcome.BUDGET_LIMIT, Outcome.TIME_LIMIT}
+)
+LIMIT_LABEL = "townhall:limit-reached"
 
 
 @dataclass
@@ -82,16 +92,43 @@ class AttemptInput:
     repo: str
     default_branch: str
     installation_id: int
+    notes: tuple[Note, ...] = ()
+
+
+class AttemptOutcome(StrEnum):
+    """How an attempt ended; only `verified` work becomes a ready PR."""
+
+    VERIFIED = "verified"
+    BUILD_FAILED = "build_failed"
+    NO_CHANGES = "no_changes"
+    LIMIT_REACHED = "limit_reached"
+    ERROR = "error"
 
 
 class AttemptFailed(Exception):
-    """The attempt cannot produce a PR; `outcome` names why, `log` says what happened."""
+    """The attempt cannot produce a ready PR; `outcome` names why, `log` says what happened."""
 
-    def __init__(self, outcome: str, log: str, diff: str | None = None) -> None:
+    def __init__(self, outcome: AttemptOutcome, log: str, diff: str | None = None) -> None:
         super().__init__(f"{outcome}: {log[:200]}")
         self.outcome = outcome
         self.log = log
         self.diff = diff
+        self.files: list[str] = []
+        self.summary = ""
+        self.draft: Published | None = None
+
+
+@dataclass
+class Success:
+    """A verified change that was published."""
+
+    published: Published
+    files: list[str]
+    diff: str
+    summary: str
+    checks: Verification
+    transcript: str
+    dollars: float
 
 
 def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
@@ -103,11 +140,10 @@ def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
         (task_id,),
     )
     if row is None:
-        raise AttemptFailed("missing_task", f"task {task_id} or its repository is not recorded")
+        raise LookupError(f"task {task_id} or its repository is not recorded")
     if row["state"] != TaskState.RUNNING or row["attempt"] != attempt:
-        raise AttemptFailed(
-            "stale_dispatch",
-            f"task is {row['state']} at attempt {row['attempt']}, not running {attempt}",
+        raise LookupError(
+            f"task is {row['state']} at attempt {row['attempt']}, not running {attempt}"
         )
     owner, repo = row["full_name"].split("/", 1)
     return AttemptInput(
@@ -126,6 +162,7 @@ def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
         repo=repo,
         default_branch=row["default_branch"],
         installation_id=row["installation_id"],
+        notes=tuple(read_notes_tx(tx, task_id)),
     )
 
 
@@ -160,184 +197,60 @@ def _task_message(work: AttemptInput, fence: Fence) -> str:
         repo=f"{work.owner}/{work.repo}",
         brief=work.brief,
         fenced_issue=fence_issue(work.title, work.body, fence),
+        memory=render_notes(work.notes),
         feedback=feedback,
     )
-
-
-async def _agent_and_verify(
-    session: AgentSession,
-    sandbox: Sandbox,
-    base_tree: Path,
-    policy: Policy,
-    role: Role,
-    message: str,
-) -> Verification:
-    """Run the agent, then the checks; feed failures back for the configured fix rounds."""
-    outcome = await session.run(message)
-    for fix_round in range(policy.limits.fix_rounds + 1):
-        if outcome != Outcome.FINISHED:
-            raise AttemptFailed(
-                f"agent_{outcome}", session.summary or f"the agent stopped: {outcome}"
-            )
-        if not await collect_changes(sandbox, base_tree):
-            raise AttemptFailed("no_change", "the agent finished without changing any file")
-        checks = await verify(sandbox, policy.commands, role.verify)
-        if checks.passed:
-            return checks
-        if fix_round == policy.limits.fix_rounds:
-            raise AttemptFailed("verification_failed", checks.failure_log())
-        outcome = await session.run(FIX_ROUND_MESSAGE.format(log=checks.failure_log()))
-    raise AssertionError("unreachable")
 
 
 async def run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str = "worker") -> None:
     """Run one attempt and record how it ended (a PR, or a failure with its log and diff)."""
     try:
         work = await deps.store.run(lambda tx: _read_input(tx, task_id, attempt))
-    except AttemptFailed as stale:
+    except LookupError as stale:
         log.warning("attempt %s of task %s not run: %s", attempt, task_id, stale)
         return
-    lease = attempt_lease(task_id, attempt)
     try:
-        async with _holding_lease(deps, lease, worker):
-            await _attempt(deps, work)
-        return
+        async with _holding_lease(deps, attempt_lease(task_id, attempt), worker):
+            success = await _attempt(deps, work)
     except AttemptFailed as failed:
-        ending = failed
+        await _record_failure(deps, work, failed)
+        return
     except Exception as error:  # a bug or an outage: the attempt still ends, recorded
         log.exception("attempt %s of task %s crashed", attempt, task_id)
-        ending = AttemptFailed("worker_error", f"{type(error).__name__}: {error}")
-    await deps.store.run(
-        lambda tx: fail_attempt_tx(
+        await _record_failure(
+            deps, work, AttemptFailed(AttemptOutcome.ERROR, f"{type(error).__name__}: {error}")
+        )
+        return
+    await _record_success(deps, work, success)
+
+
+async def _record_failure(deps: WorkerDeps, work: AttemptInput, failed: AttemptFailed) -> None:
+    draft = f" Its work is kept as draft PR #{failed.draft.pr_number}." if failed.draft else ""
+    note = describe_attempt(failed.outcome, failed.summary, failed.files, failed.log, "") + draft
+
+    def record(tx: Tx) -> None:
+        fail_attempt_tx(
             tx,
             deps.clock,
-            task_id,
-            attempt,
-            outcome=ending.outcome,
-            log=ending.log,
-            diff=ending.diff,
+            work.task_id,
+            work.attempt,
+            outcome=failed.outcome,
+            log=failed.log + draft,
+            diff=failed.diff,
         )
-    )
-
-
-async def _attempt(deps: WorkerDeps, work: AttemptInput) -> None:
-    token = await deps.github.installation_token(
-        work.installation_id, [work.repo], {"contents": "read", "metadata": "read"}
-    )
-    async with await deps.github.installation_client(work.installation_id, [work.repo]) as client:
-        repository = (await client.rest.repos.async_get(work.owner, work.repo)).parsed_data
-    with tempfile.TemporaryDirectory(prefix="townhall-base-") as directory:
-        base_tree = Path(directory) / "tree"
-        await asyncio.to_thread(
-            fetch_tree,
-            repository.clone_url,
-            token.token,
-            work.default_branch,
-            work.base_sha,
-            base_tree,
+        tx.execute(
+            "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
+            (json.dumps(failed.files), work.task_id, work.attempt),
         )
-        try:
-            policy = policy_from_tree(base_tree)
-        except PolicyError as error:
-            raise AttemptFailed("invalid_policy", str(error)) from error
-        role = policy.roles.get(work.role)
-        if role is None:
-            raise AttemptFailed("unknown_role", f"role {work.role!r} is not in the policy")
-        codebase_map = await asyncio.to_thread(build_map, base_tree)
-        async with open_sandbox(deps.sandbox_backend, base_tree) as sandbox:
-            await _work_in_sandbox(deps, work, policy, role, codebase_map, sandbox, base_tree)
+        add_note_tx(tx, deps.clock, work.task_id, work.attempt, failed.outcome, note)
+
+    await deps.store.run(record)
 
 
-async def _work_in_sandbox(
-    deps: WorkerDeps,
-    work: AttemptInput,
-    policy: Policy,
-    role: Role,
-    codebase_map: str,
-    sandbox: Sandbox,
-    base_tree: Path,
-) -> None:
-    tools = ToolBox.for_role(sandbox, role, policy.paths)
-    tier = (
-        TIER_FOR_COMPLEXITY.get(work.complexity, "standard")
-        if role.tier == "standard"
-        else role.tier
+async def _record_success(deps: WorkerDeps, work: AttemptInput, done: Success) -> None:
+    note = describe_attempt(
+        AttemptOutcome.VERIFIED, done.summary, done.files, "", done.checks.report()
     )
-    session = AgentSession(
-        llm=deps.llm,
-        tools=tools,
-        system=f"{role.system_prompt}\n\n# Codebase map\n{codebase_map}",
-        tier=tier,  # type: ignore[arg-type]  # role tiers are validated by the policy parser
-        context=CallContext(
-            phase="agent", task_id=work.task_id, attempt=work.attempt, role=role.name
-        ),
-        limits=Limits(
-            max_turns=policy.budget.max_turns,
-            max_dollars=policy.budget.per_task_usd,
-            max_seconds=policy.budget.max_minutes * 60,
-        ),
-    )
-    try:
-        checks = await _agent_and_verify(
-            session, sandbox, base_tree, policy, role, _task_message(work, Fence())
-        )
-    except AttemptFailed as failed:
-        # Keep the work so far: the diff goes with the failure record, never silently dropped.
-        changes = await collect_changes(sandbox, base_tree)
-        failed.diff = unified_diff(changes, base_tree) or None
-        failed.log = f"{failed.log}\n\n{session.transcript()}"
-        raise
-    changes = await collect_changes(sandbox, base_tree)
-    diff = unified_diff(changes, base_tree)
-    if violations := changed_path_violations(changes, tools.rules):
-        raise AttemptFailed("forbidden_change", "\n".join(violations), diff)
-    await _publish(deps, work, role, session, checks, changes, diff)
-
-
-async def _publish(
-    deps: WorkerDeps,
-    work: AttemptInput,
-    role: Role,
-    session: AgentSession,
-    checks: Verification,
-    changes: dict[str, Any],
-    diff: str,
-) -> None:
-    text = PullRequestText(
-        PR_TITLE.format(title=work.title, number=work.issue_number),
-        PR_BODY.format(
-            number=work.issue_number,
-            summary=session.summary,
-            role=role.name,
-            attempt=work.attempt,
-            max_attempts=work.max_attempts,
-            model=deps.llm.model_for(session.tier),
-            cost=session.dollars,
-            turns=session.turns,
-            verification=checks.report(),
-        ),
-    )
-    permissions = {"contents": "write", "pull_requests": "write", "metadata": "read"}
-    async with await deps.github.installation_client(
-        work.installation_id, [work.repo], permissions
-    ) as client:
-        published = await publish_change(
-            client,
-            owner=work.owner,
-            repo=work.repo,
-            base_branch=work.default_branch,
-            base_sha=work.base_sha,
-            issue_number=work.issue_number,
-            changes=changes,
-            message=COMMIT_MESSAGE.format(
-                title=work.title,
-                number=work.issue_number,
-                summary=session.summary,
-                task_id=work.task_id,
-                attempt=work.attempt,
-            ),
-            pr=text,
-        )
 
     def record(tx: Tx) -> None:
         end_attempt_tx(
@@ -345,11 +258,17 @@ async def _publish(
             deps.clock,
             work.task_id,
             work.attempt,
-            outcome="pr_opened",
-            log=f"{checks.report()}\n\n{session.transcript()}",
-            diff=diff,
-            cost_usd=session.dollars,
+            outcome=AttemptOutcome.VERIFIED,
+            log=f"{done.checks.report()}\n\n{done.transcript}",
+            diff=done.diff,
+            cost_usd=done.dollars,
         )
+        tx.execute(
+            "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
+            (json.dumps(done.files), work.task_id, work.attempt),
+        )
+        add_note_tx(tx, deps.clock, work.task_id, work.attempt, AttemptOutcome.VERIFIED, note)
+        published = done.published
         transition_tx(
             tx,
             deps.clock,
@@ -365,3 +284,215 @@ async def _publish(
         )
 
     await deps.store.run(record)
+
+
+def _codebase_map(tree: Path) -> str:
+    """The repository's own CODEBASE_MAP.md when it has one, else one generated now."""
+    committed = tree / DEFAULT_MAP_NAME
+    if committed.is_file():
+        return committed.read_text(encoding="utf-8", errors="replace")
+    return build_map(tree)
+
+
+async def _attempt(deps: WorkerDeps, work: AttemptInput) -> Success:
+    step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
+    token = await deps.github.installation_token(
+        work.installation_id, [work.repo], {"contents": "read", "metadata": "read"}
+    )
+    async with await deps.github.installation_client(work.installation_id, [work.repo]) as client:
+        repository = (await client.rest.repos.async_get(work.owner, work.repo)).parsed_data
+    with tempfile.TemporaryDirectory(prefix="townhall-base-") as directory:
+        base_tree = Path(directory) / "tree"
+        async with step("fetch"):
+            await asyncio.to_thread(
+                fetch_tree,
+                repository.clone_url,
+                token.token,
+                work.default_branch,
+                work.base_sha,
+                base_tree,
+            )
+        try:
+            policy = policy_from_tree(base_tree)
+        except PolicyError as error:
+            raise AttemptFailed(AttemptOutcome.ERROR, str(error)) from error
+        role = policy.roles.get(work.role)
+        if role is None:
+            raise AttemptFailed(AttemptOutcome.ERROR, f"role {work.role!r} is not in the policy")
+        async with step("codebase_map"):
+            codebase_map = await asyncio.to_thread(_codebase_map, base_tree)
+        async with step("sandbox_setup"):
+            sandbox = await create_sandbox(deps.sandbox_backend, base_tree)
+        try:
+            return await _work_in_sandbox(
+                deps, work, policy, role, codebase_map, sandbox, base_tree
+            )
+        except UnpublishableChange as bad:
+            raise AttemptFailed(AttemptOutcome.ERROR, f"unpublishable change: {bad}") from bad
+        finally:
+            await sandbox.close()
+
+
+def _session(
+    deps: WorkerDeps, work: AttemptInput, policy: Policy, role: Role, tools: ToolBox, map_: str
+) -> AgentSession:
+    """The agent's conversation: role prompt and codebase map first (the cached prefix)."""
+    # A role that names its own tier keeps it; otherwise the plan's complexity picks one.
+    tier = role.tier if role.tier != "standard" else TIER_FOR_COMPLEXITY.get(work.complexity)
+    return AgentSession(
+        llm=deps.llm,
+        tools=tools,
+        system=f"{role.system_prompt}\n\n# Codebase map\n{map_}",
+        tier=cast(Tier, tier or "standard"),  # role tiers are validated by the policy parser
+        context=CallContext(
+            phase="agent", task_id=work.task_id, attempt=work.attempt, role=role.name
+        ),
+        limits=Limits(
+            max_turns=policy.budget.max_turns,
+            max_dollars=policy.budget.per_task_usd,
+            max_seconds=policy.budget.max_minutes * 60,
+        ),
+    )
+
+
+async def _agent_and_verify(
+    session: AgentSession,
+    sandbox: Sandbox,
+    base_tree: Path,
+    policy: Policy,
+    role: Role,
+    message: str,
+) -> Verification:
+    """Run the agent, then the checks; feed failures back for the configured fix rounds."""
+    outcome = await session.run(message)
+    for fix_round in range(policy.limits.fix_rounds + 1):
+        if outcome in LIMITS:
+            raise AttemptFailed(AttemptOutcome.LIMIT_REACHED, f"the agent stopped: {outcome}")
+        if outcome != Outcome.FINISHED:
+            raise AttemptFailed(
+                AttemptOutcome.ERROR, session.summary or f"the agent stopped: {outcome}"
+            )
+        if not await collect_changes(sandbox, base_tree):
+            raise AttemptFailed(
+                AttemptOutcome.NO_CHANGES, "the agent finished without changing any file"
+            )
+        checks = await verify(sandbox, policy.commands, role.verify)
+        if checks.passed:
+            return checks
+        if fix_round == policy.limits.fix_rounds:
+            raise AttemptFailed(AttemptOutcome.BUILD_FAILED, checks.failure_log())
+        outcome = await session.run(FIX_ROUND_MESSAGE.format(log=checks.failure_log()))
+    raise AssertionError("unreachable")
+
+
+async def _work_in_sandbox(
+    deps: WorkerDeps,
+    work: AttemptInput,
+    policy: Policy,
+    role: Role,
+    codebase_map: str,
+    sandbox: Sandbox,
+    base_tree: Path,
+) -> Success:
+    step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
+    tools = ToolBox.for_role(sandbox, role, policy.paths)
+    session = _session(deps, work, policy, role, tools, codebase_map)
+    try:
+        async with step("agent_and_verify") as note:
+            checks = await _agent_and_verify(
+                session, sandbox, base_tree, policy, role, _task_message(work, Fence())
+            )
+            note.detail = f"{session.turns} turns, ${session.dollars:.4f}"
+    except AttemptFailed as failed:
+        # Keep the work so far: the diff goes with the failure record, never silently dropped;
+        # an agent stopped by a limit with changes in hand also gets a draft PR.
+        try:
+            changes = await collect_changes(sandbox, base_tree)
+        except UnpublishableChange as bad:
+            failed.log = f"{failed.log}\n\nunpublishable change: {bad}"
+            changes = {}
+        failed.diff = unified_diff(changes, base_tree) or None
+        failed.files = sorted(changes)
+        failed.summary = session.summary
+        failed.log = f"{failed.log}\n\n{session.transcript()}"
+        allowed = not changed_path_violations(changes, tools.rules)
+        if failed.outcome == AttemptOutcome.LIMIT_REACHED and changes and allowed:
+            async with step("publish_draft"):
+                failed.draft = await _publish(deps, work, role, session, None, changes, draft=True)
+        raise
+    changes = await collect_changes(sandbox, base_tree)
+    diff = unified_diff(changes, base_tree)
+    if violations := changed_path_violations(changes, tools.rules):
+        forbidden = AttemptFailed(AttemptOutcome.ERROR, "\n".join(violations), diff)
+        forbidden.files = sorted(changes)
+        raise forbidden
+    async with step("publish"):
+        published = await _publish(deps, work, role, session, checks, changes, draft=False)
+    return Success(
+        published,
+        sorted(changes),
+        diff,
+        session.summary,
+        checks,
+        session.transcript(),
+        session.dollars,
+    )
+
+
+async def _publish(
+    deps: WorkerDeps,
+    work: AttemptInput,
+    role: Role,
+    session: AgentSession,
+    checks: Verification | None,
+    changes: dict[str, FileChange],
+    *,
+    draft: bool,
+) -> Published:
+    """Commit through the API on the issue's branch and open (or reuse) its PR."""
+    verified = (
+        checks.report()
+        if checks
+        else ("not verified: the attempt stopped at a limit; this draft keeps its work")
+    )
+    files = "\n".join(f"- `{path}`" for path in sorted(changes))
+    text = PullRequestText(
+        PR_TITLE.format(title=work.title, number=work.issue_number),
+        PR_BODY.format(
+            number=work.issue_number,
+            summary=session.summary or "(no summary: the attempt stopped early)",
+            role=role.name,
+            attempt=work.attempt,
+            max_attempts=work.max_attempts,
+            model=deps.llm.model_for(session.tier),
+            input_tokens=session.input_tokens,
+            output_tokens=session.output_tokens,
+            cost=session.dollars,
+            turns=session.turns,
+            files=files,
+            verification=verified,
+        ),
+    )
+    permissions = {"contents": "write", "pull_requests": "write", "metadata": "read"}
+    async with await deps.github.installation_client(
+        work.installation_id, [work.repo], permissions
+    ) as client:
+        return await publish_change(
+            client,
+            owner=work.owner,
+            repo=work.repo,
+            base_branch=work.default_branch,
+            base_sha=work.base_sha,
+            issue_number=work.issue_number,
+            changes=changes,
+            message=COMMIT_MESSAGE.format(
+                title=work.title,
+                number=work.issue_number,
+                summary=session.summary or "Work kept from an interrupted attempt.",
+                task_id=work.task_id,
+                attempt=work.attempt,
+            ),
+            pr=text,
+            draft=draft,
+            labels=(LIMIT_LABEL,) if draft else (),
+        )

@@ -7,9 +7,9 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from workers.paths import matches_any
+from workers.paths import PathError, matches_any
 from workers.publish import FileChange
-from workers.sandbox import Sandbox
+from workers.sandbox import Sandbox, SandboxFileError
 from workers.sandbox.tree import walk_files
 
 # Build and test runs leave these behind; they are never part of a change, ignored or not.
@@ -43,6 +43,14 @@ def ignored_by_git(base_tree: Path, paths: Iterable[str]) -> set[str]:
     return set(result.stdout.splitlines())
 
 
+class UnpublishableChange(Exception):
+    """The sandbox holds files that cannot be part of a change (links out, unreadable files)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
 async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileChange]:
     """Compare every file in the sandbox with the trusted base tree (not the sandbox's git).
 
@@ -55,8 +63,13 @@ async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileCh
     artifacts = {path for path in new if matches_any(BUILD_ARTIFACTS, path)}
     after -= artifacts | ignored_by_git(base_tree, sorted(new - artifacts))
     changes: dict[str, FileChange] = {}
+    unreadable: list[str] = []
     for path in sorted(after):
-        content = await sandbox.read_file(path)
+        try:
+            content = await sandbox.read_file(path)
+        except (PathError, SandboxFileError) as error:
+            unreadable.append(str(error))  # e.g. a symlink the agent pointed outside the checkout
+            continue
         original = base_tree / path
         if path in before and original.read_bytes() == content:
             continue
@@ -64,6 +77,8 @@ async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileCh
         changes[path] = FileChange(content, executable)
     for path in sorted(before - after):
         changes[path] = FileChange(None)
+    if unreadable:
+        raise UnpublishableChange(unreadable)
     return changes
 
 

@@ -8,7 +8,7 @@ branch `townhall/issue-<N>` is force-moved to the new commit and an open PR for 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +78,14 @@ async def publish_change(
     changes: Mapping[str, FileChange],
     message: str,
     pr: PullRequestText,
+    draft: bool = False,
+    labels: Sequence[str] = (),
 ) -> Published:
-    """Commit `changes` on `base_sha`, move the issue's branch there, and open or reuse a PR."""
+    """Commit `changes` on `base_sha`, move the issue's branch there, and open or reuse a PR.
+
+    A draft (work kept when an attempt hit a limit) is reused by later drafts; a ready change
+    supersedes it with a new PR, since the REST API cannot turn a draft into a ready PR.
+    """
     if not changes:
         raise ValueError("nothing to publish: the change is empty")
     base_commit = await client.rest.git.async_get_commit(owner, repo, base_sha)
@@ -95,7 +101,12 @@ async def publish_change(
     sha = commit.parsed_data.sha
     branch = branch_for(issue_number)
     await _move_branch(client, owner, repo, branch, sha)
-    return await _open_or_reuse_pr(client, owner, repo, base_branch, branch, sha, pr)
+    published = await _open_or_reuse_pr(client, owner, repo, base_branch, branch, sha, pr, draft)
+    if labels:
+        await client.rest.issues.async_add_labels(
+            owner, repo, published.pr_number, data={"labels": list(labels)}
+        )
+    return published
 
 
 async def _move_branch(client: Client, owner: str, repo: str, branch: str, sha: str) -> None:
@@ -118,21 +129,32 @@ async def _open_or_reuse_pr(
     branch: str,
     sha: str,
     pr: PullRequestText,
+    draft: bool,
 ) -> Published:
     open_prs = await client.rest.pulls.async_list(
         owner, repo, state="open", head=f"{owner}:{branch}"
     )
     matching: list[Any] = list(open_prs.parsed_data)
-    if matching:
+    if matching and (draft or not matching[0].draft):
         existing = matching[0]
         await client.rest.pulls.async_update(
             owner, repo, existing.number, data={"title": pr.title, "body": pr.body}
         )
         return Published(branch, sha, existing.number, existing.html_url, reused_pr=True)
+    if matching:  # a ready change replaces the draft kept from an interrupted attempt
+        await client.rest.pulls.async_update(
+            owner, repo, matching[0].number, data={"state": "closed"}
+        )
     created = await client.rest.pulls.async_create(
         owner,
         repo,
-        data={"title": pr.title, "body": pr.body, "head": branch, "base": base_branch},
+        data={
+            "title": pr.title,
+            "body": pr.body,
+            "head": branch,
+            "base": base_branch,
+            "draft": draft,
+        },
     )
     return Published(
         branch, sha, created.parsed_data.number, created.parsed_data.html_url, reused_pr=False

@@ -8,7 +8,7 @@ TASK_MESSAGE = """\
 {brief}
 
 {fenced_issue}
-{feedback}
+{memory}{feedback}
 Work in the checkout with the tools. Keep the change focused on the brief. Run the build and
 tests with `run` before you call `finish` with a summary of what you changed and how you checked it.
 """
@@ -42,6 +42,10 @@ Closes #{number}
 | model | {model} |
 | cost | ${cost:.2f} |
 | agent turns | {turns} |
+| tokens | {input_tokens:,} in, {output_tokens:,} out |
+
+**Files changed**
+{files}
 
 **Verified in the sandbox**
 {verification}

@@ -151,7 +151,7 @@ async def test_a_verified_change_becomes_a_pull_request(world: World) -> None:
     assert task == {"state": "pr_open", "pr_number": 2, "branch": "townhall/issue-1"}
     attempt = await world.store.fetchone("SELECT state, outcome, diff, log FROM attempts")
     assert attempt is not None
-    assert (attempt["state"], attempt["outcome"]) == ("ended", "pr_opened")
+    assert (attempt["state"], attempt["outcome"]) == ("ended", "verified")
     assert "+    return a + b" in attempt["diff"]
     assert "python3 -m unittest -q" in attempt["log"]
     calls = await world.store.fetchall("SELECT phase, role FROM llm_calls")
@@ -188,7 +188,7 @@ async def test_a_change_that_keeps_failing_verification_is_recorded_with_its_dif
     assert "FAIL" in task["feedback"] or "Error" in task["feedback"]
     attempt = await world.store.fetchone("SELECT outcome, diff FROM attempts")
     assert attempt is not None
-    assert attempt["outcome"] == "verification_failed"
+    assert attempt["outcome"] == "build_failed"
     assert "+    return a * b" in attempt["diff"]
     # The fix round carried the failing output back to the agent.
     fix_message = world.model.requests[2].body["messages"][-1]["content"][-1]["text"]
@@ -201,7 +201,8 @@ async def test_writing_a_protected_file_through_the_shell_is_caught(world: World
     await run_attempt(world.deps, 1, 1)
     attempt = await world.store.fetchone("SELECT outcome, log FROM attempts")
     assert attempt is not None
-    assert attempt["outcome"] == "forbidden_change"
+    assert attempt["outcome"] == "error"
+    assert "protected path" in attempt["log"]
     assert ".townhall.toml" in attempt["log"]
     assert (await world.store.fetchone("SELECT state FROM tasks")) == {"state": "queued"}
 
@@ -210,10 +211,179 @@ async def test_no_change_is_a_failure_not_a_success(world: World) -> None:
     world.model.load([Script("worker", [FINISH])])
     await run_attempt(world.deps, 1, 1)
     attempt = await world.store.fetchone("SELECT outcome, log FROM attempts")
-    assert attempt is not None and attempt["outcome"] == "no_change", attempt
+    assert attempt is not None and attempt["outcome"] == "no_changes", attempt
 
 
 async def test_a_stale_dispatch_does_nothing(world: World) -> None:
     await run_attempt(world.deps, 1, 7)
     assert world.model.requests == []
     assert (await world.store.fetchone("SELECT state FROM tasks")) == {"state": "running"}
+
+
+ADD_TEST = Turn(
+    [
+        ToolUse(
+            "write_file",
+            {
+                "path": "test_more.py",
+                "content": "import unittest\nfrom calc.core import add\n\n\n"
+                "class More(unittest.TestCase):\n    def test_zero(self):\n"
+                "        self.assertEqual(add(0, 0), 0)\n",
+            },
+        )
+    ]
+)
+
+
+def pull(world: World, number: int) -> Any:
+    from githubkit import GitHub
+
+    with GitHub("alice-token", base_url=world.ctl.base_url + "/") as github:
+        return github.rest.pulls.get(OWNER, REPO, number).parsed_data
+
+
+async def test_two_files_and_a_build_fixed_in_the_second_round(world: World) -> None:
+    wrong = Turn(
+        [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a * b"})]
+    )
+    fix_it = Turn(
+        [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a * b", "new_text": "a + b"})]
+    )
+    world.model.load([Script("worker", [wrong, ADD_TEST, FINISH, fix_it, FINISH])])
+    await run_attempt(world.deps, 1, 1)
+    attempt = await world.store.fetchone("SELECT outcome, changed_files, log FROM attempts")
+    assert attempt is not None
+    assert attempt.pop("log") and attempt == {
+        "outcome": "verified",
+        "changed_files": '["calc/core.py", "test_more.py"]',
+    }
+    body = pull(world, 2).body or ""
+    assert "- `calc/core.py`\n- `test_more.py`" in body
+    assert "| tokens |" in body and "| cost | $" in body
+
+
+async def test_a_limit_keeps_the_work_as_a_labelled_draft(world: World) -> None:
+    await world.store.execute("UPDATE tasks SET max_attempts = 3")
+    busy = Turn([ToolUse("read_file", {"path": "calc/core.py"})], repeat=True)
+    world.model.load([Script("worker", [FIX, busy])])
+    policy = POLICY.replace("[limits]", "[budget]\nmax_turns = 3\n[limits]")
+    await commit_policy(world, policy)
+    await run_attempt(world.deps, 1, 1)
+    attempt = await world.store.fetchone("SELECT outcome, log FROM attempts")
+    assert attempt is not None and attempt["outcome"] == "limit_reached"
+    assert "draft PR #2" in attempt["log"]
+    draft = pull(world, 2)
+    assert draft.draft is True
+    assert [label.name for label in draft.labels] == ["townhall:limit-reached"]
+    assert (await world.store.fetchone("SELECT state FROM tasks")) == {"state": "queued"}
+
+
+async def test_a_retry_reads_the_memory_and_updates_the_same_branch_and_pr(world: World) -> None:
+    from app.clock import SystemClock
+    from app.taskstate import TaskState as S
+
+    world.model.load([Script("worker", [FIX, FINISH])])
+    await run_attempt(world.deps, 1, 1)
+    first = pull(world, 2)
+
+    def review_sends_it_back(tx: Tx) -> None:
+        clock = SystemClock()
+        for state, reason in ((S.REVIEWING, "review"), (S.CHANGES_REQUESTED, "needs a test")):
+            transition_tx(tx, clock, 1, state, actor="reviewer", reason=reason)
+        transition_tx(
+            tx,
+            clock,
+            1,
+            S.QUEUED,
+            actor="reviewer",
+            reason="retry",
+            feedback="Add a test for negative numbers.",
+        )
+        start_attempt_tx(tx, clock, 1, first.base.sha, "ceo", "worker-2")
+
+    await world.store.run(review_sends_it_back)
+    world.model.load([Script("worker", [FIX, ADD_TEST, FINISH])])
+    await run_attempt(world.deps, 1, 2)
+
+    second = pull(world, 2)
+    assert second.state == "open" and second.head.ref == "townhall/issue-1"
+    assert second.head.sha != first.head.sha
+    message = world.model.requests[-3].body["messages"][0]["content"][0]["text"]
+    assert "# What earlier attempts did" in message and "## Attempt 1" in message
+    assert "Outcome: verified." in message
+    assert "Add a test for negative numbers." in message
+    notes = await world.store.fetchall("SELECT attempt, kind FROM task_notes ORDER BY id")
+    assert notes == [{"attempt": 1, "kind": "verified"}, {"attempt": 2, "kind": "verified"}]
+
+
+async def commit_policy(world: World, text: str) -> None:
+    """Change .townhall.toml on main, as a maintainer's push would."""
+    import subprocess
+
+    work = world.repo_path.parent / "policy-clone"
+    subprocess.run(["git", "clone", "-q", str(world.repo_path), str(work)], check=True)
+    (work / ".townhall.toml").write_text(text)
+    for args in (
+        ["add", "."],
+        ["-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qm", "policy"],
+        ["push", "-q", "origin", "HEAD:main"],
+    ):
+        subprocess.run(["git", *args], cwd=work, check=True)
+    head = subprocess.run(
+        ["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    await world.store.execute("UPDATE tasks SET base_sha = ?", (head,))
+
+
+async def test_an_agent_probing_for_secrets_finds_none(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_parent_process_token_value")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-parent-key-value")
+    token = await world.deps.github.installation_token(
+        int(world.store.run_sync(lambda tx: tx.scalar("SELECT installation_id FROM repos"))),
+        [REPO],
+        {"contents": "read", "metadata": "read"},
+    )
+    probes = [
+        Turn([ToolUse("read_file", {"path": "../../../etc/passwd"})]),
+        Turn([ToolUse("read_file", {"path": "/etc/passwd"})]),
+        Turn([ToolUse("run", {"command": "ln -s / escape"})]),
+        Turn([ToolUse("read_file", {"path": "escape/etc/hostname"})]),
+        Turn([ToolUse("write_file", {"path": ".github/workflows/x.yml", "content": "on: push"})]),
+        Turn([ToolUse("run", {"command": "env; cat .git/config; git config --list"})]),
+        Turn(
+            [
+                ToolUse(
+                    "run",
+                    {
+                        "command": "grep -rIl -e ghs_ -e sk-ant- -e x-access-token "
+                        "/tmp /root /home . 2>/dev/null | head; echo done"
+                    },
+                )
+            ]
+        ),
+        FIX,
+        FINISH,
+    ]
+    world.model.load([Script("worker", probes)])
+    await run_attempt(world.deps, 1, 1)
+    last = world.model.requests[-1].body["messages"]  # the whole conversation, in order
+    results = [
+        block
+        for message in last
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    by_order = [str(r["content"]) for r in results[: len(probes) - 1]]
+    assert all(r["is_error"] for r in results[:2])  # ../ and absolute paths refused
+    assert "outside" in by_order[3] or results[3]["is_error"]  # symlink escape refused
+    assert results[4]["is_error"] and "protected" in by_order[4]
+    everything = "\n".join(str(r["content"]) for r in results)
+    attempt = await world.store.fetchone("SELECT outcome, log FROM attempts")
+    assert attempt is not None and attempt["outcome"] == "error"
+    assert "escape" in attempt["log"] and "outside the checkout" in attempt["log"]
+    for secret in (token.token, "ghs_parent_process_token_value", "sk-ant-parent-key-value"):
+        assert secret not in everything
+    assert "x-access-token" not in everything

@@ -63,6 +63,7 @@ def test_sandbox_env_is_exactly_the_allowlist() -> None:
         "LANG": "C.UTF-8",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "CI": "1",
         "PIP_INDEX_URL": "https://pypi.org",
     }

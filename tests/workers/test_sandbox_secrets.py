@@ -87,6 +87,7 @@ async def test_secrets_appear_nowhere_in_the_sandbox(
             "HOME",
             "LANG",
             "PATH",
+            "PYTHONDONTWRITEBYTECODE",
             "TMPDIR",
         ]
         base = Path(sandbox.checkout).parent

@@ -55,6 +55,10 @@ def sandbox_env(
         # A system gitconfig may hold credentials or helpers; the sandbox never reads it.
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0",
+        # Bytecode caches are keyed on mtime in whole seconds: an edit and a re-run within one
+        # second (the agent's fix rounds) would run the stale code. They are never part of a
+        # change either.
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     for name, value in (extra or {}).items():
         if name in _FIXED:
