@@ -41,6 +41,9 @@ WAITING_STATES: tuple[str, ...] = (
     TaskState.CHANGES_REQUESTED,
 )
 
+# Attempt outcomes that delivered a ready pull request ("pr_opened" is the older name).
+SUCCESS_OUTCOMES: tuple[str, ...] = ("verified", "pr_opened")
+
 # The columns every task section shows, joined to its repository and issue.
 _TASK_COLUMNS = (
     "t.id AS task_id, COALESCE(r.full_name, '?') AS repo, t.issue_number,"
@@ -78,9 +81,9 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
     chart_since = today - timedelta(days=limits.chart_days - 1)
     window_since = now - timedelta(days=limits.window_days)
     attempts = tx.fetchone(
-        "SELECT COUNT(*) AS ended, COALESCE(SUM(outcome = 'pr_opened'), 0) AS with_pr"
+        "SELECT COUNT(*) AS ended, COALESCE(SUM(outcome IN (?, ?)), 0) AS with_pr"
         " FROM attempts WHERE ended_at >= ?",
-        (to_db(window_since),),
+        (*SUCCESS_OUTCOMES, to_db(window_since)),
     )
     endings = _counts(
         tx.fetchall(
@@ -284,9 +287,9 @@ def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
         " (SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c"
         "  WHERE c.task_id = a.task_id AND c.attempt = a.number) AS cost"
         f" FROM attempts a JOIN tasks t ON t.id = a.task_id{_TASK_JOINS}"
-        " WHERE a.ended_at IS NOT NULL AND COALESCE(a.outcome, '') != 'pr_opened'"
+        " WHERE a.ended_at IS NOT NULL AND COALESCE(a.outcome, '') NOT IN (?, ?)"
         " ORDER BY a.ended_at DESC LIMIT ?",
-        (limit,),
+        (*SUCCESS_OUTCOMES, limit),
     )
     failures = []
     for row in rows:

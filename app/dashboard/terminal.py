@@ -75,7 +75,7 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
         style="green" if health.healthy else "red",
     )
     summary.append(
-        f"\nAttempts that opened a PR: {text.percent(outcomes.attempt_success_rate)}"
+        f"\nAttempts verified (PR ready): {text.percent(outcomes.attempt_success_rate)}"
         f" ({outcomes.attempts_with_pr} of {outcomes.attempts_ended});"
         f" approval to PR median {text.duration(outcomes.to_pr_median_seconds)},"
         f" p90 {text.duration(outcomes.to_pr_p90_seconds)};"

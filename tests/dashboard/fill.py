@@ -193,7 +193,7 @@ def _one_task(execute: Execute, rng: random.Random, now: datetime, number: int, 
     if attempt:
         started = approved + timedelta(minutes=30)
         ended = None if state == "running" else started + timedelta(minutes=rng.uniform(2, 40))
-        outcome = {"running": None, "needs_human": "verification_failed"}.get(state, "pr_opened")
+        outcome = {"running": None, "needs_human": "build_failed"}.get(state, "verified")
         if state == "cancelled":
             outcome = "cancelled"
         execute(

@@ -19,7 +19,7 @@ import anthropic
 
 from app.ceo.attempts import fail_attempt_tx, start_attempt_tx
 from app.clock import SystemClock
-from app.dashboard.records import record_tick, timed_step
+from app.dashboard.records import record_tick
 from app.github.client import GitHubAccess
 from app.llm import LLM, CallContext, CallRecord, store_recorder
 from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
@@ -194,13 +194,11 @@ async def _attempts(deps: WorkerDeps, model: ScriptedModel, head: str, installat
     """Run attempt 1 (fails verification) and attempt 2 (opens a PR); return a minted token."""
     model.load([Script("worker", [WRONG, FINISH, FINISH])])
     with log_context(task=1, attempt=1):
-        async with timed_step(deps.store, deps.clock, 1, 1, "attempt"):
-            await run_attempt(deps, 1, 1, "worker-1")
+        await run_attempt(deps, 1, 1, "worker-1")
     await deps.store.run(lambda tx: start_attempt_tx(tx, deps.clock, 1, head, "ceo", "worker-1"))
     model.load([Script("worker", [FIX, RUN_TESTS, FINISH])])
     with log_context(task=1, attempt=2):
-        async with timed_step(deps.store, deps.clock, 1, 2, "attempt"):
-            await run_attempt(deps, 1, 2, "worker-1")
+        await run_attempt(deps, 1, 2, "worker-1")
     token = await deps.github.installation_token(installation, [REPO])
     # A careless line, as a handler might write one: the redactor must catch it.
     logging.getLogger("townhall.careless").info(
@@ -239,9 +237,7 @@ async def _after_attempts(store: Store, clock: SystemClock, head: str) -> None:
         )
         transition_tx(tx, clock, 1, TaskState.MERGED, actor="reviewer", reason="approved")
         start_attempt_tx(tx, clock, 3, head, "ceo", "worker-2")
-        fail_attempt_tx(
-            tx, clock, 3, 1, outcome="agent_max_turns", log="turn limit reached\nno diff"
-        )
+        fail_attempt_tx(tx, clock, 3, 1, outcome="limit_reached", log="turn limit reached\nno diff")
         record_event(tx, clock, actor="ceo", kind="tick_completed", reason="1 repositories")
 
     await store.run(merge_and_stall)

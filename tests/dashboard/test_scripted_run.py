@@ -74,9 +74,9 @@ def test_the_run_recorded_two_attempts_a_merge_and_a_stuck_task(served: Served) 
         lambda tx: tx.fetchall("SELECT task_id, number, outcome FROM attempts ORDER BY rowid")
     )
     assert [(row["task_id"], row["number"], row["outcome"]) for row in outcomes] == [
-        (1, 1, "verification_failed"),
-        (1, 2, "pr_opened"),
-        (3, 1, "agent_max_turns"),
+        (1, 1, "build_failed"),
+        (1, 2, "verified"),
+        (3, 1, "limit_reached"),
     ]
 
 
@@ -104,9 +104,9 @@ def test_dashboard_page_shows_every_section_with_the_run(served: Served) -> None
     ):
         assert section in page, section
     assert "octo/calc#2" in page  # the pull request the second attempt opened
-    assert "verification_failed" in page and "agent_max_turns" in page
+    assert "build_failed" in page and "limit_reached" in page
     assert "waits for calc/core.py (claimed by #1)" in page
-    assert "attempt 1 of 1 failed: agent_max_turns" in page  # why task 3 needs a person
+    assert "attempt 1 of 1 failed: limit_reached" in page  # why task 3 needs a person
     assert "<svg" in page and "<rect" in page
     assert "Rewrite everything in Rust" in page
 
@@ -150,7 +150,9 @@ def test_api_status_returns_the_same_data_as_json(served: Served) -> None:
         "opened": 1,
         "merged": 1,
     }
-    assert {step["step"]: step["runs"] for step in data["steps"]} == {"attempt": 2}
+    steps = {step["step"]: (step["runs"], step["failures"]) for step in data["steps"]}
+    assert steps["fetch"] == (2, 0) and steps["publish"] == (1, 0)  # the worker's own records
+    assert steps["agent_and_verify"] == (2, 1)  # attempt 1 failed its checks
     assert data["health"]["healthy"] is True
 
 
@@ -222,7 +224,8 @@ def test_task_shows_its_whole_history(run: Run) -> None:
     result = cli(["task", "1", "--log-lines", "0"], run.db)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Attempt 1: verification_failed" in out and "Attempt 2: pr_opened" in out
+    assert "Attempt 1: build_failed" in out and "Attempt 2: verified" in out
+    assert "agent_and_verify" in out  # the steps
     assert "python3 -m unittest -q" in out  # the attempt's log
     assert "merged" in out and "reviewer" in out  # events
     assert "review" in out and "claude-opus-5-5" in out  # model calls
