@@ -114,11 +114,9 @@ async def measure(files: int, runs: int) -> None:
                     "edit_file",
                     {"path": "README.md", "old_text": "# big\n", "new_text": "# big\n\nHello.\n"},
                 )
-            ],
-            repeat=True,
+            ]
         )
-        model.load([Script("w", [edit])])
-        finish = Turn([ToolUse("finish", {"summary": "Said hello."})], repeat=True)
+        finish = Turn([ToolUse("finish", {"summary": "Said hello."})])
         with (
             ServerThread(hub.create_app(), log_level="error") as hub_server,
             ServerThread(model.create_app(), log_level="error") as model_server,
@@ -153,7 +151,7 @@ async def measure(files: int, runs: int) -> None:
                 await run_attempt(deps, run + 1, 1)
                 totals.append(time.perf_counter() - started)
             rows = await store.fetchall("SELECT step, duration_ms FROM attempt_steps ORDER BY id")
-            outcomes = await store.fetchall("SELECT outcome FROM attempts")
+            outcomes = await store.fetchall("SELECT outcome, log FROM attempts")
             await store.close()
     by_step: dict[str, list[float]] = {}
     for row in rows:
