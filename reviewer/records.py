@@ -18,7 +18,7 @@ from app.store.tasks import get_task_tx, record_event, transition_tx
 from app.store.times import to_db
 from app.taskstate import TaskPosition, TaskState, after_failure
 from reviewer.static.report import StaticReport
-from reviewer.trigger import PastReview
+from reviewer.trigger import DONE, PastReview
 
 REVIEW_LEASE_TTL = timedelta(minutes=30)
 ACTOR = "reviewer"
@@ -141,7 +141,7 @@ def claim_tx(tx: Tx, clock: Clock, task_id: int, head_sha: str, holder: str) -> 
 
 
 def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord) -> int:
-    """Write the review row and remember the reviewed head on the PR row."""
+    """Write the review row; on the PR row, mark the head reviewed when nothing is left to do."""
     now = to_db(clock.now())
     review_id = tx.insert(
         "INSERT INTO reviews (task_id, attempt, repo_id, pr_number, head_sha, base_sha, decision,"
@@ -169,11 +169,12 @@ def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord) -> int:
             now,
         ),
     )
-    tx.execute(
-        "UPDATE pull_requests SET reviewed_sha = ?, updated_at = ?"
-        " WHERE repo_id = ? AND number = ?",
-        (record.head_sha, now, record.repo_id, record.pr_number),
-    )
+    if record.outcome in DONE:
+        tx.execute(
+            "UPDATE pull_requests SET reviewed_sha = ?, updated_at = ?"
+            " WHERE repo_id = ? AND number = ?",
+            (record.head_sha, now, record.repo_id, record.pr_number),
+        )
     return review_id
 
 

@@ -35,6 +35,10 @@ SETTLED: frozenset[str] = frozenset(
         "closed",
     }
 )
+# Settled outcomes that leave nothing more to do for the head; `pull_requests.reviewed_sha`
+# (which the CEO's review step compares with the head) is set only for these, so a head that
+# waits for its checks is offered to the reviewer again.
+DONE: frozenset[str] = SETTLED - {"awaiting_checks"}
 MAX_ERRORS = 3
 
 

@@ -547,10 +547,18 @@ async def test_an_approval_waits_for_pending_checks_then_merges(world: World) ->
     head = await head_of(world)
     check = await set_check(world, head, status="in_progress")
     world.model.load([Script("reviewer", [submit()])])
+    await world.store.execute(
+        "INSERT INTO pull_requests (repo_id, number, task_id, head_ref, head_sha, base_ref,"
+        " state, updated_at) VALUES (1, 2, 1, 'townhall/issue-1', ?, 'main', 'open', '')",
+        (head,),
+    )
+    reviewed = "SELECT reviewed_sha FROM pull_requests"
 
     waiting = await run_review(world.deps, 1)
     assert waiting.outcome == "awaiting_checks" and "ci" in waiting.detail
     assert (await task_row(world))["state"] == "pr_open"
+    # Not marked reviewed: the CEO's review step must offer this head again.
+    assert await world.store.fetchone(reviewed) == {"reviewed_sha": None}
     assert await run_review(world.deps, 1) == waiting  # still pending: nothing recorded twice
 
     await set_check(world, head, check_run_id=check, status="completed", conclusion="success")
@@ -560,6 +568,7 @@ async def test_an_approval_waits_for_pending_checks_then_merges(world: World) ->
     assert len(world.model.requests) == 1  # the head was judged once
     assert world.git("show", "main:calc/core.py") == FIXED
     assert [r["outcome"] for r in await review_rows(world)] == ["awaiting_checks", "merged"]
+    assert await world.store.fetchone(reviewed) == {"reviewed_sha": head}
 
 
 async def test_failing_checks_send_the_pr_back(world: World) -> None:
