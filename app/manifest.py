@@ -9,6 +9,7 @@ PERMISSIONS = {
     "issues": "write",
     "pull_requests": "write",
     "checks": "read",
+    "statuses": "read",
     "metadata": "read",
 }
 

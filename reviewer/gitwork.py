@@ -1,22 +1,20 @@
 """Trusted-side git for the reviewer: fetch, merge a PR head with its base, compute a revert.
 
-The repository lives in `<root>/tree` and git runs with `<root>` as its HOME, so a `.gitconfig`
-that a pull request adds at the top of the tree is never read as configuration. The token only
-travels in a header of the fetch (GIT_CONFIG_* variables of this process, as in workers.fetch);
-the tree later reaches a sandbox without its `.git`. Output is read as bytes and decoded with
+The repository lives in `<root>/tree`; git runs with workers.fetch's clean environment (an
+empty HOME, no global or system config), so a `.gitconfig` that a pull request adds is never
+read as configuration. The token only travels in a header of the fetch; the tree later reaches
+a sandbox without its `.git`. Output is read as bytes and decoded with
 replacement, so a file in another encoding cannot stop a review.
 """
 
 from __future__ import annotations
 
-import base64
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.fetch import FetchError, run_git_bytes
+
 POLICY_PATH = ".townhall.toml"
-GIT_TIMEOUT = 300
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames"]
 
 
@@ -55,7 +53,7 @@ class TreeEntry:
 
 
 class Workspace:
-    """A scratch repository under `root`; HOME is `root`, the work tree `root/tree`."""
+    """A scratch repository under `root`, its work tree at `root/tree`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -67,37 +65,10 @@ class Workspace:
 
     def git_bytes(self, *args: str, token: str | None = None) -> bytes:
         """Run git on the workspace's repository; return its output as bytes."""
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.root),
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Townhall",
-            "GIT_AUTHOR_EMAIL": "townhall@localhost",
-            "GIT_COMMITTER_NAME": "Townhall",
-            "GIT_COMMITTER_EMAIL": "townhall@localhost",
-        }
-        if token is not None:
-            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            env |= {
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": "http.extraHeader",
-                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-            }
-        result = subprocess.run(
-            ["git", "-C", str(self.tree), *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-        if result.returncode != 0:
-            message = (result.stderr or result.stdout).decode("utf-8", "replace").strip()
-            if token:
-                message = message.replace(token, "***")
-            raise GitError(f"git {args[0]} failed: {message[-2000:]}")
-        return result.stdout
+        try:
+            return run_git_bytes(["-C", str(self.tree), *args], self.root, token)
+        except FetchError as error:
+            raise GitError(str(error)) from error
 
     def init(self, branch: str) -> None:
         """Create the empty repository."""

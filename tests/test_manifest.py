@@ -18,6 +18,7 @@ def test_manifest_asks_for_the_minimal_permissions() -> None:
         "issues": "write",
         "pull_requests": "write",
         "checks": "read",
+        "statuses": "read",
         "metadata": "read",
     }
     assert {"issues", "issue_comment", "pull_request", "pull_request_review"} <= set(

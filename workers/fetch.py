@@ -7,8 +7,10 @@ of the trusted process: not in the URL, not in argv, not in any config file on d
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 GIT_TIMEOUT = 300
@@ -18,13 +20,25 @@ class FetchError(Exception):
     """The repository could not be fetched; the message names the step and git's error."""
 
 
-def run_git(args: list[str], cwd: Path, token: str | None = None) -> str:
-    """Run git in `cwd` with a clean environment; the token, if any, only in a header."""
+@functools.cache
+def _empty_home() -> str:
+    """A HOME with nothing in it, made on first use (never at import)."""
+    return tempfile.mkdtemp(prefix="townhall-git-home-")
+
+
+def git_environment(token: str | None = None) -> dict[str, str]:
+    """A clean environment for trusted-side git: no user or system config at all.
+
+    HOME is empty and global config is /dev/null, so nothing a repository ships (a committed
+    `.gitconfig` with `core.fsmonitor`, `http.proxy`, ...) is ever read as configuration. The
+    token, if any, only travels as an HTTP header in GIT_CONFIG_* variables.
+    """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
-        "GIT_TERMINAL_PROMPT": "0",
+        "HOME": _empty_home(),
+        "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
         "GIT_AUTHOR_NAME": "Townhall",
         "GIT_AUTHOR_EMAIL": "townhall@localhost",
         "GIT_COMMITTER_NAME": "Townhall",
@@ -37,13 +51,30 @@ def run_git(args: list[str], cwd: Path, token: str | None = None) -> str:
             "GIT_CONFIG_KEY_0": "http.extraHeader",
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         }
+    return env
+
+
+def run_git_bytes(args: list[str], cwd: Path, token: str | None = None) -> bytes:
+    """Run git in `cwd` with the clean environment; raise FetchError with git's message."""
     result = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=GIT_TIMEOUT
+        ["git", *args],
+        cwd=cwd,
+        env=git_environment(token),
+        capture_output=True,
+        timeout=GIT_TIMEOUT,
+        check=False,
     )
     if result.returncode != 0:
-        message = (result.stderr or result.stdout).strip().replace(token or "\0", "***")
+        message = (result.stderr or result.stdout).decode("utf-8", "replace").strip()
+        if token:
+            message = message.replace(token, "***")
         raise FetchError(f"git {args[0]} failed: {message[-2000:]}")
     return result.stdout
+
+
+def run_git(args: list[str], cwd: Path, token: str | None = None) -> str:
+    """Run git in `cwd` with the clean environment; return its output as text."""
+    return run_git_bytes(args, cwd, token).decode("utf-8", "replace")
 
 
 def fetch_tree(clone_url: str, token: str, branch: str, sha: str | None, into: Path) -> str:

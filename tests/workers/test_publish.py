@@ -137,3 +137,21 @@ async def test_an_empty_change_is_refused(hub: Hub) -> None:
                 message="m",
                 pr=PullRequestText("t", "b"),
             )
+
+
+def test_a_committed_gitconfig_is_never_read_on_the_trusted_side(tmp_path: Path) -> None:
+    from workers.fetch import mirror_branch
+
+    canary = tmp_path / "pwned"
+    source = tmp_path / "evil"
+    source.mkdir()
+    git("init", "-q", "-b", "main", cwd=source)
+    (source / ".gitconfig").write_text(f'[core]\n\tfsmonitor = "touch {canary}"\n')
+    (source / "README.md").write_text("hi\n")
+    git("add", ".", cwd=source)
+    git("-c", "user.name=e", "-c", "user.email=e@e", "commit", "-qm", "evil", cwd=source)
+    mirror = tmp_path / "mirror"
+    mirror_branch(str(source), "unused-token", "main", mirror)
+    mirror_branch(str(source), "unused-token", "main", mirror)  # checkout + clean again
+    assert (mirror / ".gitconfig").exists()
+    assert not canary.exists()
