@@ -23,6 +23,7 @@ from app.votes.webhooks import build_vote_router
 from app.web import WebConfig, create_web_app
 from app.webhooks.processor import InboxProcessor
 from app.webhooks.router import Router
+from reviewer.deps import ReviewDeps
 from workers.attempt import WorkerDeps, run_attempt
 
 
@@ -88,6 +89,9 @@ def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> 
             await run_attempt(worker, task_id, attempt, worker=f"inline:{task_id}:{attempt}")
 
         dispatcher = InlineDispatcher(run_locally)
+    review = ReviewDeps(
+        runtime.store, runtime.clock, runtime.github, model, runtime.settings.sandbox_backend
+    )
     return TickDeps(
         settings=runtime.settings,
         store=runtime.store,
@@ -97,6 +101,7 @@ def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> 
         processor=runtime.processor,
         dispatcher=dispatcher,
         workdir=workdir,
+        review=review,
     )
 
 

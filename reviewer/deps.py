@@ -10,14 +10,15 @@ from app.llm import LLM
 from app.store import Store
 from workers.sandbox import LocalOptions
 
-# Narrowed installation token: review and merge PRs, label and comment, read checks. The
-# combined commit status needs `statuses: read`, which the App manifest does not ask for;
-# without it only check runs are read (see reviewer/actions.read_checks).
+# Narrowed installation token: review and merge PRs, label and comment, read checks and the
+# combined commit status (an installation without `statuses: read`, created from an older
+# manifest, still works: only check runs are read then, see reviewer/actions.read_checks).
 PERMISSIONS = {
     "contents": "write",
     "pull_requests": "write",
     "issues": "write",
     "checks": "read",
+    "statuses": "read",
     "metadata": "read",
 }
 READ_CONTENTS = {"contents": "read", "metadata": "read"}

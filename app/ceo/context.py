@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from app.policy import Policy
 from app.settings import Settings
 from app.store import Store
 from app.webhooks.processor import InboxProcessor
-
-ReviewRunner = Callable[[int], Awaitable[None]]
+from reviewer.deps import ReviewDeps
 
 
 @dataclass
@@ -30,7 +28,7 @@ class TickDeps:
     processor: InboxProcessor
     dispatcher: Dispatcher
     workdir: Path
-    reviewer: ReviewRunner | None = None
+    review: ReviewDeps | None = None
     app_login: str = ""
 
 
@@ -73,6 +71,7 @@ class TickReport:
     waiting: dict[int, str] = field(default_factory=dict)
     reconciled: list[str] = field(default_factory=list)
     reviews: list[int] = field(default_factory=list)
+    post_merge_checks: list[int] = field(default_factory=list)
     told: list[int] = field(default_factory=list)
     budget_stop: str | None = None
     errors: list[str] = field(default_factory=list)

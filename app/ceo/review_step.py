@@ -1,4 +1,4 @@
-"""Review step: each Townhall PR whose head has not been reviewed gets one review per head.
+"""Review step: Townhall PRs go to the reviewer, one review per head; merges get checked.
 
 A PR whose actual files collide with an earlier open Townhall PR is held until that one is
 merged or closed; then it is reviewed against the new base, and a conflict sends it back to
@@ -8,12 +8,18 @@ its worker to rebase.
 from __future__ import annotations
 
 import json
+import logging
 
 from app.ceo.context import RepoView, TickDeps
+from reviewer.postmerge import run_post_merge_check, tasks_due_for_post_merge
+from reviewer.records import recover_stalled_reviews
+from reviewer.run import run_review
+
+log = logging.getLogger("townhall.ceo")
 
 
 def review_order(pulls: list[dict[str, object]]) -> tuple[list[int], dict[int, str]]:
-    """Return the task ids to review now, and why each held one waits (pure)."""
+    """Return the task ids the reviewer may look at now, and why each held one waits (pure)."""
     ready: list[int] = []
     held: dict[int, str] = {}
     earlier: list[tuple[int, frozenset[str]]] = []
@@ -26,18 +32,18 @@ def review_order(pulls: list[dict[str, object]]) -> tuple[list[int], dict[int, s
             held[task_id] = (
                 f"waiting for PR #{clash[0]} to land: both change {', '.join(sorted(clash[1]))}"
             )
-        elif pull["reviewed_sha"] != pull["head_sha"]:
+        else:
             ready.append(task_id)
     return ready, held
 
 
 async def review_ready(deps: TickDeps, repo: RepoView) -> list[int]:
-    """Run the reviewer for every ready PR of the repository; return the task ids reviewed."""
-    if deps.reviewer is None:
+    """Hand the repository's reviewable PRs to the reviewer; return the tasks it acted on."""
+    if deps.review is None:
         return []
     pulls = await deps.store.fetchall(
-        "SELECT p.number, p.task_id, p.head_sha, p.reviewed_sha, p.changed_files"
-        " FROM pull_requests p JOIN tasks t ON t.id = p.task_id"
+        "SELECT p.number, p.task_id, p.changed_files FROM pull_requests p"
+        " JOIN tasks t ON t.id = p.task_id"
         " WHERE p.repo_id = ? AND p.state = 'open' AND t.state = 'pr_open'",
         (repo.id,),
     )
@@ -46,6 +52,26 @@ async def review_ready(deps: TickDeps, repo: RepoView) -> list[int]:
         await deps.store.execute(
             "UPDATE tasks SET waiting_reason = ? WHERE id = ?", (reason, task_id)
         )
+    acted: list[int] = []
     for task_id in ready:
-        await deps.reviewer(task_id)
-    return ready
+        result = await run_review(deps.review, task_id)  # decides per head what is due
+        if result.outcome != "skipped":
+            acted.append(task_id)
+    return acted
+
+
+async def check_merges(deps: TickDeps) -> list[int]:
+    """Recover reviews whose reviewer died, and build and test the base after each merge."""
+    if deps.review is None:
+        return []
+    await recover_stalled_reviews(deps.store, deps.clock)
+    checked: list[int] = []
+    for task_id in await tasks_due_for_post_merge(deps.store):
+        try:
+            result = await run_post_merge_check(deps.review, task_id)
+        except Exception:
+            log.exception("post-merge check of task %s failed", task_id)
+            continue
+        if result.outcome != "not_due":
+            checked.append(task_id)
+    return checked

@@ -17,7 +17,7 @@ from app.ceo.context import RepoView, TickDeps, TickReport
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
-from app.ceo.review_step import review_ready
+from app.ceo.review_step import check_merges, review_ready
 from app.ceo.schedule_step import schedule
 from app.github.client import Client
 from app.policy import PolicyError
@@ -63,6 +63,7 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
             except Exception as error:  # one broken repository must not stop the others
                 log.exception("tick failed for %s", row["full_name"])
                 report.errors.append(f"{row['full_name']}: {type(error).__name__}: {error}")
+        report.post_merge_checks = await check_merges(deps)
         await deps.store.run(
             lambda tx: record_event(
                 tx,

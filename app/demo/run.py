@@ -122,13 +122,20 @@ async def _settle(runtime: Runtime, ctl: LocalHubControl) -> None:
 
 
 async def _loop(
-    deps: TickDeps, runtime: Runtime, ctl: LocalHubControl, approved: set[int], say: Say
+    deps: TickDeps,
+    runtime: Runtime,
+    ctl: LocalHubControl,
+    approved: set[int],
+    waited: dict[int, str],
+    say: Say,
 ) -> int:
+    """Tick until every approved issue merged, nothing changes any more, or time runs out."""
     started = time.monotonic()
     previous, quiet = "", 0
     for tick in range(1, MAX_TICKS + 1):
         await _settle(runtime, ctl)
         report = await run_tick(deps)
+        waited.update({task: why for task, why in report.waiting.items() if task not in waited})
         await deps.dispatcher.wait()
         await _settle(runtime, ctl)
         elapsed = time.monotonic() - started
@@ -190,8 +197,9 @@ async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoR
                 expected = {
                     numbers[i.key] for i in ISSUES if not i.veto_by and i.key != "unpopular"
                 }
-                ticks = await _loop(deps, runtime, ctl, expected, say)
-            say("\n" + await summary(runtime.store))
+                waited: dict[int, str] = {}
+                ticks = await _loop(deps, runtime, ctl, expected, waited, say)
+            say("\n" + await summary(runtime.store, waited))
             merged = await runtime.store.fetchall(
                 "SELECT issue_number FROM tasks WHERE state = 'merged' ORDER BY issue_number"
             )

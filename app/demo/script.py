@@ -80,10 +80,32 @@ def work(request: ModelRequest) -> Turn | None:
     )
 
 
+def review(request: ModelRequest) -> Turn | None:
+    """Approve through the forced `submit_review`, passing every criterion the rubric offers."""
+    if request.forced_tool != "submit_review":
+        return None
+    tool = next(t for t in request.body["tools"] if t["name"] == "submit_review")
+    criteria = tool["input_schema"]["properties"]["criteria"]["items"]["properties"]["id"]["enum"]
+    return Turn(
+        [
+            ToolUse(
+                "submit_review",
+                {
+                    "decision": "approve",
+                    "summary": "Small, tested change that does what the issue asked.",
+                    "criteria": [{"id": ident, "passed": True} for ident in criteria],
+                    "blocking_findings": [],
+                },
+            )
+        ],
+        usage=Usage(output_tokens=150),
+    )
+
+
 def build_demo_model() -> ScriptedModel:
-    """A scripted model that serves the demo's planner and workers (the reviewer is added by
-    `add_reviewer` once its tool is known)."""
+    """A scripted model that serves the demo's planner, workers and reviewer."""
     model = ScriptedModel()
     model.add_responder(plan, name="planner")
     model.add_responder(work, name="workers")
+    model.add_responder(review, name="reviewer")
     return model

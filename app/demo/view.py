@@ -36,17 +36,18 @@ async def board(store: Store) -> str:
     return render_board(await store.fetchall(BOARD_QUERY))
 
 
-async def summary(store: Store) -> str:
-    """What was merged, what waited and why, what was refused, and what it cost."""
+async def summary(store: Store, waited: dict[int, str]) -> str:
+    """What was merged, what waited and why (task id → first reason), refused, and the cost."""
     rows = await store.fetchall(BOARD_QUERY)
     merged = [r for r in rows if r["state"] == "merged"]
     waits = await store.fetchall(
         "SELECT DISTINCT t.issue_number, e.reason FROM events e JOIN tasks t ON t.id = e.task_id"
         " WHERE e.kind = 'transition' AND e.to_state = 'running' ORDER BY e.id"
     )
-    waited = await store.fetchall(
-        "SELECT issue_number, passed_over FROM tasks WHERE passed_over > 0 ORDER BY issue_number"
-    )
+    numbers = {
+        row["id"]: row["issue_number"]
+        for row in await store.fetchall("SELECT id, issue_number FROM tasks")
+    }
     costs = await store.fetchone(
         "SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS input,"
         " COALESCE(SUM(output_tokens), 0) AS output,"
@@ -65,8 +66,8 @@ async def summary(store: Store) -> str:
         if r["state"] is None or r["state"] == "cancelled"
     ] or ["    none"]
     if waited:
-        lines.append("  waited for another task's files:")
-        lines += [f"    #{w['issue_number']} (passed over {w['passed_over']}×)" for w in waited]
+        lines.append("  waited, so that no two changes touched the same files at once:")
+        lines += [f"    #{numbers[task]}: {why}" for task, why in sorted(waited.items())]
     lines.append(f"  dispatches: {len(waits)}")
     lines.append(
         f"  model: {costs['calls']} calls, {costs['input']:,} input tokens "
