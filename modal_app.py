@@ -35,12 +35,12 @@ secrets = [modal.Secret.from_name(name) for name in SECRET_NAMES]
 
 def _runtime(need: tuple[Any, ...]) -> Any:
     """Build the runtime from the secrets' environment (imported late: nothing at import)."""
-    from app.logs import configure_logging
+    from app.logs import configure_logging, secrets_of
     from app.settings import settings_from_process
     from app.wiring import build_runtime
 
     settings = settings_from_process(need)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=secrets_of(settings))
     return build_runtime(settings)
 
 

@@ -104,15 +104,16 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     """Serve the webhook app until interrupted."""
     import uvicorn
 
-    from app.logs import configure_logging
+    from app.logs import configure_logging, secrets_of
     from app.wiring import build_runtime, build_web_app
 
     loaded = settings_from_process(PURPOSES["serve"])
-    configure_logging(loaded.log_level)
+    configure_logging(loaded.log_level, secrets=secrets_of(loaded))
     runtime = build_runtime(loaded)
     try:
         app = build_web_app(runtime, process=not args.no_process)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        # log_config=None: uvicorn's own lines go through Townhall's JSON, redacting handler.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
     finally:
         runtime.store.close_sync()
     return 0
@@ -121,11 +122,11 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
 def cmd_tick(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Run one CEO tick (or one every --every seconds) and print what it did."""
     from app.ceo.tick import run_tick
-    from app.logs import configure_logging
+    from app.logs import configure_logging, secrets_of
     from app.wiring import build_runtime, build_tick_deps
 
     loaded = settings_from_process(PURPOSES["tick"])
-    configure_logging(loaded.log_level)
+    configure_logging(loaded.log_level, secrets=secrets_of(loaded))
     runtime = build_runtime(loaded)
 
     async def ticks() -> int:
@@ -168,14 +169,20 @@ def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     import uvicorn
 
     from app.ceo.tick import run_tick
-    from app.logs import configure_logging
+    from app.logs import configure_logging, secrets_of
     from app.wiring import build_runtime, build_tick_deps, build_web_app
 
     loaded = settings_from_process(PURPOSES["all"])
-    configure_logging(loaded.log_level)
+    configure_logging(loaded.log_level, secrets=secrets_of(loaded))
     runtime = build_runtime(loaded)
     server = uvicorn.Server(
-        uvicorn.Config(build_web_app(runtime), host=args.host, port=args.port, log_level="warning")
+        uvicorn.Config(
+            build_web_app(runtime),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            log_config=None,
+        )
     )
 
     async def tick_forever() -> None:

@@ -113,6 +113,7 @@ def build_web_app(runtime: Runtime, *, process: bool = True) -> Starlette:
             clock=runtime.clock,
             webhook_secret=runtime.settings.require_webhook_secret(),
             max_body_bytes=runtime.settings.webhook_max_bytes,
+            daily_budget_usd=runtime.settings.daily_budget_usd,
             processor=runtime.processor if process else None,
         )
     )

@@ -26,6 +26,7 @@ from app.codemap import DEFAULT_MAP_NAME, build_map
 from app.dashboard.records import timed_step
 from app.github.client import GitHubAccess
 from app.llm import LLM, CallContext
+from app.logs import log_context
 from app.policy import Policy, PolicyError
 from app.repo_policy import policy_from_tree
 from app.roles import Role
@@ -204,6 +205,11 @@ def _task_message(work: AttemptInput, fence: Fence) -> str:
 
 async def run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str = "worker") -> None:
     """Run one attempt and record how it ended (a PR, or a failure with its log and diff)."""
+    with log_context(task=task_id, attempt=attempt):
+        await _run_attempt(deps, task_id, attempt, worker)
+
+
+async def _run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str) -> None:
     try:
         work = await deps.store.run(lambda tx: _read_input(tx, task_id, attempt))
     except LookupError as stale:

@@ -11,6 +11,7 @@ import json
 import logging
 
 from app.ceo.context import RepoView, TickDeps
+from app.logs import log_context
 from reviewer.postmerge import run_post_merge_check, tasks_due_for_post_merge
 from reviewer.records import recover_stalled_reviews
 from reviewer.run import run_review
@@ -54,7 +55,8 @@ async def review_ready(deps: TickDeps, repo: RepoView) -> list[int]:
         )
     acted: list[int] = []
     for task_id in ready:
-        result = await run_review(deps.review, task_id)  # decides per head what is due
+        with log_context(task=task_id):
+            result = await run_review(deps.review, task_id)  # decides per head what is due
         if result.outcome != "skipped":
             acted.append(task_id)
     return acted

@@ -19,6 +19,7 @@ from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
 from app.ceo.review_step import check_merges, review_ready
 from app.ceo.schedule_step import schedule
+from app.dashboard.records import timed_tick
 from app.github.client import Client
 from app.policy import PolicyError
 from app.repo_policy import policy_from_github
@@ -47,36 +48,44 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
         return TickReport(ran=False, reason=f"another tick is running ({other}); exiting")
     report = TickReport(ran=True)
     try:
-        report.drained = await deps.processor.drain()
-        report.recovered = await recover_lost_attempts(deps.store, deps.clock)
-        if not deps.app_login:
-            deps.app_login = await deps.github.app_login()
-        repos = await deps.store.fetchall(
-            "SELECT r.id, r.installation_id, r.full_name, r.default_branch FROM repos r"
-            " JOIN installations i ON i.id = r.installation_id"
-            " WHERE r.active = 1 AND i.deleted_at IS NULL AND i.suspended_at IS NULL"
-            " ORDER BY r.id"
-        )
-        for row in repos:
-            try:
-                await _tick_repo(deps, row, report)
-            except Exception as error:  # one broken repository must not stop the others
-                log.exception("tick failed for %s", row["full_name"])
-                report.errors.append(f"{row['full_name']}: {type(error).__name__}: {error}")
-        report.post_merge_checks = await check_merges(deps)
-        await deps.store.run(
-            lambda tx: record_event(
-                tx,
-                deps.clock,
-                actor="ceo",
-                kind="tick_completed",
-                reason=f"{len(repos)} repositories, {len(report.dispatched)} dispatched, "
-                f"{len(report.errors)} errors",
-            )
-        )
+        async with timed_tick(deps.store, deps.clock) as note:
+            await _work(deps, report)
+            note.ok = not report.errors
+            note.detail = f"{len(report.dispatched)} dispatched, {len(report.errors)} errors"
     finally:
         await release(deps.store, TICK_LEASE, me)
     return report
+
+
+async def _work(deps: TickDeps, report: TickReport) -> None:
+    """Everything a tick does while it holds the lease."""
+    report.drained = await deps.processor.drain()
+    report.recovered = await recover_lost_attempts(deps.store, deps.clock)
+    if not deps.app_login:
+        deps.app_login = await deps.github.app_login()
+    repos = await deps.store.fetchall(
+        "SELECT r.id, r.installation_id, r.full_name, r.default_branch FROM repos r"
+        " JOIN installations i ON i.id = r.installation_id"
+        " WHERE r.active = 1 AND i.deleted_at IS NULL AND i.suspended_at IS NULL"
+        " ORDER BY r.id"
+    )
+    for row in repos:
+        try:
+            await _tick_repo(deps, row, report)
+        except Exception as error:  # one broken repository must not stop the others
+            log.exception("tick failed for %s", row["full_name"])
+            report.errors.append(f"{row['full_name']}: {type(error).__name__}: {error}")
+    report.post_merge_checks = await check_merges(deps)
+    await deps.store.run(
+        lambda tx: record_event(
+            tx,
+            deps.clock,
+            actor="ceo",
+            kind="tick_completed",
+            reason=f"{len(repos)} repositories, {len(report.dispatched)} dispatched, "
+            f"{len(report.errors)} errors",
+        )
+    )
 
 
 async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport) -> None:

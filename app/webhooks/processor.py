@@ -9,6 +9,7 @@ import traceback
 
 from app.clock import Clock
 from app.github.client import GitHubAccess
+from app.logs import log_context
 from app.store import Store
 from app.webhooks import inbox
 from app.webhooks.context import HandlerContext
@@ -40,6 +41,10 @@ class InboxProcessor:
 
     async def process_one(self, delivery: inbox.Delivery) -> str:
         """Run every handler for one claimed delivery; return the status recorded."""
+        with log_context(delivery=delivery.id):
+            return await self._process(delivery)
+
+    async def _process(self, delivery: inbox.Delivery) -> str:
         handlers = self._router.handlers_for(delivery.event, delivery.action)
         if not handlers:
             await inbox.finish(self._store, self._clock, delivery, "ignored")
