@@ -99,3 +99,27 @@ async def _work(task_id: int, attempt: int) -> None:
 def run_worker(task_id: int, attempt: int) -> None:
     """Run one attempt of one task (spawned by the CEO's modal dispatcher)."""
     asyncio.run(_work(task_id, attempt))
+
+
+async def _review(task_id: int) -> str:
+    from app.llm import build_llm
+    from app.settings import Need
+    from reviewer.deps import ReviewDeps
+    from reviewer.run import run_review as review_task
+
+    runtime = _runtime((Need.GITHUB_APP, Need.MODEL))
+    try:
+        llm = build_llm(runtime.settings, runtime.store, runtime.clock)
+        deps = ReviewDeps(
+            runtime.store, runtime.clock, runtime.github, llm, runtime.settings.sandbox_backend
+        )
+        result = await review_task(deps, task_id)
+        return f"task {task_id}: {result.outcome} {result.detail}".strip()
+    finally:
+        await runtime.store.close()
+
+
+@app.function(secrets=secrets, timeout=1800, retries=0)
+def run_review(task_id: int) -> str:
+    """Review (and merge, or send back) one task's open PR; the tick also does this."""
+    return asyncio.run(_review(task_id))

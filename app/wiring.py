@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from app.ceo.context import TickDeps
-from app.ceo.dispatch import Dispatcher, InlineDispatcher, ModalDispatcher
+from app.ceo.dispatch import Dispatcher, InlineDispatcher, ModalDispatcher, spawn_tick
 from app.clock import Clock, SystemClock
 from app.github.client import GitHubAccess
 from app.handlers import build_router
@@ -49,16 +49,24 @@ def build_runtime(
     clock = clock or SystemClock()
     store = open_store(settings.db_url, settings.db_auth_token)
     github = GitHubAccess(settings.github_api_url, settings.require_github_app(), clock)
-    debouncer = SweepDebouncer(_sweeper(store, clock, github)) if sweep_on_webhooks else None
+    kick = spawn_tick if settings.dispatch_backend == "modal" else None
+    debouncer = SweepDebouncer(_sweeper(store, clock, github, kick)) if sweep_on_webhooks else None
     router = Router(build_router(), build_vote_router(debouncer))
     processor = InboxProcessor(store, clock, router, github)
     return Runtime(settings, clock, store, github, processor)
 
 
 def _sweeper(
-    store: Store, clock: Clock, github: GitHubAccess
+    store: Store,
+    clock: Clock,
+    github: GitHubAccess,
+    on_approval: Callable[[], Awaitable[None]] | None,
 ) -> Callable[[RepoRef, frozenset[int] | None], Awaitable[object]]:
-    """The debouncer's sweep: read the repository's policy, then sweep the poked issues."""
+    """The debouncer's sweep: read the repository's policy, then sweep the poked issues.
+
+    When the sweep approves an issue, `on_approval` starts a tick at once (on Modal), so the
+    work does not wait for the next cron.
+    """
     login: list[str] = []
 
     async def sweep(repo: RepoRef, numbers: frozenset[int] | None) -> object:
@@ -69,7 +77,10 @@ def _sweeper(
         async with await github.installation_client(repo.installation_id) as client:
             policy = await policy_from_github(client, repo.owner, repo.name, branch)
         services = VoteServices(store, clock, github, login[0])
-        return await sweep_repository(services, repo, policy, numbers=numbers)
+        report = await sweep_repository(services, repo, policy, numbers=numbers)
+        if on_approval is not None and any(new == "approved" for _, _, new in report.changes):
+            await on_approval()
+        return report
 
     return sweep
 

@@ -28,6 +28,8 @@ def test_every_function_has_its_schedule_timeout_and_secrets() -> None:
     assert worker.timeout == 3600 and worker.secrets == SECRETS
     assert worker.max_retries == 0  # a retried attempt would run twice; leases recover instead
     assert worker.schedule is None and worker.web_info is None
+    review = modal_app.run_review.info()
+    assert review.timeout == 1800 and review.secrets == SECRETS and review.max_retries == 0
 
 
 @pytest.fixture
@@ -68,3 +70,7 @@ def test_the_web_body_serves_healthz(offline_env: LocalHubControl) -> None:
     web_app = modal_app.web.local()
     with ServerThread(web_app) as server:
         assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_the_review_body_runs_locally(offline_env: LocalHubControl) -> None:
+    assert modal_app.run_review.local(999).startswith("task 999: ")

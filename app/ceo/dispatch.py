@@ -71,3 +71,10 @@ class ModalDispatcher:
 
     async def wait(self) -> None:
         """Nothing to wait for: Modal runs the attempts."""
+
+
+async def spawn_tick(app_name: str = "townhall") -> None:
+    """Start a CEO tick now on Modal (after an approval), instead of waiting for the cron."""
+    import modal  # imported here: offline runs never need Modal's client
+
+    await modal.Function.from_name(app_name, "ceo_tick").spawn.aio()
