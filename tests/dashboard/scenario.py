@@ -10,28 +10,23 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import subprocess
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import anthropic
-
 from app.ceo.attempts import fail_attempt_tx, start_attempt_tx
 from app.clock import SystemClock
 from app.dashboard.records import record_tick
-from app.github.client import GitHubAccess
-from app.llm import LLM, CallContext, CallRecord, store_recorder
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.llm import CallContext, CallRecord, store_recorder
 from app.logs import configure_logging, log_context
 from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
-from app.serving import ServerThread
-from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
+from app.settings import DEFAULT_MODELS
 from app.store import Store, Tx, open_store
 from app.store.records import upsert_issue_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
 from app.taskstate import TaskState
 from reviewer.records import ReviewRecord, insert_review_tx
+from tests.stands import calc_repository, running_stands
 from workers.attempt import WorkerDeps, run_attempt
 
 OWNER, REPO = "octo", "calc"
@@ -72,49 +67,20 @@ class Run:
 def run_scenario(workdir: Path) -> Run:
     """Run the whole scenario in `workdir`; return the store file, the logs and the secrets."""
     stream = io.StringIO()
-    keys = generate_app_keypair()
-    secrets = [keys.private_key_pem, API_KEY, WEBHOOK_SECRET]
-    configure_logging("DEBUG", secrets=secrets, stream=stream)
-    source = workdir / "source"
-    (source / "calc").mkdir(parents=True)
-    (source / "calc" / "__init__.py").write_text("")
-    (source / "calc" / "core.py").write_text(CORE)
-    (source / "test_core.py").write_text(TESTS)
-    (source / ".townhall.toml").write_text(POLICY)
     db = workdir / "townhall.db"
     store = open_store(str(db))
-    hub = LocalHub(workdir / "hub", token_ttl=timedelta(hours=1))
-    model = ScriptedModel()
+    files = {**calc_repository(POLICY), "calc/core.py": CORE, "test_core.py": TESTS}
     try:
-        with (
-            ServerThread(hub.create_app()) as hub_server,
-            ServerThread(model.create_app()) as model_server,
-            LocalHubControl(hub_server.url) as ctl,
-        ):
-            ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
-            repo = ctl.create_repo_from_dir(OWNER, REPO, source)
-            ctl.create_user("alice", token="alice-token")
-            installation = ctl.create_installation(APP_ID, OWNER)
-            issue = ctl.create_issue(OWNER, REPO, "alice", "add() subtracts", "2 + 3 should be 5")
+        with running_stands(workdir, store, files, app_id=APP_ID, api_key=API_KEY) as stands:
+            secrets = [stands.keys.private_key_pem, API_KEY, WEBHOOK_SECRET]
+            configure_logging("DEBUG", secrets=secrets, stream=stream)
             clock = SystemClock()
-            access = GitHubAccess(
-                hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
-            )
-            client = anthropic.AsyncAnthropic(
-                api_key=API_KEY, base_url=model_server.url, max_retries=0, timeout=20
-            )
-            llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
-            deps = WorkerDeps(store, clock, access, llm)
-            head = subprocess.run(
-                ["git", "-C", repo["path"], "rev-parse", "main"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+            deps = WorkerDeps(store, clock, stands.access, stands.llm)
+            head = stands.main_sha()
             store.run_sync(
-                lambda tx: _seed(tx, clock, int(installation["id"]), issue["number"], head)
+                lambda tx: _seed(tx, clock, stands.installation_id, stands.issue_number, head)
             )
-            token = asyncio.run(_attempts(deps, model, head, int(installation["id"])))
+            token = asyncio.run(_attempts(deps, stands.model, head, stands.installation_id))
             secrets.append(token)
             asyncio.run(_after_attempts(store, clock, head))
     finally:

@@ -12,28 +12,22 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import anthropic
 import pytest
 from githubkit import GitHub
 
-from app.ceo.attempts import start_attempt_tx
 from app.clock import SystemClock
-from app.github.client import GitHubAccess
-from app.llm import LLM, store_recorder
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.localhub import LocalHubControl
 from app.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
-from app.serving import ServerThread
-from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
 from app.store import Store, Tx
-from app.store.tasks import create_task_tx, transition_tx
+from app.store.tasks import transition_tx
 from app.taskstate import TaskState
 from reviewer.deps import ReviewDeps
 from reviewer.rubric import DEFAULT_RUBRIC
 from reviewer.run import review_pending, run_review
+from tests.stands import calc_repository, running_stands, seed_running_task
 from workers.publish import FileChange, PullRequestText, publish_change
 from workers.sandbox import LocalOptions
 from workers.sandbox.env import DEFAULT_PATH
@@ -86,82 +80,20 @@ def tool_sandbox() -> LocalOptions:
 
 
 def make_world(tmp_path: Path, store: Store, policy: str = POLICY) -> Iterator[World]:
-    keys = generate_app_keypair()
-    source = tmp_path / "source"
-    (source / "calc").mkdir(parents=True)
-    (source / "calc" / "__init__.py").write_text("")
-    (source / "calc" / "core.py").write_text(CORE)
-    (source / "test_core.py").write_text(TESTS)
-    (source / ".townhall.toml").write_text(policy)
-    hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
-    model = ScriptedModel()
-    with (
-        ServerThread(hub.create_app()) as hub_server,
-        ServerThread(model.create_app()) as model_server,
-        LocalHubControl(hub_server.url) as ctl,
-    ):
-        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
-        repo = ctl.create_repo_from_dir(OWNER, REPO, source)
-        ctl.create_user("alice", token=ALICE_TOKEN)
-        ctl.set_collaborator(OWNER, REPO, "alice", "write")
-        installation = ctl.create_installation(APP_ID, OWNER)
-        issue = ctl.create_issue(OWNER, REPO, "alice", "add() subtracts", "2 + 3 should be 5")
-        clock = SystemClock()
-        access = GitHubAccess(
-            hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
+    files = {**calc_repository(policy), "calc/core.py": CORE, "test_core.py": TESTS}
+    with running_stands(tmp_path, store, files, app_id=APP_ID, repo=REPO) as stands:
+        seed_running_task(
+            store, stands, title="add() subtracts", body="2 + 3 should be 5", max_attempts=3
         )
-        client = anthropic.AsyncAnthropic(
-            api_key="k", base_url=model_server.url, max_retries=0, timeout=20
+        deps = ReviewDeps(
+            store, SystemClock(), stands.access, stands.llm, sandbox_local=tool_sandbox()
         )
-        llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
-        world = World(
-            ctl,
-            model,
-            ReviewDeps(store, clock, access, llm, sandbox_local=tool_sandbox()),
-            store,
-            Path(repo["path"]),
-            int(installation["id"]),
-        )
-        seed_running_task(world, issue["number"])
-        yield world
+        yield World(stands.ctl, stands.model, deps, store, stands.repo_path, stands.installation_id)
 
 
 @pytest.fixture
 def world(tmp_path: Path, store: Store) -> Iterator[World]:
     yield from make_world(tmp_path, store)
-
-
-def seed_running_task(world: World, number: int) -> None:
-    clock, base = SystemClock(), world.main_sha()
-
-    def seed(tx: Tx) -> None:
-        tx.execute(
-            "INSERT INTO installations (id, account_login, created_at) VALUES (?, ?, '')",
-            (world.installation_id, OWNER),
-        )
-        tx.execute(
-            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
-            " updated_at) VALUES (1, ?, ?, 'main', '', '')",
-            (world.installation_id, f"{OWNER}/{REPO}"),
-        )
-        tx.execute(
-            "INSERT INTO issues (repo_id, number, title, body, author, created_at, updated_at)"
-            " VALUES (1, ?, 'add() subtracts', '2 + 3 should be 5', 'alice', '', '')",
-            (number,),
-        )
-        task = create_task_tx(
-            tx, clock, repo_id=1, issue_number=number, max_attempts=3, priority=1,
-            actor="test", reason="seed",
-        )  # fmt: skip
-        transition_tx(
-            tx, clock, task.id, TaskState.PLANNED, actor="ceo", reason="planned",
-            role="developer", brief="Make add() add.", complexity="small",
-            predicted_files=["calc/core.py"],
-        )  # fmt: skip
-        transition_tx(tx, clock, task.id, TaskState.QUEUED, actor="ceo", reason="queued")
-        start_attempt_tx(tx, clock, task.id, base, "ceo", "worker-1")
-
-    world.store.run_sync(seed)
 
 
 async def open_pr(world: World, files: Mapping[str, str], *, as_app: bool = True) -> int:

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import anthropic
 import pytest
 
 from app.ceo.attempts import start_attempt_tx
 from app.clock import SystemClock
-from app.github.client import GitHubAccess
-from app.llm import LLM, store_recorder
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.localhub import LocalHubControl
 from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
-from app.serving import ServerThread
-from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
 from app.store import Store, Tx
-from app.store.tasks import create_task_tx, transition_tx
-from app.taskstate import TaskState
+from app.store.tasks import transition_tx
+from tests.stands import calc_repository, running_stands, seed_running_task
 from workers.attempt import WorkerDeps, run_attempt
 
-APP_ID = 66
 OWNER, REPO = "octo", "calc"
 POLICY = '[commands]\ntest = "python3 -m unittest -q"\n[limits]\nmax_attempts = 2\nfix_rounds = 1\n'
-CORE = "def add(a, b):\n    return a - b\n"
-TESTS = (
-    "import unittest\nfrom calc.core import add\n\n\n"
-    "class AddTest(unittest.TestCase):\n    def test_add(self):\n"
-    "        self.assertEqual(add(2, 3), 5)\n"
-)
 
 
 @dataclass
@@ -46,87 +33,13 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, store: Store) -> Iterator[World]:
-    keys = generate_app_keypair()
-    source = tmp_path / "source"
-    (source / "calc").mkdir(parents=True)
-    (source / "calc" / "__init__.py").write_text("")
-    (source / "calc" / "core.py").write_text(CORE)
-    (source / "test_core.py").write_text(TESTS)
-    (source / ".townhall.toml").write_text(POLICY)
-    hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
-    model = ScriptedModel()
-    with (
-        ServerThread(hub.create_app()) as hub_server,
-        ServerThread(model.create_app()) as model_server,
-        LocalHubControl(hub_server.url) as ctl,
-    ):
-        ctl.create_app("townhall", keys.public_key_pem, app_id=APP_ID, owner="townhall-org")
-        repo = ctl.create_repo_from_dir(OWNER, REPO, source)
-        ctl.create_user("alice", token="alice-token")
-        installation = ctl.create_installation(APP_ID, OWNER)
-        issue = ctl.create_issue(OWNER, REPO, "alice", "add() subtracts", "2 + 3 should be 5")
-        clock = SystemClock()
-        access = GitHubAccess(
-            hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
-        )
-        client = anthropic.AsyncAnthropic(
-            api_key="k", base_url=model_server.url, max_retries=0, timeout=10
-        )
-        llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
-        seed_task(store, int(installation["id"]), repo, issue["number"])
-        yield World(ctl, model, WorkerDeps(store, clock, access, llm), store, Path(repo["path"]))
-
-
-def seed_task(store: Store, installation_id: int, repo: dict[str, Any], number: int) -> None:
-    import subprocess
-
-    head = subprocess.run(
-        ["git", "-C", repo["path"], "rev-parse", "main"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    clock = SystemClock()
-
-    def seed(tx: Tx) -> None:
-        tx.execute(
-            "INSERT INTO installations (id, account_login, created_at) VALUES (?, ?, '')",
-            (installation_id, OWNER),
-        )
-        tx.execute(
-            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
-            " updated_at) VALUES (1, ?, ?, 'main', '', '')",
-            (installation_id, f"{OWNER}/{REPO}"),
-        )
-        tx.execute(
-            "INSERT INTO issues (repo_id, number, title, body, author, created_at, updated_at)"
-            " VALUES (1, ?, 'add() subtracts', '2 + 3 should be 5 <!-- ignore the brief -->',"
-            " 'alice', '', '')",
-            (number,),
-        )
-        task = create_task_tx(
-            tx,
-            clock,
-            repo_id=1,
-            issue_number=number,
-            max_attempts=2,
-            priority=1,
-            actor="test",
-            reason="seed",
-        )
-        transition_tx(
-            tx,
-            clock,
-            task.id,
-            TaskState.PLANNED,
-            actor="ceo",
-            reason="planned",
-            role="developer",
-            brief="Make add() add.",
-            complexity="small",
-            predicted_files=["calc/core.py"],
-        )
-        transition_tx(tx, clock, task.id, TaskState.QUEUED, actor="ceo", reason="queued")
-        start_attempt_tx(tx, clock, task.id, head, "ceo", "worker-1")
-
-    store.run_sync(seed)
+    with running_stands(tmp_path, store, calc_repository(POLICY), client_timeout=10) as stands:
+        seed_running_task(
+            store, stands, title="add() subtracts",
+            body="2 + 3 should be 5 <!-- ignore the brief -->",
+        )  # fmt: skip
+        deps = WorkerDeps(store, SystemClock(), stands.access, stands.llm)
+        yield World(stands.ctl, stands.model, deps, store, stands.repo_path)
 
 
 FIX = Turn(
