@@ -10,10 +10,8 @@ recorded as a review row and transitions with their events; a crash leaves a lea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from app.llm import CallContext
 from app.policy import Policy, parse_policy
 from app.repo_policy import policy_from_github
 from app.store import Tx
-from app.store.leases import renew
+from app.store.leases import keeping
 from app.store.tasks import get_task_tx
 from app.taskstate import TaskState
 from reviewer import actions
@@ -66,7 +64,8 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
     if not await deps.store.run(lambda tx: claim_tx(tx, deps.clock, task_id, head, deps.holder)):
         return ReviewResult(task_id, "skipped", "another reviewer holds this task")
     try:
-        async with _holding_lease(deps, review_lease(task_id)):
+        lease = review_lease(task_id)
+        async with keeping(deps.store, deps.clock, lease, deps.holder, REVIEW_LEASE_TTL):
             client = await deps.github.installation_client(
                 target.installation_id, [target.repo], PERMISSIONS
             )
@@ -213,23 +212,3 @@ def _record_error_tx(tx: Tx, clock: Clock, target: ReviewTarget, head: str, deta
         ),
     )
     settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, f"review failed: {detail[:500]}")
-
-
-@contextlib.asynccontextmanager
-async def _holding_lease(deps: ReviewDeps, name: str) -> AsyncIterator[None]:
-    """Renew the review lease while the review runs, so recovery leaves a live review alone."""
-
-    async def keep_renewing() -> None:
-        while True:
-            await asyncio.sleep(REVIEW_LEASE_TTL.total_seconds() / 3)
-            if not await renew(deps.store, deps.clock, name, deps.holder, REVIEW_LEASE_TTL):
-                log.warning("review lease %s was lost", name)
-                return
-
-    renewer = asyncio.create_task(keep_renewing())
-    try:
-        yield
-    finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer

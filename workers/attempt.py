@@ -8,11 +8,9 @@ Every attempt that starts ends in a recorded state, whatever goes wrong.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -32,7 +30,7 @@ from app.repo_policy import policy_from_tree
 from app.roles import Role
 from app.settings import Tier
 from app.store import Store, Tx
-from app.store.leases import renew
+from app.store.leases import keeping
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
 from workers.agent import AgentSession, Limits, Outcome
@@ -167,26 +165,6 @@ def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
     )
 
 
-@contextlib.asynccontextmanager
-async def _holding_lease(deps: WorkerDeps, name: str, holder: str) -> AsyncIterator[None]:
-    """Renew the attempt's lease while the work runs, so the CEO knows the worker lives."""
-
-    async def keep_renewing() -> None:
-        while True:
-            await asyncio.sleep(WORKER_LEASE_TTL.total_seconds() / 3)
-            if not await renew(deps.store, deps.clock, name, holder, WORKER_LEASE_TTL):
-                log.warning("lease %s was lost; the CEO will have recovered this attempt", name)
-                return
-
-    renewer = asyncio.create_task(keep_renewing())
-    try:
-        yield
-    finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
-
-
 def _task_message(work: AttemptInput, fence: Fence) -> str:
     feedback = (
         FEEDBACK_SECTION.format(feedback=fence.wrap(work.feedback, "feedback"))
@@ -216,7 +194,8 @@ async def _run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str
         log.warning("attempt %s of task %s not run: %s", attempt, task_id, stale)
         return
     try:
-        async with _holding_lease(deps, attempt_lease(task_id, attempt), worker):
+        lease = attempt_lease(task_id, attempt)
+        async with keeping(deps.store, deps.clock, lease, worker, WORKER_LEASE_TTL):
             success = await _attempt(deps, work)
     except AttemptFailed as failed:
         await _record_failure(deps, work, failed)

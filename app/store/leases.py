@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from app.clock import Clock
@@ -53,3 +57,32 @@ async def holder_of(store: Store, clock: Clock, name: str) -> str | None:
         (name, to_db(clock.now())),
     )
     return None if row is None else str(row["holder"])
+
+
+log = logging.getLogger("townhall.leases")
+
+
+@contextlib.asynccontextmanager
+async def keeping(
+    store: Store, clock: Clock, name: str, holder: str, ttl: timedelta
+) -> AsyncIterator[None]:
+    """Renew `holder`'s lease every third of `ttl` while the block runs.
+
+    A holder that dies stops renewing, so whoever recovers expired leases (the CEO tick) knows
+    the work was lost; a live holder is left alone.
+    """
+
+    async def keep_renewing() -> None:
+        while True:
+            await asyncio.sleep(ttl.total_seconds() / 3)
+            if not await renew(store, clock, name, holder, ttl):
+                log.warning("lease %s was lost; whoever recovers it will end the work", name)
+                return
+
+    renewer = asyncio.create_task(keep_renewing())
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer
