@@ -12,6 +12,7 @@ from app.llm import LLM
 from app.policy import Policy
 from app.settings import Settings
 from app.store import Store
+from app.votes.sweep import RepoRef
 from app.webhooks.processor import InboxProcessor
 from reviewer.deps import ReviewDeps
 
@@ -32,28 +33,15 @@ class TickDeps:
     app_login: str = ""
 
 
-@dataclass
-class RepoView:
-    """One repository as this tick sees it."""
+@dataclass(frozen=True)
+class RepoView(RepoRef):
+    """One repository as this tick sees it: its policy, mirror, head and an open client."""
 
-    id: int
-    installation_id: int
-    full_name: str
     default_branch: str
     client: Client
     policy: Policy
     mirror: Path
     head_sha: str
-
-    @property
-    def owner(self) -> str:
-        """The owner's login."""
-        return self.full_name.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        """The repository's name."""
-        return self.full_name.split("/", 1)[1]
 
 
 @dataclass
