@@ -310,3 +310,29 @@ async def test_a_pull_request_scores_its_prediction_and_blocks_its_files(world: 
     assert (
         await world.store.fetchone("SELECT state FROM tasks WHERE issue_number = ?", (search,))
     ) == {"state": "queued"}
+
+
+async def test_a_tick_that_dies_midway_is_finished_by_the_next_without_duplicates(
+    world: World,
+) -> None:
+    file_and_vote(world, "Cart totals")
+    coupons = file_and_vote(world, "Cart coupons")
+    # GitHub fails on one issue's comments: the sweep dies after recording its decisions and
+    # while writing tallies, so the tick ends mid-way.
+    world.ctl.inject_fault(
+        f"/repos/{OWNER}/{REPO}/issues/{coupons}/comments", kind="error", status=500, times=50
+    )
+    broken = await run_tick(world.deps)
+    assert broken.errors and broken.dispatched == []
+    world.ctl.clear_faults()
+
+    finished = await run_tick(world.deps)
+    again = await run_tick(world.deps)
+    assert not finished.errors and finished.dispatched == [(1, 1)]
+    assert not again.errors and again.dispatched == [] and again.planned == []
+    tasks = await world.store.fetchall("SELECT issue_number, state FROM tasks ORDER BY id")
+    assert [t["state"] for t in tasks] == ["running", "queued"]
+    assert len(await world.store.fetchall("SELECT * FROM attempts")) == 1
+    bodies = comments(world, coupons)
+    assert len([b for b in bodies if "townhall:queue-status" in b]) == 1
+    assert len([b for b in bodies if "townhall:tally" in b]) == 1
