@@ -116,6 +116,24 @@ async def send_all(port: int, requests: list[bytes], concurrency: int) -> tuple[
     return latencies, failures
 
 
+def wait_until_processed(db: Path, started: float, limit: float = 120.0) -> float | None:
+    """Poll the store (a reader beside the server's writer) until nothing is left to process."""
+    store = open_store(str(db), migrate=False)
+    try:
+        while time.perf_counter() - started < limit:
+            left = store.run_sync(
+                lambda tx: tx.scalar(
+                    "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'processing')"
+                )
+            )
+            if left == 0:
+                return time.perf_counter() - started
+            time.sleep(0.2)
+        return None
+    finally:
+        store.close_sync()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deliveries", type=int, default=5000)
@@ -134,6 +152,7 @@ def main() -> None:
             started = time.perf_counter()
             latencies, failures = asyncio.run(send_all(port, timed, args.concurrency))
             elapsed = time.perf_counter() - started
+            drained = None if args.no_process else wait_until_processed(db, started)
         finally:
             server.terminate()
             server.wait(10)
@@ -156,6 +175,11 @@ def main() -> None:
     print(f"  non-202        : {failures}")
     print(f"  stored         : {stored} of {args.deliveries + 200} sent (incl. 200 warm-up)")
     print(f"  processed      : {processed} by the time the server was stopped")
+    if drained is not None:
+        print(
+            f"  processing     : every delivery handled {drained:.1f} s after the first was sent "
+            f"({args.deliveries / drained:,.0f} deliveries/s through the handlers)"
+        )
 
 
 if __name__ == "__main__":
