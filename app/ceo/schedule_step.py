@@ -81,7 +81,8 @@ async def schedule(
     """Admit queued tasks whose claims are free, dispatch them, and record why others wait."""
     rows = await deps.store.fetchall(
         "SELECT id, issue_number, state, role, priority, approved_at, passed_over, predicted_files,"
-        " cost_usd, waiting_reason FROM tasks WHERE repo_id = ? AND state IN ('queued', 'running')",
+        " cost_usd, waiting_reason, pr_number FROM tasks"
+        " WHERE repo_id = ? AND state IN ('queued', 'running')",
         (repo.id,),
     )
     queued_rows = [row for row in rows if row["state"] == TaskState.QUEUED]
@@ -123,6 +124,7 @@ async def schedule(
                 from_db(row["approved_at"]),
                 claim(row),
                 row["passed_over"],
+                row["pr_number"],  # a retry replaces its own open PR: that PR never blocks it
             )
         )
     running = [

@@ -76,15 +76,21 @@ class _Claims:
         if holder.write_set.globs:
             self.with_globs.append(index)
 
-    def first_block(self, claim: WriteSet) -> _Block | None:
-        """Return the block by the earliest holder sharing anything with `claim`."""
+    def first_block(self, claim: WriteSet, own_pull: int | None = None) -> _Block | None:
+        """Return the block by the earliest holder sharing anything with `claim`.
+
+        `own_pull` is the task's own open PR: a retry replaces it, so it never blocks its task.
+        """
         if claim.globs:
             candidates: Iterable[int] = range(len(self.holders))
         else:
             found = {index for path in claim.files for index in self.by_file.get(path, ())}
             candidates = sorted(found.union(self.with_globs))
         for index in candidates:
-            shared = self.holders[index].write_set.shared_with(claim)
+            holder = self.holders[index]
+            if holder.kind == "pull" and holder.number == own_pull:
+                continue
+            shared = holder.write_set.shared_with(claim)
             if shared:
                 return self.holders[index].block(shared)
         return None
@@ -115,7 +121,7 @@ class _Round:
             issue, times = self.reserve_all
             text = messages.RESERVED_ALL.format(issue=issue, times=times)
             return _Block("reserved", f"#{issue}", (), text)
-        pull = self.pulls.first_block(claim)
+        pull = self.pulls.first_block(claim, task.own_pull)
         if pull is not None:
             return pull
         if claim.runs_alone and self.busy:

@@ -24,6 +24,7 @@ class QueuedTask:
     approved_at: datetime
     write_set: WriteSet
     passed_over: int = 0
+    own_pull: int | None = None  # the task's open PR from an earlier attempt, if any
 
 
 @dataclass(frozen=True)

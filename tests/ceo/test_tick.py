@@ -336,3 +336,27 @@ async def test_a_tick_that_dies_midway_is_finished_by_the_next_without_duplicate
     bodies = comments(world, coupons)
     assert len([b for b in bodies if "townhall:queue-status" in b]) == 1
     assert len([b for b in bodies if "townhall:tally" in b]) == 1
+
+
+async def test_a_retry_is_not_blocked_by_its_own_open_pull_request(world: World) -> None:
+    from workers.publish import FileChange, PullRequestText, publish_change
+
+    cart = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
+    repo = await world.store.fetchone("SELECT installation_id FROM repos")
+    assert task is not None and repo is not None
+    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
+        published = await publish_change(
+            client, owner=OWNER, repo=REPO, base_branch="main", base_sha=task["base_sha"],
+            issue_number=cart, changes={"app/cart.py": FileChange(b"# v2\n")},
+            message="m", pr=PullRequestText("Cart totals", f"Closes #{cart}"),
+        )  # fmt: skip
+    # The review asked for changes: the task is queued again while its PR stays open.
+    await world.store.execute(
+        "UPDATE tasks SET state = 'queued', pr_number = ? WHERE id = ?",
+        (published.pr_number, task["id"]),
+    )
+    await world.store.execute("UPDATE attempts SET state = 'ended'")
+    report = await run_tick(world.deps)
+    assert report.dispatched == [(task["id"], 2)], report.waiting
