@@ -17,7 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from app.ceo.attempts import WORKER_LEASE_TTL, attempt_lease, end_attempt_tx, fail_attempt_tx
+from app.ceo.attempts import (
+    WORKER_LEASE_TTL,
+    attempt_lease,
+    end_attempt_tx,
+    fail_attempt_tx,
+    live_attempt_tx,
+)
 from app.ceo.planning import TIER_FOR_COMPLEXITY
 from app.clock import Clock
 from app.codemap import DEFAULT_MAP_NAME, build_map
@@ -44,6 +50,7 @@ from workers.texts import (
     COMMIT_MESSAGE,
     FEEDBACK_SECTION,
     FIX_ROUND_MESSAGE,
+    ORPHAN_COMMENT,
     PR_BODY,
     PR_TITLE,
     TASK_MESSAGE,
@@ -92,6 +99,8 @@ class AttemptInput:
     default_branch: str
     installation_id: int
     notes: tuple[Note, ...] = ()
+    holder: str = "worker"  # the lease holder recorded when the attempt was dispatched
+    spent_usd: float = 0.0  # what earlier attempts of this task cost
 
 
 class AttemptOutcome(StrEnum):
@@ -114,6 +123,8 @@ class AttemptFailed(Exception):
         self.diff = diff
         self.files: list[str] = []
         self.summary = ""
+        self.transcript = ""
+        self.dollars = 0.0
         self.draft: Published | None = None
 
 
@@ -162,6 +173,13 @@ def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
         default_branch=row["default_branch"],
         installation_id=row["installation_id"],
         notes=tuple(read_notes_tx(tx, task_id)),
+        holder=str(
+            tx.scalar(
+                "SELECT worker FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt)
+            )
+            or "worker"
+        ),
+        spent_usd=float(row["cost_usd"] or 0.0),
     )
 
 
@@ -195,7 +213,8 @@ async def _run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str
         return
     try:
         lease = attempt_lease(task_id, attempt)
-        async with keeping(deps.store, deps.clock, lease, worker, WORKER_LEASE_TTL):
+        # Renew as the holder the CEO recorded at dispatch, or the renewals would all fail.
+        async with keeping(deps.store, deps.clock, lease, work.holder, WORKER_LEASE_TTL):
             success = await _attempt(deps, work)
     except AttemptFailed as failed:
         await _record_failure(deps, work, failed)
@@ -213,62 +232,82 @@ async def _record_failure(deps: WorkerDeps, work: AttemptInput, failed: AttemptF
     draft = f" Its work is kept as draft PR #{failed.draft.pr_number}." if failed.draft else ""
     note = describe_attempt(failed.outcome, failed.summary, failed.files, failed.log, "") + draft
 
-    def record(tx: Tx) -> None:
-        fail_attempt_tx(
-            tx,
-            deps.clock,
-            work.task_id,
-            work.attempt,
-            outcome=failed.outcome,
-            log=failed.log + draft,
-            diff=failed.diff,
-        )
+    def record(tx: Tx) -> TaskState | None:
+        moved_on = live_attempt_tx(tx, work.task_id, work.attempt)
+        log_text = f"{failed.log}{draft}\n\n{failed.transcript}".strip()
+        if moved_on is None:
+            # The next attempt hears why this one failed, not the tail of its transcript.
+            fail_attempt_tx(
+                tx, deps.clock, work.task_id, work.attempt, outcome=failed.outcome,
+                log=log_text, diff=failed.diff, feedback=failed.log + draft,
+                cost_usd=failed.dollars,
+            )  # fmt: skip
+        else:
+            end_attempt_tx(
+                tx, deps.clock, work.task_id, work.attempt, outcome=failed.outcome,
+                log=f"(task {moved_on} meanwhile) {log_text}", diff=failed.diff,
+                cost_usd=failed.dollars,
+            )  # fmt: skip
         tx.execute(
             "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
             (json.dumps(failed.files), work.task_id, work.attempt),
         )
         add_note_tx(tx, deps.clock, work.task_id, work.attempt, failed.outcome, note)
+        return moved_on
 
-    await deps.store.run(record)
+    moved_on = await deps.store.run(record)
+    if moved_on is not None and failed.draft is not None:
+        await _close_orphan(deps, work, failed.draft, moved_on)
+
+
+async def _close_orphan(
+    deps: WorkerDeps, work: AttemptInput, published: Published, state: TaskState
+) -> None:
+    """Close a PR whose task moved on (cancelled, vetoed, or retried) while it was made."""
+    permissions = {"pull_requests": "write", "issues": "write", "metadata": "read"}
+    async with await deps.github.installation_client(
+        work.installation_id, [work.repo], permissions
+    ) as client:
+        await client.rest.issues.async_create_comment(
+            work.owner, work.repo, published.pr_number,
+            data={"body": ORPHAN_COMMENT.format(state=state)},
+        )  # fmt: skip
+        await client.rest.pulls.async_update(
+            work.owner, work.repo, published.pr_number, data={"state": "closed"}
+        )
 
 
 async def _record_success(deps: WorkerDeps, work: AttemptInput, done: Success) -> None:
     note = describe_attempt(
         AttemptOutcome.VERIFIED, done.summary, done.files, "", done.checks.report()
     )
+    published = done.published
 
-    def record(tx: Tx) -> None:
+    def record(tx: Tx) -> TaskState | None:
+        moved_on = live_attempt_tx(tx, work.task_id, work.attempt)
         end_attempt_tx(
-            tx,
-            deps.clock,
-            work.task_id,
-            work.attempt,
-            outcome=AttemptOutcome.VERIFIED,
-            log=f"{done.checks.report()}\n\n{done.transcript}",
-            diff=done.diff,
+            tx, deps.clock, work.task_id, work.attempt, outcome=AttemptOutcome.VERIFIED,
+            log=f"{done.checks.report()}\n\n{done.transcript}", diff=done.diff,
             cost_usd=done.dollars,
-        )
+        )  # fmt: skip
         tx.execute(
             "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
             (json.dumps(done.files), work.task_id, work.attempt),
         )
         add_note_tx(tx, deps.clock, work.task_id, work.attempt, AttemptOutcome.VERIFIED, note)
-        published = done.published
-        transition_tx(
-            tx,
-            deps.clock,
-            work.task_id,
-            TaskState.PR_OPEN,
-            actor="worker",
-            reason=f"PR #{published.pr_number} {'updated' if published.reused_pr else 'opened'}",
-            expect=[TaskState.RUNNING],
-            pr_number=published.pr_number,
-            head_sha=published.commit_sha,
-            branch=published.branch,
-            feedback=None,
-        )
+        if moved_on is None:
+            transition_tx(
+                tx, deps.clock, work.task_id, TaskState.PR_OPEN, actor="worker",
+                reason=f"PR #{published.pr_number} "
+                f"{'updated' if published.reused_pr else 'opened'}",
+                expect=[TaskState.RUNNING], pr_number=published.pr_number,
+                head_sha=published.commit_sha, branch=published.branch, feedback=None,
+            )  # fmt: skip
+        return moved_on
 
-    await deps.store.run(record)
+    moved_on = await deps.store.run(record)
+    if moved_on == TaskState.CANCELLED:
+        await _close_orphan(deps, work, published, moved_on)
 
 
 def _codebase_map(tree: Path) -> str:
@@ -334,7 +373,8 @@ def _session(
         ),
         limits=Limits(
             max_turns=policy.budget.max_turns,
-            max_dollars=policy.budget.per_task_usd,
+            # The task's budget covers all its attempts, not each one.
+            max_dollars=max(policy.budget.per_task_usd - work.spent_usd, 0.0),
             max_seconds=policy.budget.max_minutes * 60,
         ),
     )
@@ -399,7 +439,8 @@ async def _work_in_sandbox(
         failed.diff = unified_diff(changes, base_tree) or None
         failed.files = sorted(changes)
         failed.summary = session.summary
-        failed.log = f"{failed.log}\n\n{session.transcript()}"
+        failed.transcript = session.transcript()
+        failed.dollars = session.dollars
         allowed = not changed_path_violations(changes, tools.rules)
         if failed.outcome == AttemptOutcome.LIMIT_REACHED and changes and allowed:
             async with step("publish_draft"):

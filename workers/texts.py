@@ -54,3 +54,8 @@ Closes #{number}
 """
 
 COMMIT_MESSAGE = "{title} (#{number})\n\n{summary}\n\nTownhall task {task_id}, attempt {attempt}."
+
+ORPHAN_COMMENT = (
+    "Closing: this pull request's task is {state} (its issue was closed, vetoed, or retried) "
+    "while the change was being made. Nothing is lost: the attempt and its diff are recorded."
+)

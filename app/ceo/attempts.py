@@ -7,8 +7,10 @@ the expired lease and ends the attempt as `lost`, which sends the task back to t
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from app.clock import Clock
 from app.store import Store, Tx
@@ -16,6 +18,8 @@ from app.store.leases import acquire_tx
 from app.store.tasks import get_task_tx, transition_tx
 from app.store.times import to_db
 from app.taskstate import TaskPosition, TaskState, after_failure
+
+log = logging.getLogger("townhall.ceo")
 
 WORKER_LEASE_TTL = timedelta(minutes=10)
 
@@ -95,9 +99,16 @@ def fail_attempt_tx(
     log: str,
     diff: str | None = None,
     actor: str = "worker",
+    feedback: str | None = None,
+    cost_usd: float = 0.0,
 ) -> TaskState:
-    """End an attempt as failed and send its task back to the queue or to a person."""
-    end_attempt_tx(tx, clock, task_id, attempt, outcome=outcome, log=log, diff=diff)
+    """End an attempt as failed and send its task back to the queue or to a person.
+
+    `feedback` (default: the log's tail) is what the next attempt is told about this one.
+    """
+    end_attempt_tx(
+        tx, clock, task_id, attempt, outcome=outcome, log=log, diff=diff, cost_usd=cost_usd
+    )
     task = get_task_tx(tx, task_id)
     transition_tx(
         tx,
@@ -107,7 +118,7 @@ def fail_attempt_tx(
         actor=actor,
         reason=outcome,
         expect=[TaskState.RUNNING],
-        feedback=log[-8000:],
+        feedback=(feedback if feedback is not None else log)[-8000:],
     )
     target = after_failure(TaskPosition(TaskState.FAILED, task.attempt, task.max_attempts))
     transition_tx(
@@ -121,27 +132,55 @@ def fail_attempt_tx(
     return target
 
 
+def live_attempt_tx(tx: Tx, task_id: int, attempt: int) -> TaskState | None:
+    """Return None when `attempt` is still its task's running attempt, else the task's state.
+
+    A worker records its result only while this holds: a task cancelled, vetoed or recovered
+    as lost meanwhile has moved on, and the late result must not move it again.
+    """
+    row = tx.fetchone("SELECT state, attempt FROM tasks WHERE id = ?", (task_id,))
+    if row is None:
+        return TaskState.CANCELLED
+    if row["state"] == TaskState.RUNNING and row["attempt"] == attempt:
+        return None
+    return TaskState(row["state"])
+
+
 async def recover_lost_attempts(store: Store, clock: Clock) -> list[tuple[int, int]]:
-    """End running attempts whose worker lease expired; return (task, attempt) pairs ended."""
+    """End running attempts whose worker lease expired; return (task, attempt) pairs ended.
 
-    def recover(tx: Tx) -> list[tuple[int, int]]:
-        rows = tx.fetchall(
-            "SELECT a.task_id, a.number FROM attempts a JOIN tasks t ON t.id = a.task_id"
-            " LEFT JOIN leases l ON l.name = 'attempt:' || a.task_id || ':' || a.number"
-            " WHERE a.state = 'running' AND t.state = 'running'"
-            " AND (l.name IS NULL OR l.expires_at <= ?)",
-            (to_db(clock.now()),),
-        )
-        for row in rows:
-            fail_attempt_tx(
-                tx,
-                clock,
-                row["task_id"],
-                row["number"],
-                outcome="lost",
-                log="the worker stopped renewing its lease (crashed or killed)",
-                actor="ceo",
-            )
-        return [(row["task_id"], row["number"]) for row in rows]
-
-    return await store.run(recover)
+    Each lost attempt is recovered in its own transaction, so one odd row cannot stop the
+    others (or the tick). A stale attempt row whose task has moved on is closed without
+    touching the task.
+    """
+    rows = await store.fetchall(
+        "SELECT a.task_id, a.number, t.state, t.attempt FROM attempts a"
+        " JOIN tasks t ON t.id = a.task_id"
+        " LEFT JOIN leases l ON l.name = 'attempt:' || a.task_id || ':' || a.number"
+        " WHERE a.state = 'running' AND (l.name IS NULL OR l.expires_at <= ?)",
+        (to_db(clock.now()),),
+    )
+    recovered: list[tuple[int, int]] = []
+    for row in rows:
+        current = row["state"] == TaskState.RUNNING and row["attempt"] == row["number"]
+        try:
+            if current:
+                await store.run(
+                    partial(
+                        fail_attempt_tx, clock=clock, task_id=row["task_id"],
+                        attempt=row["number"], outcome="lost", actor="ceo",
+                        log="the worker stopped renewing its lease (crashed or killed)",
+                    )
+                )  # fmt: skip
+                recovered.append((row["task_id"], row["number"]))
+            else:
+                await store.run(
+                    partial(
+                        end_attempt_tx, clock=clock, task_id=row["task_id"],
+                        attempt=row["number"], outcome="abandoned",
+                        log=f"the task moved on ({row['state']}) while this attempt ran",
+                    )
+                )  # fmt: skip
+        except Exception:
+            log.exception("could not recover attempt %s of task %s", row["number"], row["task_id"])
+    return recovered

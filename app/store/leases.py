@@ -75,7 +75,13 @@ async def keeping(
     async def keep_renewing() -> None:
         while True:
             await asyncio.sleep(ttl.total_seconds() / 3)
-            if not await renew(store, clock, name, holder, ttl):
+            try:
+                kept = await renew(store, clock, name, holder, ttl)
+            except Exception:
+                # A store blip must not end (or mask the outcome of) the work: try again later.
+                log.exception("could not renew lease %s; trying again", name)
+                continue
+            if not kept:
                 log.warning("lease %s was lost; whoever recovers it will end the work", name)
                 return
 

@@ -114,3 +114,21 @@ async def test_spend_today_counts_only_today(store: Store, clock: ManualClock) -
             (task, cost, when.isoformat(timespec="microseconds")),
         )
     assert await spend_today(store, clock.now(), repo_id=1) == Spend(1.75, 1.5)
+
+
+async def test_a_stale_running_row_is_closed_without_stopping_recovery(
+    store: Store, clock: ManualClock
+) -> None:
+    task_id = await queued_task(store, clock, max_attempts=3)
+    await store.run(lambda tx: start_attempt_tx(tx, clock, task_id, "abc", "ceo", "w1"))
+    # Attempt 1's row stayed 'running' after its task moved on (a crash mid-record).
+    await store.execute("UPDATE tasks SET state = 'queued'")
+    await store.run(lambda tx: start_attempt_tx(tx, clock, task_id, "abc", "ceo", "w2"))
+    clock.advance(WORKER_LEASE_TTL * 2)
+    assert await recover_lost_attempts(store, clock) == [(task_id, 2)]
+    rows = await store.fetchall("SELECT number, state, outcome FROM attempts ORDER BY number")
+    assert rows == [
+        {"number": 1, "state": "ended", "outcome": "abandoned"},
+        {"number": 2, "state": "ended", "outcome": "lost"},
+    ]
+    assert (await store.fetchone("SELECT state FROM tasks")) == {"state": "queued"}

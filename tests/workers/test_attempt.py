@@ -300,3 +300,48 @@ async def test_an_agent_probing_for_secrets_finds_none(
     for secret in (token.token, "ghs_parent_process_token_value", "sk-ant-parent-key-value"):
         assert secret not in everything
     assert "x-access-token" not in everything
+
+
+async def test_the_worker_renews_its_lease_as_the_holder_recorded_at_dispatch(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import timedelta
+
+    import workers.attempt
+
+    monkeypatch.setattr(workers.attempt, "WORKER_LEASE_TTL", timedelta(seconds=0.3))
+    slow = Turn([ToolUse("run", {"command": "sleep 1"})])
+    world.model.load([Script("worker", [slow, FIX, FINISH])])
+    await run_attempt(world.deps, 1, 1, worker="some-other-name")
+    assert "was lost" not in caplog.text
+    attempt = await world.store.fetchone("SELECT outcome FROM attempts")
+    assert attempt == {"outcome": "verified"}
+
+
+async def test_a_task_cancelled_while_its_worker_runs_is_left_cancelled(world: World) -> None:
+    from app.clock import SystemClock as Clock
+    from app.scripted_model import ModelRequest
+    from app.taskstate import TaskState as S
+
+    vetoed: list[bool] = []
+
+    def veto_midway(request: ModelRequest) -> Turn | None:
+        if not vetoed:  # a maintainer's veto lands while the agent works
+            vetoed.append(True)
+            world.store.run_sync(
+                lambda tx: transition_tx(tx, Clock(), 1, S.CANCELLED, actor="carol", reason="veto")
+            )
+        return None
+
+    world.model.add_responder(veto_midway, name="veto")
+    world.model.load([Script("worker", [FIX, FINISH])])
+    await run_attempt(world.deps, 1, 1)
+
+    task = await world.store.fetchone("SELECT state FROM tasks")
+    attempt = await world.store.fetchone("SELECT state, outcome, diff FROM attempts")
+    assert task == {"state": "cancelled"}
+    assert attempt is not None and (attempt["state"], attempt["outcome"]) == ("ended", "verified")
+    assert "+    return a + b" in attempt["diff"]
+    closed = pull(world, 2)
+    assert closed.state == "closed"
+    assert await world.store.fetchall("SELECT * FROM leases") == []
