@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -188,7 +189,10 @@ def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     async def tick_forever() -> None:
         deps = build_tick_deps(runtime, Path(args.workdir))
         while not server.should_exit:
-            print(describe_tick(await run_tick(deps)), flush=True)
+            try:
+                print(describe_tick(await run_tick(deps)), flush=True)
+            except Exception:  # a failed tick must not end the loop: the next one retries
+                logging.getLogger("townhall.dev").exception("tick failed")
             await asyncio.sleep(args.every)
 
     async def both() -> None:

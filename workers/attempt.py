@@ -56,7 +56,7 @@ from workers.texts import (
     TASK_MESSAGE,
 )
 from workers.tools import ToolBox
-from workers.untrusted import Fence, fence_issue
+from workers.untrusted import Fence, fence_issue, inert_markdown
 from workers.verify import Verification, verify
 
 log = logging.getLogger("townhall.worker")
@@ -189,12 +189,14 @@ def _task_message(work: AttemptInput, fence: Fence) -> str:
         if work.feedback
         else ""
     )
+    # The brief and the notes were written by models that read the issue: fenced as data too.
+    memory = render_notes(work.notes)
     return TASK_MESSAGE.format(
         number=work.issue_number,
         repo=f"{work.owner}/{work.repo}",
-        brief=work.brief,
+        brief=fence.wrap(work.brief, "plan-brief"),
         fenced_issue=fence_issue(work.title, work.body, fence),
-        memory=render_notes(work.notes),
+        memory=fence.wrap(memory, "earlier-attempts") + "\n" if memory else "",
         feedback=feedback,
     )
 
@@ -486,7 +488,7 @@ async def _publish(
         PR_TITLE.format(title=work.title, number=work.issue_number),
         PR_BODY.format(
             number=work.issue_number,
-            summary=session.summary or "(no summary: the attempt stopped early)",
+            summary=inert_markdown(session.summary) or "(no summary: the attempt stopped early)",
             role=role.name,
             attempt=work.attempt,
             max_attempts=work.max_attempts,
@@ -514,7 +516,7 @@ async def _publish(
             message=COMMIT_MESSAGE.format(
                 title=work.title,
                 number=work.issue_number,
-                summary=session.summary or "Work kept from an interrupted attempt.",
+                summary=inert_markdown(session.summary) or "Work kept from an interrupted attempt.",
                 task_id=work.task_id,
                 attempt=work.attempt,
             ),

@@ -84,3 +84,14 @@ def fence_issue(title: str, body: str, fence: Fence) -> str:
     """Return the instruction sentence and the fenced issue title and body, for a prompt."""
     text = f"Title: {sanitize(title)}\n\n{body}"
     return f"{fence.instruction()}\n\n{fence.wrap(text)}"
+
+
+_REFERENCES = re.compile(
+    r"(?<![\w`])((?:[\w.-]+/[\w.-]+)?#\d+|@[A-Za-z0-9-]+(?:/[A-Za-z0-9_-]+)?)"
+)
+
+
+def inert_markdown(text: str) -> str:
+    """Quote issue references and @-mentions as code, so model-written text in a PR body or
+    commit message can neither close other issues (`Fixes #12`) nor ping people."""
+    return _REFERENCES.sub(lambda match: f"`{match.group(1)}`", sanitize(text))

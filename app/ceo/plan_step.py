@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import anthropic
+
 from app.ceo.context import RepoView, TickDeps
 from app.ceo.planning import Plan, PlanError, plan_issue, planning_message
 from app.codemap import build_map
@@ -54,6 +56,11 @@ async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list
                 tree=tree,
                 is_protected=lambda path: rules.violation(path) is not None,
             )
+        except anthropic.APIError as error:
+            # The model is out of reach for now: this task waits for the next tick; the others,
+            # and the rest of the tick (reviews, scheduling), go on.
+            log.warning("planning task %s postponed: %s", row["id"], error)
+            continue
         except PlanError as error:
             await _give_up(deps, repo, row["id"], row["issue_number"], error.problems)
             failed.append(row["id"])

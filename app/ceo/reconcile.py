@@ -117,6 +117,8 @@ async def reconcile(deps: TickDeps, repo: RepoView, pulls: list[OpenPull]) -> li
         pull = (
             await repo.client.rest.pulls.async_get(repo.owner, repo.name, task["pr_number"])
         ).parsed_data
+        if pull.state != "closed":
+            continue  # opened after the list was read (a worker just published): not ours
         target = TaskState.MERGED if pull.merged else TaskState.CANCELLED
         how = "merged" if pull.merged else "closed without merging"
         await _follow_pull(deps, task["id"], target, f"PR {how} by hand")

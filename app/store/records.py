@@ -161,9 +161,12 @@ def upsert_pull_request_tx(tx: Tx, clock: Clock, repo_id: int, pull: dict[str, A
             to_db(clock.now()),
         ),
     )
-    if task_id is not None:
+    if task_id is not None and state == "open":
+        # Only an open PR is the task's current one: a late event about a superseded draft
+        # must not point the task back at it.
         tx.execute(
-            "UPDATE tasks SET pr_number = ?, head_sha = ?, branch = ? WHERE id = ?",
-            (pull["number"], pull["head"]["sha"], head_ref, task_id),
+            "UPDATE tasks SET pr_number = ?, head_sha = ?, branch = ? WHERE id = ?"
+            " AND (pr_number IS NULL OR pr_number = ? OR state NOT IN ('pr_open', 'reviewing'))",
+            (pull["number"], pull["head"]["sha"], head_ref, task_id, pull["number"]),
         )
     return None if task_id is None else int(task_id)

@@ -85,3 +85,11 @@ def test_fence_issue_puts_the_instruction_before_the_fenced_title_and_body() -> 
 def test_fence_rejects_kinds_that_would_break_the_tag() -> None:
     with pytest.raises(ValueError, match="fence kind"):
         Fence().wrap("x", kind='issue" id="1')
+
+
+def test_model_text_cannot_close_issues_or_ping_people() -> None:
+    from workers.untrusted import inert_markdown
+
+    text = inert_markdown("Fixes #12, resolves octo/x#3; thanks @alice and @org/team.")
+    assert text == "Fixes `#12`, resolves `octo/x#3`; thanks `@alice` and `@org/team`."
+    assert inert_markdown("email me at a@b.c") == "email me at a@b.c"
