@@ -82,6 +82,7 @@ def running_stands(
     issue: tuple[str, str] = ("add() subtracts", "2 + 3 should be 5"),
     client_timeout: float = 20.0,
     api_key: str = "k",
+    links: Mapping[str, str] = {},
 ) -> Iterator[Stands]:
     """Start localhub and the scripted model with the App installed on a seeded repository."""
     source = tmp_path / "source"
@@ -89,6 +90,8 @@ def running_stands(
         path = source / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    for relative, target in links.items():
+        (source / relative).symlink_to(target)
     keys = generate_app_keypair()
     hub = LocalHub(tmp_path / "hub", token_ttl=timedelta(hours=1))
     model = ScriptedModel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -57,11 +58,15 @@ async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileCh
     The base comes from the trusted side, so nothing the agent did inside the sandbox (its
     own commits, a rewritten .git) can hide a change.
     """
-    before = set(walk_files(base_tree))
-    after = set(await sandbox.list_files())
+    listed = await asyncio.to_thread(walk_files, base_tree)
+    # The repository's own symlinks are kept as they are: the trusted side never reads through
+    # a link (one pointing at /proc/self/environ would copy this process's secrets into a diff).
+    links = {path for path in listed if (base_tree / path).is_symlink()}
+    before = set(listed) - links
+    after = set(await sandbox.list_files()) - links
     new = after - before
     artifacts = {path for path in new if matches_any(BUILD_ARTIFACTS, path)}
-    after -= artifacts | ignored_by_git(base_tree, sorted(new - artifacts))
+    after -= artifacts | await asyncio.to_thread(ignored_by_git, base_tree, sorted(new - artifacts))
     changes: dict[str, FileChange] = {}
     unreadable: list[str] = []
     for path in sorted(after):
@@ -87,7 +92,8 @@ def unified_diff(changes: Mapping[str, FileChange], base_tree: Path) -> str:
     parts: list[str] = []
     for path, change in sorted(changes.items()):
         original = base_tree / path
-        old = original.read_bytes() if original.is_file() else b""
+        readable = original.is_file() and not original.is_symlink()
+        old = original.read_bytes() if readable else b""
         new = change.content or b""
         try:
             old_lines = old.decode().splitlines(keepends=True)
@@ -99,7 +105,7 @@ def unified_diff(changes: Mapping[str, FileChange], base_tree: Path) -> str:
             difflib.unified_diff(
                 old_lines,
                 new_lines,
-                fromfile=f"a/{path}" if original.is_file() else "/dev/null",
+                fromfile=f"a/{path}" if readable else "/dev/null",
                 tofile=f"b/{path}" if change.content is not None else "/dev/null",
             )
         )

@@ -345,3 +345,19 @@ async def test_a_task_cancelled_while_its_worker_runs_is_left_cancelled(world: W
     closed = pull(world, 2)
     assert closed.state == "closed"
     assert await world.store.fetchall("SELECT * FROM leases") == []
+
+
+async def test_the_repositorys_symlinks_are_never_read_through(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOWNHALL_CANARY", "canary-secret-value")
+    links = {"calc_alias": "calc", "environ": "/proc/self/environ"}
+    with running_stands(tmp_path, store, calc_repository(POLICY), links=links) as stands:
+        seed_running_task(store, stands, title="add() subtracts", body="")
+        deps = WorkerDeps(store, SystemClock(), stands.access, stands.llm)
+        stands.model.load([Script("worker", [FIX, FINISH])])
+        await run_attempt(deps, 1, 1)
+    attempt = await store.fetchone("SELECT outcome, diff, changed_files FROM attempts")
+    assert attempt is not None and attempt["outcome"] == "verified", attempt
+    assert attempt["changed_files"] == '["calc/core.py"]'
+    assert "canary-secret-value" not in attempt["diff"]
