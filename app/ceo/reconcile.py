@@ -18,7 +18,7 @@ PER_PAGE = 100
 LIVE_WITH_PR = (TaskState.PR_OPEN, TaskState.REVIEWING)
 
 
-async def _all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
+async def all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
     """Read every page of a list endpoint (never stop at the first 100)."""
     items: list[Any] = []
     page = 1
@@ -68,10 +68,10 @@ def _record_pull(
 async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
     """Every open PR (Townhall's and people's) with its actual changed files."""
     rest = repo.client.rest.pulls
-    pulls = await _all_pages(rest.async_list, repo.owner, repo.name, state="open")
+    pulls = await all_pages(rest.async_list, repo.owner, repo.name, state="open")
     result: list[OpenPull] = []
     for pull in pulls:
-        files = await _all_pages(rest.async_list_files, repo.owner, repo.name, pull.number)
+        files = await all_pages(rest.async_list_files, repo.owner, repo.name, pull.number)
         changed = frozenset(f.filename for f in files)
         result.append(OpenPull(pull.number, changed, pull.user.login if pull.user else ""))
         if issue_number_of_branch(pull.head.ref) is not None:

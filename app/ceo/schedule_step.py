@@ -7,12 +7,14 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 
-from app.ceo.attempts import StartedAttempt, start_attempt_tx
+from app.ceo.attempts import StartedAttempt, end_attempt_tx, start_attempt_tx
 from app.ceo.budget import budget_stop, spend_today, task_over_budget
 from app.ceo.context import RepoView, TickDeps, TickReport
 from app.ceo.plan_step import is_held
+from app.ceo.reconcile import all_pages
+from app.clock import Clock
 from app.scheduling import (
     AdmissionRules,
     BarrierRules,
@@ -28,6 +30,7 @@ from app.scheduling import (
 )
 from app.scheduling.admission import plan_admission
 from app.scheduling.sources import read_git_history
+from app.store import Tx
 from app.store.tasks import transition_tx
 from app.store.times import from_db
 from app.taskstate import TaskState
@@ -137,7 +140,15 @@ async def schedule(
     )
     for task in plan.admitted:
         started = await _start(deps, task.task_id, repo.head_sha)
-        await deps.dispatcher.dispatch(started.task_id, started.attempt)
+        try:
+            await deps.dispatcher.dispatch(started.task_id, started.attempt)
+        except Exception as error:
+            log.exception("dispatching task %s failed", started.task_id)
+            await deps.store.run(
+                partial(_undo_start, clock=deps.clock, started=started, error=error)
+            )
+            report.errors.append(f"dispatch of task {started.task_id}: {error}")
+            continue
         report.dispatched.append((started.task_id, started.attempt))
     by_id = {row["id"]: row for row in queued_rows}
     for waiting in plan.waiting:
@@ -153,6 +164,26 @@ async def _start(deps: TickDeps, task_id: int, base_sha: str) -> StartedAttempt:
     return await deps.store.run(
         lambda tx: start_attempt_tx(tx, deps.clock, task_id, base_sha, "ceo", f"worker:{task_id}")
     )
+
+
+def _undo_start(tx: Tx, *, clock: Clock, started: StartedAttempt, error: Exception) -> None:
+    """A dispatch that never started: end the attempt and queue the task without using one up."""
+    end_attempt_tx(
+        tx, clock, started.task_id, started.attempt, outcome="dispatch_failed",
+        log=f"{type(error).__name__}: {error}",
+    )  # fmt: skip
+    transition_tx(
+        tx, clock, started.task_id, TaskState.FAILED, actor="ceo", reason="dispatch failed",
+        expect=[TaskState.RUNNING],
+    )  # fmt: skip
+    # Attempt numbers stay unique (each has its row); one more is allowed instead.
+    max_attempts = int(
+        tx.scalar("SELECT max_attempts FROM tasks WHERE id = ?", (started.task_id,)) or 0
+    )
+    transition_tx(
+        tx, clock, started.task_id, TaskState.QUEUED, actor="ceo",
+        reason="dispatch failed; the attempt does not count", max_attempts=max_attempts + 1,
+    )  # fmt: skip
 
 
 async def _to_person(deps: TickDeps, task_id: int, reason: str) -> None:
@@ -175,16 +206,16 @@ async def _say_waiting(
     """Record why a task waits and say it on the issue, editing one comment in place."""
     if row["waiting_reason"] == message:
         return  # nothing changed: no API call, no notification
-    await deps.store.execute(
-        "UPDATE tasks SET waiting_reason = ? WHERE id = ?", (message, row["id"])
-    )
     body = template.format(marker=STATUS_MARKER, message=message)
     number = int(str(row["issue_number"]))
     issues = repo.client.rest.issues
-    listed = await issues.async_list_comments(repo.owner, repo.name, number, per_page=100)
-    comments: list[Any] = listed.json()
-    own = next((c for c in comments if STATUS_MARKER in (c.get("body") or "")), None)
+    comments = await all_pages(issues.async_list_comments, repo.owner, repo.name, number)
+    own = next((c for c in comments if STATUS_MARKER in (c.body or "")), None)
     if own is None:
         await issues.async_create_comment(repo.owner, repo.name, number, data={"body": body})
     else:
-        await issues.async_update_comment(repo.owner, repo.name, own["id"], data={"body": body})
+        await issues.async_update_comment(repo.owner, repo.name, own.id, data={"body": body})
+    # Recorded only once said, so a failed post is tried again next tick.
+    await deps.store.execute(
+        "UPDATE tasks SET waiting_reason = ? WHERE id = ?", (message, row["id"])
+    )

@@ -23,7 +23,7 @@ from app.dashboard.records import timed_tick
 from app.github.client import Client
 from app.policy import PolicyError
 from app.repo_policy import policy_from_github
-from app.store.leases import acquire, holder_of, release
+from app.store.leases import acquire, holder_of, keeping, release
 from app.store.tasks import record_event
 from app.votes.sweep import RepoRef, VoteServices, sweep_repository
 from workers.fetch import mirror_branch
@@ -48,7 +48,10 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
         return TickReport(ran=False, reason=f"another tick is running ({other}); exiting")
     report = TickReport(ran=True)
     try:
-        async with timed_tick(deps.store, deps.clock) as note:
+        async with (
+            keeping(deps.store, deps.clock, TICK_LEASE, me, TICK_LEASE_TTL),
+            timed_tick(deps.store, deps.clock) as note,
+        ):
             await _work(deps, report)
             note.ok = not report.errors
             note.detail = f"{len(report.dispatched)} dispatched, {len(report.errors)} errors"

@@ -64,8 +64,11 @@ def _check_database(db_url: str) -> None:
         store = open_store(str(path), migrate=False)
         names = store.run_sync(lambda tx: tx.fetchall("SELECT full_name FROM repos"))
         store.close_sync()
-    except StoreError:
-        names = []
+    except StoreError as error:
+        # Unreadable is not the same as the demo's: never delete what we cannot look into.
+        raise DemoError(
+            f"cannot read {path} ({error}); run with TOWNHALL_DB_URL=demo.db"
+        ) from error
     if any(row["full_name"] != f"{OWNER}/{REPO}" for row in names):
         raise DemoError(
             f"{path} holds a real Townhall store; run the demo with TOWNHALL_DB_URL=demo.db"

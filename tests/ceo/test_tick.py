@@ -360,3 +360,24 @@ async def test_a_retry_is_not_blocked_by_its_own_open_pull_request(world: World)
     await world.store.execute("UPDATE attempts SET state = 'ended'")
     report = await run_tick(world.deps)
     assert report.dispatched == [(task["id"], 2)], report.waiting
+
+
+async def test_a_dispatch_that_fails_does_not_use_up_an_attempt(world: World) -> None:
+    class Down:
+        async def dispatch(self, task_id: int, attempt: int) -> None:
+            raise ConnectionError("modal is unreachable")
+
+        async def wait(self) -> None:
+            return None
+
+    file_and_vote(world, "Cart totals")
+    world.deps.dispatcher = Down()
+    report = await run_tick(world.deps)
+    assert report.dispatched == [] and "modal is unreachable" in report.errors[0]
+    task = await world.store.fetchone("SELECT state, attempt, max_attempts FROM tasks")
+    assert task == {"state": "queued", "attempt": 1, "max_attempts": 4}
+    attempt = await world.store.fetchone("SELECT state, outcome FROM attempts")
+    assert attempt == {"state": "ended", "outcome": "dispatch_failed"}
+    world.deps.dispatcher = world.dispatcher
+    again = await run_tick(world.deps)
+    assert again.dispatched == [(1, 2)]
