@@ -86,9 +86,7 @@ def fence_issue(title: str, body: str, fence: Fence) -> str:
     return f"{fence.instruction()}\n\n{fence.wrap(text)}"
 
 
-_REFERENCES = re.compile(
-    r"(?<![\w`])((?:[\w.-]+/[\w.-]+)?#\d+|@[A-Za-z0-9-]+(?:/[A-Za-z0-9_-]+)?)"
-)
+_REFERENCES = re.compile(r"(?<![\w`])((?:[\w.-]+/[\w.-]+)?#\d+|@[A-Za-z0-9-]+(?:/[A-Za-z0-9_-]+)?)")
 
 
 def inert_markdown(text: str) -> str:
