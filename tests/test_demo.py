@@ -61,24 +61,17 @@ def test_the_demo_merges_what_voters_approved_and_nothing_else(tmp_path: Path) -
     assert sequence.index((first, "merged")) < sequence.index((second, "running")), sequence
 
     bare = tmp_path / ".townhall-demo" / "hub" / "repos" / "demo-org" / "calc.git"
-    ops = subprocess.run(
-        ["git", "-C", str(bare), "show", "main:calc/ops.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    readme = subprocess.run(
-        ["git", "-C", str(bare), "show", "main:README.md"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    tests = subprocess.run(
-        ["git", "-C", str(bare), "show", "main:tests/test_ops.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+
+    def on_main(path: str) -> str:
+        shown = subprocess.run(
+            ["git", "-C", str(bare), "show", f"main:{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return shown.stdout
+
+    ops, readme, tests = on_main("calc/ops.py"), on_main("README.md"), on_main("tests/test_ops.py")
     assert "def multiply" in ops and "def power" in ops
     assert "## Usage" in readme
     assert "class OpsTest" in tests  # the vetoed issue wanted the tests deleted
