@@ -73,6 +73,13 @@ class ModalDispatcher:
         """Nothing to wait for: Modal runs the attempts."""
 
 
+async def spawn_review(task_id: int, app_name: str = "townhall") -> None:
+    """Review a task's PR in its own Modal function, so a tick never waits on reviews."""
+    import modal  # imported here: offline runs never need Modal's client
+
+    await modal.Function.from_name(app_name, "run_review").spawn.aio(task_id)
+
+
 async def spawn_tick(app_name: str = "townhall") -> None:
     """Start a CEO tick now on Modal (after an approval), instead of waiting for the cron."""
     import modal  # imported here: offline runs never need Modal's client

@@ -11,6 +11,7 @@ import json
 import logging
 
 from app.ceo.context import RepoView, TickDeps
+from app.ceo.dispatch import spawn_review
 from app.logs import log_context
 from reviewer.postmerge import run_post_merge_check, tasks_due_for_post_merge
 from reviewer.records import recover_stalled_reviews
@@ -55,6 +56,11 @@ async def review_ready(deps: TickDeps, repo: RepoView) -> list[int]:
         )
     acted: list[int] = []
     for task_id in ready:
+        if deps.settings.dispatch_backend == "modal":
+            # Reviews take minutes (sandbox, model); on Modal each runs in its own function.
+            await spawn_review(task_id)
+            acted.append(task_id)
+            continue
         with log_context(task=task_id):
             result = await run_review(deps.review, task_id)  # decides per head what is due
         if result.outcome != "skipped":

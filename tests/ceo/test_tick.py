@@ -381,3 +381,50 @@ async def test_a_dispatch_that_fails_does_not_use_up_an_attempt(world: World) ->
     world.deps.dispatcher = world.dispatcher
     again = await run_tick(world.deps)
     assert again.dispatched == [(1, 2)]
+
+
+async def test_on_modal_each_review_runs_in_its_own_function(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    import app.ceo.review_step
+    from app.ceo.review_step import review_order
+
+    spawned: list[int] = []
+
+    async def spawn(task_id: int, app_name: str = "townhall") -> None:
+        spawned.append(task_id)  # stands in for Modal's Function.spawn, which needs an account
+
+    monkeypatch.setattr(app.ceo.review_step, "spawn_review", spawn)
+    from reviewer.deps import ReviewDeps
+
+    world.deps.settings = replace(world.deps.settings, dispatch_backend="modal")
+    deps = world.deps
+    world.deps.review = ReviewDeps(deps.store, deps.clock, deps.github, deps.llm)
+    ready, held = review_order(
+        [
+            {"number": 5, "task_id": 1, "changed_files": '["a.py"]'},
+            {"number": 6, "task_id": 2, "changed_files": '["a.py", "b.py"]'},
+            {"number": 7, "task_id": 3, "changed_files": '["c.py"]'},
+        ]
+    )
+    assert ready == [1, 3] and held == {2: "waiting for PR #5 to land: both change a.py"}
+    from workers.publish import FileChange, PullRequestText, publish_change
+
+    cart = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
+    repo = await world.store.fetchone("SELECT installation_id FROM repos")
+    assert task is not None and repo is not None
+    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
+        published = await publish_change(
+            client, owner=OWNER, repo=REPO, base_branch="main", base_sha=task["base_sha"],
+            issue_number=cart, changes={"app/cart.py": FileChange(b"# v2\n")},
+            message="m", pr=PullRequestText("Cart totals", f"Closes #{cart}"),
+        )  # fmt: skip
+    await world.store.execute(
+        "UPDATE tasks SET state = 'pr_open', pr_number = ?", (published.pr_number,)
+    )
+    report = await run_tick(world.deps)
+    assert spawned == [1] and report.reviews == [1]
