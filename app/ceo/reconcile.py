@@ -6,6 +6,8 @@ import json
 from functools import partial
 from typing import Any
 
+from githubkit.exception import RequestFailed
+
 from app.ceo.context import RepoView, TickDeps
 from app.clock import Clock
 from app.scheduling import MissRecord, OpenPull
@@ -114,9 +116,16 @@ async def reconcile(deps: TickDeps, repo: RepoView, pulls: list[OpenPull]) -> li
     for task in tasks:
         if task["pr_number"] in open_numbers:
             continue
-        pull = (
-            await repo.client.rest.pulls.async_get(repo.owner, repo.name, task["pr_number"])
-        ).parsed_data
+        try:
+            pull = (
+                await repo.client.rest.pulls.async_get(repo.owner, repo.name, task["pr_number"])
+            ).parsed_data
+        except RequestFailed as error:
+            if error.response.status_code != 404:
+                raise
+            await _follow_pull(deps, task["id"], TaskState.CANCELLED, "PR deleted")
+            notes.append(f"#{task['issue_number']}: PR #{task['pr_number']} is gone")
+            continue
         if pull.state != "closed":
             continue  # opened after the list was read (a worker just published): not ours
         target = TaskState.MERGED if pull.merged else TaskState.CANCELLED
