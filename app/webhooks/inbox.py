@@ -11,8 +11,10 @@ from app.clock import Clock
 from app.store import Store, Tx
 from app.store.times import to_db
 
-# A claimed delivery whose processor died becomes claimable again after this long.
-CLAIM_TIMEOUT = timedelta(minutes=2)
+# A claimed delivery whose processor died becomes claimable again after this long: longer than
+# a handler can take while its GitHub client waits out rate limits (3 retries of up to 60 s),
+# so a slow handler is never run twice at once.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_TRIES = 5
 BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(minutes=10)
