@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 from app.ceo.context import RepoView, TickDeps
+from app.ceo.reconcile import all_pages
 from app.store.tasks import record_event
+
+MARKER = "<!-- townhall:needs-human:{event} -->"
 
 NEEDS_HUMAN_COMMENT = """\
 🙋 **Townhall needs a person for this issue.** {reason}
@@ -46,10 +49,18 @@ async def notify_needs_human(deps: TickDeps, repo: RepoView) -> list[int]:
             )
             or "| – | no attempt ran | |"
         )
+        # The marker names the hand-off, so a tick that died between posting and recording
+        # finds its comment instead of posting it again.
+        marker = MARKER.format(event=row["reached"])
         body = NEEDS_HUMAN_COMMENT.format(reason=row["reason"], rows=table, task_id=row["id"])
-        await repo.client.rest.issues.async_create_comment(
-            repo.owner, repo.name, row["issue_number"], data={"body": body}
+        issues = repo.client.rest.issues
+        posted = await all_pages(
+            issues.async_list_comments, repo.owner, repo.name, row["issue_number"]
         )
+        if not any(marker in (comment.body or "") for comment in posted):
+            await issues.async_create_comment(
+                repo.owner, repo.name, row["issue_number"], data={"body": f"{marker}\n{body}"}
+            )
         await deps.store.run(
             partial(
                 record_event,

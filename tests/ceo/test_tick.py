@@ -268,6 +268,10 @@ async def test_a_task_out_of_attempts_is_handed_to_a_person_once(world: World) -
     assert first.told == [1] and second.told == []
     told = [b for b in comments(world, number) if "needs a person" in b]
     assert len(told) == 1
+    # A tick that died after posting but before recording finds its comment the next time.
+    await world.store.execute("DELETE FROM events WHERE kind = 'needs_human_told'")
+    assert (await run_tick(world.deps)).told == [1]
+    assert len([b for b in comments(world, number) if "needs a person" in b]) == 1
     assert "verification_failed" in told[0] and "agent_turn_limit" in told[0]
 
 
