@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,13 +77,14 @@ class StepNote:
     ok: bool = True
 
 
-@contextlib.asynccontextmanager
-async def timed_step(
-    store: Store, clock: Clock, task_id: int, attempt: int, step: str
-) -> AsyncIterator[StepNote]:
-    """Time the block and record it as a step: failed (with the error) if it raises.
+Recorder = Callable[[datetime, datetime, StepNote], Awaitable[object]]
 
-    A failure to write the record is logged, never raised, so bookkeeping cannot end an attempt
+
+@contextlib.asynccontextmanager
+async def _timed(clock: Clock, record: Recorder, what: str) -> AsyncIterator[StepNote]:
+    """Time the block and hand the note to `record`: failed (with the error) if it raises.
+
+    A failure to write the record is logged, never raised, so bookkeeping cannot end the work
     or hide the block's own exception.
     """
     note = StepNote()
@@ -96,11 +97,22 @@ async def timed_step(
         raise
     finally:
         try:
-            await record_step(
-                store, clock, task_id, attempt, step, started, clock.now(), note.ok, note.detail
-            )
+            await record(started, clock.now(), note)
         except Exception:
-            log.exception("could not record step %s of task %s attempt %s", step, task_id, attempt)
+            log.exception("could not record %s", what)
+
+
+def timed_step(
+    store: Store, clock: Clock, task_id: int, attempt: int, step: str
+) -> contextlib.AbstractAsyncContextManager[StepNote]:
+    """Time the block and record it as one step of an attempt."""
+
+    async def record(started: datetime, ended: datetime, note: StepNote) -> object:
+        return await record_step(
+            store, clock, task_id, attempt, step, started, ended, note.ok, note.detail
+        )
+
+    return _timed(clock, record, f"step {step} of task {task_id} attempt {attempt}")
 
 
 def record_tick_tx(tx: Tx, started: datetime, ended: datetime, ok: bool, detail: str = "") -> int:
@@ -132,19 +144,10 @@ def last_successful_tick_tx(tx: Tx) -> datetime | None:
     return max(moments, default=None)
 
 
-@contextlib.asynccontextmanager
-async def timed_tick(store: Store, clock: Clock) -> AsyncIterator[StepNote]:
+def timed_tick(store: Store, clock: Clock) -> contextlib.AbstractAsyncContextManager[StepNote]:
     """Record the block as one CEO tick: successful if it ends normally, failed if it raises."""
-    note = StepNote()
-    started = clock.now()
-    try:
-        yield note
-    except BaseException as error:
-        note.ok = False
-        note.detail = note.detail or f"{type(error).__name__}: {error}"
-        raise
-    finally:
-        try:
-            await record_tick(store, started, clock.now(), note.ok, note.detail)
-        except Exception:
-            log.exception("could not record the CEO tick")
+
+    async def record(started: datetime, ended: datetime, note: StepNote) -> object:
+        return await record_tick(store, started, ended, note.ok, note.detail)
+
+    return _timed(clock, record, "the CEO tick")

@@ -205,9 +205,3 @@ async def transition(
             tx, clock, task_id, target, actor=actor, reason=reason, expect=expect, **updates
         )
     )
-
-
-async def count_by_state(store: Store) -> dict[str, int]:
-    """Return how many tasks are in each state (states with none are omitted)."""
-    rows = await store.fetchall("SELECT state, COUNT(*) AS n FROM tasks GROUP BY state")
-    return {row["state"]: row["n"] for row in rows}

@@ -122,9 +122,3 @@ async def fail(store: Store, clock: Clock, delivery: Delivery, error: str) -> st
         (status, error[:4000], to_db(clock.now() + backoff(delivery.tries)), delivery.id),
     )
     return status
-
-
-async def counts_by_status(store: Store) -> dict[str, int]:
-    """Return how many deliveries are in each status."""
-    rows = await store.fetchall("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
-    return {row["status"]: row["n"] for row in rows}
