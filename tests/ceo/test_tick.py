@@ -26,6 +26,7 @@ from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, Settings
 from app.store import Store
 from app.store.leases import acquire
 from app.webhooks.processor import InboxProcessor
+from workers.publish import FileChange, PullRequestText, publish_change
 
 APP_ID = 88
 OWNER, REPO = "octo", "shop"
@@ -161,6 +162,28 @@ def comments(world: World, number: int) -> list[str]:
     return [c.body or "" for c in listed]
 
 
+async def task_with_pull(world: World, state: str, files: dict[str, bytes]) -> tuple[int, int]:
+    """Tick "Cart totals" into a running task, publish its PR as the worker would, and put
+    the task in `state`; return (task id, PR number)."""
+    cart = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
+    repo = await world.store.fetchone("SELECT installation_id FROM repos")
+    assert task is not None and repo is not None
+    changes = {path: FileChange(content) for path, content in files.items()}
+    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
+        published = await publish_change(
+            client, owner=OWNER, repo=REPO, base_branch="main", base_sha=task["base_sha"],
+            issue_number=cart, changes=changes, message="m",
+            pr=PullRequestText("Cart totals", f"Closes #{cart}"),
+        )  # fmt: skip
+    await world.store.execute(
+        "UPDATE tasks SET state = ?, pr_number = ? WHERE id = ?",
+        (state, published.pr_number, task["id"]),
+    )
+    return task["id"], published.pr_number
+
+
 async def test_disjoint_tasks_run_in_parallel_and_an_overlapping_one_waits(world: World) -> None:
     cart = file_and_vote(world, "Cart totals")
     search = file_and_vote(world, "Search box")
@@ -276,29 +299,8 @@ async def test_a_task_out_of_attempts_is_handed_to_a_person_once(world: World) -
 
 
 async def test_a_pull_request_scores_its_prediction_and_blocks_its_files(world: World) -> None:
-    from workers.publish import FileChange, PullRequestText, publish_change
-
-    cart = file_and_vote(world, "Cart totals")
-    await run_tick(world.deps)
-    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
-    assert task is not None
-    repo = await world.store.fetchone("SELECT installation_id FROM repos")
-    assert repo is not None
-    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
-        published = await publish_change(
-            client,
-            owner=OWNER,
-            repo=REPO,
-            base_branch="main",
-            base_sha=task["base_sha"],
-            issue_number=cart,
-            changes={"app/cart.py": FileChange(b"# v2\n"), "app/search.py": FileChange(b"# s\n")},
-            message="m",
-            pr=PullRequestText("Cart totals", f"Closes #{cart}"),
-        )
-    await world.store.execute(
-        "UPDATE tasks SET state = 'pr_open', pr_number = ? WHERE id = ?",
-        (published.pr_number, task["id"]),
+    _, pr_number = await task_with_pull(
+        world, "pr_open", {"app/cart.py": b"# v2\n", "app/search.py": b"# s\n"}
     )
     search = file_and_vote(world, "Search box")
     report = await run_tick(world.deps)
@@ -310,7 +312,7 @@ async def test_a_pull_request_scores_its_prediction_and_blocks_its_files(world: 
         "precision 1.00, recall 0.50; missed: app/search.py"
     ]
     waiting = report.waiting[2]
-    assert f"PR #{published.pr_number}" in waiting and "app/search.py" in waiting
+    assert f"PR #{pr_number}" in waiting and "app/search.py" in waiting
     assert (
         await world.store.fetchone("SELECT state FROM tasks WHERE issue_number = ?", (search,))
     ) == {"state": "queued"}
@@ -343,27 +345,11 @@ async def test_a_tick_that_dies_midway_is_finished_by_the_next_without_duplicate
 
 
 async def test_a_retry_is_not_blocked_by_its_own_open_pull_request(world: World) -> None:
-    from workers.publish import FileChange, PullRequestText, publish_change
-
-    cart = file_and_vote(world, "Cart totals")
-    await run_tick(world.deps)
-    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
-    repo = await world.store.fetchone("SELECT installation_id FROM repos")
-    assert task is not None and repo is not None
-    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
-        published = await publish_change(
-            client, owner=OWNER, repo=REPO, base_branch="main", base_sha=task["base_sha"],
-            issue_number=cart, changes={"app/cart.py": FileChange(b"# v2\n")},
-            message="m", pr=PullRequestText("Cart totals", f"Closes #{cart}"),
-        )  # fmt: skip
     # The review asked for changes: the task is queued again while its PR stays open.
-    await world.store.execute(
-        "UPDATE tasks SET state = 'queued', pr_number = ? WHERE id = ?",
-        (published.pr_number, task["id"]),
-    )
+    task_id, _ = await task_with_pull(world, "queued", {"app/cart.py": b"# v2\n"})
     await world.store.execute("UPDATE attempts SET state = 'ended'")
     report = await run_tick(world.deps)
-    assert report.dispatched == [(task["id"], 2)], report.waiting
+    assert report.dispatched == [(task_id, 2)], report.waiting
 
 
 async def test_a_dispatch_that_fails_does_not_use_up_an_attempt(world: World) -> None:
@@ -414,21 +400,6 @@ async def test_on_modal_each_review_runs_in_its_own_function(
         ]
     )
     assert ready == [1, 3] and held == {2: "waiting for PR #5 to land: both change a.py"}
-    from workers.publish import FileChange, PullRequestText, publish_change
-
-    cart = file_and_vote(world, "Cart totals")
-    await run_tick(world.deps)
-    task = await world.store.fetchone("SELECT id, base_sha FROM tasks")
-    repo = await world.store.fetchone("SELECT installation_id FROM repos")
-    assert task is not None and repo is not None
-    async with await world.deps.github.installation_client(repo["installation_id"]) as client:
-        published = await publish_change(
-            client, owner=OWNER, repo=REPO, base_branch="main", base_sha=task["base_sha"],
-            issue_number=cart, changes={"app/cart.py": FileChange(b"# v2\n")},
-            message="m", pr=PullRequestText("Cart totals", f"Closes #{cart}"),
-        )  # fmt: skip
-    await world.store.execute(
-        "UPDATE tasks SET state = 'pr_open', pr_number = ?", (published.pr_number,)
-    )
+    await task_with_pull(world, "pr_open", {"app/cart.py": b"# v2\n"})
     report = await run_tick(world.deps)
     assert spawned == [1] and report.reviews == [1]
