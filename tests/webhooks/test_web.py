@@ -198,3 +198,26 @@ def test_townhall_pull_requests_are_recorded_against_their_task(
     ]
     task = runtime.store.run_sync(lambda tx: tx.fetchone("SELECT pr_number, branch FROM tasks"))
     assert task == {"pr_number": 5, "branch": "townhall/issue-1"}
+
+
+def test_repositories_added_and_removed_follow_the_installation(
+    served: ServerThread, runtime: Runtime
+) -> None:
+    from tests.webhooks.payloads import user
+
+    installation = {"id": 9, "account": user("octo", 100, "Organization")}
+    added = {
+        "action": "added",
+        "installation": installation,
+        "repositories_added": [{"id": 42, "name": "demo", "full_name": "octo/demo"}],
+        "repositories_removed": [],
+        "sender": user("octo", 100),
+    }
+    removed = {**added, "action": "removed", "repositories_added": []}
+    removed["repositories_removed"] = [{"id": 42, "name": "demo", "full_name": "octo/demo"}]
+    for payload in (added, removed):
+        body, headers = signed(payload, SECRET, "installation_repositories")
+        assert post(served, body, headers).status_code == 202
+        wait_for(lambda: all(d["status"] == "done" for d in deliveries(runtime)))
+        repo = runtime.store.run_sync(lambda tx: tx.fetchone("SELECT full_name, active FROM repos"))
+        assert repo == {"full_name": "octo/demo", "active": 1 if payload is added else 0}
