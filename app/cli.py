@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from app.ceo.context import TickReport
+from app.ceo.deps import TickReport
 from app.policy import POLICY_FILE, PolicyError, parse_policy
 from app.settings import Need, Settings, SettingsError, settings_from_process
 from app.store import StoreError, open_store
@@ -76,21 +76,21 @@ def cmd_db_migrate(args: argparse.Namespace, settings: Callable[[], Settings]) -
 
 def cmd_status(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Show the dashboard: budget, tick, leaderboard, queue, running, PRs, failures."""
-    from app.dashboard.commands import status_command
+    from app.dashboard.cli import status_command
 
     return status_command(settings(), as_json=args.json, rows=args.rows)
 
 
 def cmd_costs(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Show model spend per day, role, model and task."""
-    from app.dashboard.commands import costs_command
+    from app.dashboard.cli import costs_command
 
     return costs_command(settings(), as_json=args.json, days=args.days, rows=args.rows)
 
 
 def cmd_task(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Show one task's full history: events, attempts with logs, steps, model calls."""
-    from app.dashboard.commands import task_command
+    from app.dashboard.cli import task_command
 
     return task_command(
         settings(),
@@ -228,7 +228,7 @@ def cmd_demo(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
 
 def cmd_app_manifest(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Print the GitHub App manifest for this deployment."""
-    from app.manifest import app_manifest
+    from app.github.manifest import app_manifest
 
     public_url = args.url or settings().public_url
     if not public_url:
@@ -247,7 +247,7 @@ def cmd_map(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
 
 def cmd_localhub(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Serve localhub, the local GitHub stand-in, until interrupted."""
-    from app.localhub import serve
+    from app.standins.localhub import serve
 
     serve(
         args.host,
@@ -261,7 +261,7 @@ def cmd_localhub(args: argparse.Namespace, settings: Callable[[], Settings]) -> 
 
 def cmd_model_server(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Serve the scripted Anthropic Messages API stand-in until interrupted."""
-    from app.scripted_model import ScriptFormatError, serve
+    from app.standins.scripted_model import ScriptFormatError, serve
 
     script = Path(args.script) if args.script else None
     print(f"scripted model server on http://{args.host}:{args.port} (ANTHROPIC_BASE_URL)")

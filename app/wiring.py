@@ -8,13 +8,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from app.ceo.context import TickDeps
+from app.ceo.deps import TickDeps
 from app.ceo.dispatch import Dispatcher, InlineDispatcher, ModalDispatcher, spawn_tick
 from app.clock import Clock, SystemClock
 from app.github.client import GitHubAccess
+from app.github.policy import policy_from_github
 from app.handlers import build_router
 from app.llm import LLM, build_llm
-from app.repo_policy import policy_from_github
 from app.settings import Settings
 from app.store import Store, open_store
 from app.votes.debounce import SweepDebouncer

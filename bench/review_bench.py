@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.policy import Policy, parse_policy
+from app.sandbox import LocalOptions, open_sandbox
+from app.sandbox.env import DEFAULT_PATH
 from reviewer.gitwork import Merged, merge_pull_head
 from reviewer.phase1 import Phase1, run_phase1
 from reviewer.static.diff import parse_diff
 from reviewer.verdict import blocking_phase1
-from workers.sandbox import LocalOptions, open_sandbox
-from workers.sandbox.env import DEFAULT_PATH
 
 MODULES = 38
 TEST_MODULES = 10

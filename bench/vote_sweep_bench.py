@@ -22,12 +22,12 @@ from typing import Any
 
 from app.clock import ManualClock
 from app.github.client import Client, GitHubAccess
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.policy import Policy, VotePolicy
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.store import Tx, open_store
-from app.store.records import upsert_installation_tx, upsert_repo_tx
+from app.store.entities import upsert_installation_tx, upsert_repo_tx
 from app.votes.sweep import RepoRef, SweepReport, VoteServices, sweep_repository
 
 APP_ID = 77

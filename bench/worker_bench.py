@@ -20,15 +20,15 @@ from pathlib import Path
 
 import anthropic
 
-from app.ceo.attempts import start_attempt_tx
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
 from app.llm import LLM, store_recorder
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
-from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx, open_store
+from app.store.attempts import start_attempt_tx
 from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import TaskState
 from workers.attempt import WorkerDeps, run_attempt

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from app.clock import Clock
 from app.github.client import GitHubAccess
 from app.llm import LLM
+from app.sandbox import LocalOptions
 from app.store import Store
-from workers.sandbox import LocalOptions
 
 # Narrowed installation token: review and merge PRs, label and comment, read checks and the
 # combined commit status (an installation without `statuses: read`, created from an older

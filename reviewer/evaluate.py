@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.llm import LLM, CallContext
+from app.pathrules import PathError
 from app.policy import Policy
-from reviewer.context import ReviewInput, TouchedFile, build_prompt
+from app.sandbox import LocalOptions, SandboxError, open_sandbox
+from app.sandbox.base import Sandbox
+from app.untrusted import Fence
 from reviewer.gitwork import Merged
 from reviewer.phase1 import Phase1, run_phase1
+from reviewer.prompt import ReviewInput, TouchedFile, build_prompt
 from reviewer.review import ask_reviewer
 from reviewer.rubric import Criterion, rubric_for
 from reviewer.static.diff import FileDiff, commentable_lines, parse_diff
 from reviewer.static.findings import Finding
 from reviewer.verdict import ModelReview, Verdict, blocking_phase1, decide, finding_comment
-from workers.paths import PathError
-from workers.sandbox import LocalOptions, SandboxError, open_sandbox
-from workers.sandbox.base import Sandbox
-from workers.untrusted import Fence
 
 # Touched files larger than this are listed by name only (they would not fit a prompt anyway).
 MAX_FILE_BYTES = 400_000

@@ -1,6 +1,6 @@
 """Trusted-side git for the reviewer: fetch, merge a PR head with its base, compute a revert.
 
-The repository lives in `<root>/tree`; git runs with workers.fetch's clean environment (an
+The repository lives in `<root>/tree`; git runs with app.github.git's clean environment (an
 empty HOME, no global or system config), so a `.gitconfig` that a pull request adds is never
 read as configuration. The token only travels in a header of the fetch; the tree later reaches
 a sandbox without its `.git`. Output is read as bytes and decoded with
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.fetch import FetchError, run_git_bytes
+from app.github.git import FetchError, run_git_bytes
 
 POLICY_PATH = ".townhall.toml"
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames"]

@@ -8,9 +8,7 @@ from app.clock import Clock
 from app.github.client import Client
 from app.policy import Policy
 from app.store import Store, Tx
-from app.taskstate import TaskState
-from reviewer import actions
-from reviewer.records import (
+from app.store.reviews import (
     ReviewRecord,
     ReviewResult,
     ReviewTarget,
@@ -18,6 +16,8 @@ from reviewer.records import (
     send_back_tx,
     settle_tx,
 )
+from app.taskstate import TaskState
+from reviewer import actions
 from reviewer.texts import CHECKS_FEEDBACK, CONFLICT_FEEDBACK, MERGE_REFUSED
 
 

@@ -7,14 +7,7 @@ from dataclasses import replace
 from app.github.client import Client
 from app.policy import Policy
 from app.store import Tx
-from app.taskstate import TaskState
-from reviewer import actions
-from reviewer.deps import ReviewDeps
-from reviewer.evaluate import Evaluation
-from reviewer.gitwork import Conflict, Merged
-from reviewer.merging import Landing, land
-from reviewer.messages import inline_payload, review_body, worker_feedback
-from reviewer.records import (
+from app.store.reviews import (
     ReviewRecord,
     ReviewResult,
     ReviewTarget,
@@ -22,6 +15,13 @@ from reviewer.records import (
     send_back_tx,
     settle_tx,
 )
+from app.taskstate import TaskState
+from reviewer import actions
+from reviewer.deps import ReviewDeps
+from reviewer.evaluate import Evaluation
+from reviewer.gitwork import Conflict, Merged
+from reviewer.merging import Landing, land
+from reviewer.messages import inline_payload, review_body, worker_feedback
 from reviewer.texts import CONFLICT_COMMENT, CONFLICT_FEEDBACK, MAINTAINER_NOTE, READY_LABEL
 
 

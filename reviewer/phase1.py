@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.policy import Policy
+from app.sandbox import Sandbox
 from reviewer.static.adapters import Adapter, Command, command_adapter
 from reviewer.static.analyze import check_diff_result
 from reviewer.static.detect import detect_adapters
@@ -23,7 +24,6 @@ from reviewer.static.local import TIMED_OUT
 from reviewer.static.repo import list_files, read_file
 from reviewer.static.report import StaticReport, summarize
 from reviewer.static.runner import Clock, RunCommand, ToolResult, run_adapter
-from workers.sandbox import Sandbox
 
 TOOL_TIMEOUT = 900.0
 

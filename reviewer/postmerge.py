@@ -23,15 +23,17 @@ from githubkit.exception import RequestFailed
 
 from app.github.client import Client
 from app.policy import Policy, PolicyError, parse_policy
+from app.sandbox import open_sandbox
+from app.sandbox.verify import Verification, verify
 from app.store import Store, Tx
 from app.store.leases import acquire, release
+from app.store.reviews import ACTOR, FEEDBACK_CHARS, ReviewTarget, note_tx, read_target_tx
 from app.store.tasks import transition_tx
 from app.store.times import to_db
 from app.taskstate import TaskPosition, TaskState, after_failure
 from reviewer import actions
 from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
 from reviewer.gitwork import POLICY_PATH, TreeEntry, Workspace, fetch_branch, revert_changes
-from reviewer.records import ACTOR, FEEDBACK_CHARS, ReviewTarget, note_tx, read_target_tx
 from reviewer.texts import (
     NEEDS_HUMAN,
     NEXT_ATTEMPT,
@@ -41,8 +43,6 @@ from reviewer.texts import (
     REVERT_MESSAGE,
 )
 from reviewer.trigger import needs_post_merge_check
-from workers.sandbox import open_sandbox
-from workers.verify import Verification, verify
 
 POST_MERGE_LEASE_TTL = timedelta(minutes=30)
 LOG_CHARS = 6000

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.llm import LLM, CallContext
 from app.settings import Tier
-from reviewer.context import Prompt
+from reviewer.prompt import Prompt
 from reviewer.rubric import Criterion
 from reviewer.texts import REVIEW_TOOL
 from reviewer.verdict import Comment, Decision, ModelReview

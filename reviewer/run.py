@@ -17,21 +17,12 @@ from pathlib import Path
 
 from app.clock import Clock
 from app.github.client import Client
+from app.github.policy import policy_from_github
 from app.llm import CallContext
 from app.policy import Policy, parse_policy
-from app.repo_policy import policy_from_github
 from app.store import Tx
 from app.store.leases import keeping
-from app.store.tasks import get_task_tx
-from app.taskstate import TaskState
-from reviewer import actions
-from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
-from reviewer.evaluate import Subject, evaluate
-from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
-from reviewer.merging import Landing, land
-from reviewer.outcome import act_on_verdict, send_back_conflict
-from reviewer.postmerge import PostMergeResult, run_post_merge_check, tasks_due_for_post_merge
-from reviewer.records import (
+from app.store.reviews import (
     REVIEW_LEASE_TTL,
     ReviewRecord,
     ReviewResult,
@@ -45,6 +36,15 @@ from reviewer.records import (
     settle_tx,
     tasks_due,
 )
+from app.store.tasks import get_task_tx
+from app.taskstate import TaskState
+from reviewer import actions
+from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
+from reviewer.evaluate import Subject, evaluate
+from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
+from reviewer.merging import Landing, land
+from reviewer.outcome import act_on_verdict, send_back_conflict
+from reviewer.postmerge import PostMergeResult, run_post_merge_check, tasks_due_for_post_merge
 from reviewer.trigger import needs_merge, needs_review
 
 log = logging.getLogger("townhall.reviewer")

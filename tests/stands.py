@@ -13,15 +13,15 @@ from pathlib import Path
 
 import anthropic
 
-from app.ceo.attempts import start_attempt_tx
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
 from app.llm import LLM, store_recorder
-from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
-from app.scripted_model import ScriptedModel
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, GitHubAppCredentials
+from app.standins.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.scripted_model import ScriptedModel
 from app.store import Store, Tx
+from app.store.attempts import start_attempt_tx
 from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import TaskState
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
-from app.scripted_model import ScriptedModel
 from app.serving import ServerThread, free_port
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.scripted_model import ScriptedModel
 
 TOWNHALL = str(Path(sys.executable).parent / "townhall")
 

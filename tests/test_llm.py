@@ -9,9 +9,9 @@ import pytest
 
 from app.clock import ManualClock
 from app.llm import LLM, MAX_RETRIES, CallContext, call_cost, store_recorder
-from app.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, Price
+from app.standins.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
 from app.store import Store
 
 PLAN_TOOL = {

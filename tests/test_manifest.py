@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.manifest import app_manifest
+from app.github.manifest import app_manifest
 
 
 def test_manifest_asks_for_the_minimal_permissions() -> None:

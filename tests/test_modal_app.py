@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 import modal_app
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
-from app.scripted_model import ScriptedModel
 from app.serving import ServerThread
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.scripted_model import ScriptedModel
 
 SECRETS = [f"modal.Secret.from_name('{name}')" for name in modal_app.SECRET_NAMES]
 

@@ -17,35 +17,37 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from app.ceo.attempts import (
+from app.ceo.planning import TIER_FOR_COMPLEXITY
+from app.clock import Clock
+from app.codemap import DEFAULT_MAP_NAME, build_map
+from app.github.client import GitHubAccess
+from app.github.git import fetch_tree
+from app.github.policy import policy_from_tree
+from app.llm import LLM, CallContext
+from app.logs import log_context
+from app.pathrules import changed_path_violations
+from app.policy import Policy, PolicyError
+from app.roles import Role
+from app.sandbox import Sandbox, create_sandbox
+from app.sandbox.verify import Verification, verify
+from app.settings import Tier
+from app.store import Store, Tx
+from app.store.attempts import (
     WORKER_LEASE_TTL,
     attempt_lease,
     end_attempt_tx,
     fail_attempt_tx,
     live_attempt_tx,
 )
-from app.ceo.planning import TIER_FOR_COMPLEXITY
-from app.clock import Clock
-from app.codemap import DEFAULT_MAP_NAME, build_map
-from app.dashboard.records import timed_step
-from app.github.client import GitHubAccess
-from app.llm import LLM, CallContext
-from app.logs import log_context
-from app.policy import Policy, PolicyError
-from app.repo_policy import policy_from_tree
-from app.roles import Role
-from app.settings import Tier
-from app.store import Store, Tx
 from app.store.leases import keeping
 from app.store.tasks import transition_tx
+from app.store.timings import timed_step
 from app.taskstate import TaskState
+from app.untrusted import Fence, fence_issue, inert_markdown
 from workers.agent import AgentSession, Limits, Outcome
 from workers.changes import UnpublishableChange, collect_changes, unified_diff
-from workers.fetch import fetch_tree
 from workers.memory import Note, add_note_tx, describe_attempt, read_notes_tx, render_notes
-from workers.paths import changed_path_violations
 from workers.publish import FileChange, Published, PullRequestText, publish_change
-from workers.sandbox import Sandbox, create_sandbox
 from workers.texts import (
     COMMIT_MESSAGE,
     FEEDBACK_SECTION,
@@ -56,8 +58,6 @@ from workers.texts import (
     TASK_MESSAGE,
 )
 from workers.tools import ToolBox
-from workers.untrusted import Fence, fence_issue, inert_markdown
-from workers.verify import Verification, verify
 
 log = logging.getLogger("townhall.worker")
 

@@ -8,10 +8,10 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from workers.paths import PathError, matches_any
+from app.pathrules import PathError, matches_any
+from app.sandbox import Sandbox, SandboxFileError
+from app.sandbox.tree import walk_files
 from workers.publish import FileChange
-from workers.sandbox import Sandbox, SandboxFileError
-from workers.sandbox.tree import walk_files
 
 # Build and test runs leave these behind; they are never part of a change, ignored or not.
 BUILD_ARTIFACTS = (

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from app.globs import glob_match
+from app.pathrules import PathError, WriteRules, normalize_path
 from app.policy import PathPolicy
 from app.roles import ALL_TOOLS, Role
-from workers.paths import PathError, WriteRules, normalize_path
-from workers.sandbox.base import Sandbox, SandboxFileError
+from app.sandbox.base import Sandbox, SandboxFileError
 
 
 class ToolSpec(TypedDict):

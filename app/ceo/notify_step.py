@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from app.ceo.context import RepoView, TickDeps
+from app.ceo.deps import RepoView, TickDeps
 from app.ceo.reconcile import all_pages
 from app.store.tasks import record_event
 

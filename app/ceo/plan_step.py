@@ -7,16 +7,16 @@ import logging
 
 import anthropic
 
-from app.ceo.context import RepoView, TickDeps
+from app.ceo.deps import RepoView, TickDeps
 from app.ceo.planning import Plan, PlanError, plan_issue, planning_message
 from app.codemap import build_map
+from app.pathrules import WriteRules
+from app.sandbox.tree import walk_files
 from app.store import Tx
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
+from app.untrusted import Fence, fence_issue
 from app.votes.record import hold_reason_tx
-from workers.paths import WriteRules
-from workers.sandbox.tree import walk_files
-from workers.untrusted import Fence, fence_issue
 
 log = logging.getLogger("townhall.ceo")
 

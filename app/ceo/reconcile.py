@@ -8,11 +8,11 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.ceo.context import RepoView, TickDeps
+from app.ceo.deps import RepoView, TickDeps
 from app.clock import Clock
 from app.scheduling import MissRecord, OpenPull
 from app.store import Tx
-from app.store.records import issue_number_of_branch, upsert_pull_request_tx
+from app.store.entities import issue_number_of_branch, upsert_pull_request_tx
 from app.store.tasks import get_task_tx, record_event, transition_tx
 from app.taskstate import TERMINAL, TaskState
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 
-from app.ceo.context import RepoView, TickDeps
+from app.ceo.deps import RepoView, TickDeps
 from app.ceo.dispatch import spawn_review
 from app.logs import log_context
+from app.store.reviews import recover_stalled_reviews
 from reviewer.postmerge import run_post_merge_check, tasks_due_for_post_merge
-from reviewer.records import recover_stalled_reviews
 from reviewer.run import run_review
 
 log = logging.getLogger("townhall.ceo")

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from app.ceo.attempts import StartedAttempt, end_attempt_tx, start_attempt_tx
-from app.ceo.budget import budget_stop, spend_today, task_over_budget
-from app.ceo.context import RepoView, TickDeps, TickReport
+from app.ceo.deps import RepoView, TickDeps, TickReport
 from app.ceo.plan_step import is_held
 from app.ceo.reconcile import all_pages
 from app.clock import Clock
@@ -31,6 +29,8 @@ from app.scheduling import (
 from app.scheduling.admission import plan_admission
 from app.scheduling.sources import read_git_history
 from app.store import Tx
+from app.store.attempts import StartedAttempt, end_attempt_tx, start_attempt_tx
+from app.store.spend import budget_stop, spend_today, task_over_budget
 from app.store.tasks import transition_tx
 from app.store.times import from_db
 from app.taskstate import TaskState

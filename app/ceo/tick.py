@@ -12,21 +12,21 @@ import os
 import socket
 from datetime import timedelta
 
-from app.ceo.attempts import recover_lost_attempts
-from app.ceo.context import RepoView, TickDeps, TickReport
+from app.ceo.deps import RepoView, TickDeps, TickReport
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
 from app.ceo.review_step import check_merges, review_ready
 from app.ceo.schedule_step import schedule
-from app.dashboard.records import timed_tick
 from app.github.client import Client
+from app.github.git import mirror_branch
+from app.github.policy import policy_from_github
 from app.policy import PolicyError
-from app.repo_policy import policy_from_github
+from app.store.attempts import recover_lost_attempts
 from app.store.leases import acquire, holder_of, keeping, release
 from app.store.tasks import record_event
+from app.store.timings import timed_tick
 from app.votes.sweep import RepoRef, VoteServices, sweep_repository
-from workers.fetch import mirror_branch
 
 log = logging.getLogger("townhall.ceo")
 

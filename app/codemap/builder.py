@@ -10,9 +10,9 @@ from app.codemap.config import read_commands
 from app.codemap.discover import list_files, read_source
 from app.codemap.fit import TokenCounter
 from app.codemap.languages import language_of
-from app.codemap.model import SourceFile
 from app.codemap.parsers.dispatch import summarize
 from app.codemap.parsers.treesitter import ParserLoader, load_parser
+from app.codemap.symbols import SourceFile
 
 DEFAULT_MAP_NAME = "CODEBASE_MAP.md"
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from app.codemap.fit import TokenCounter, fit_to_budget
 from app.codemap.graph import build_graph
-from app.codemap.model import Commands, SourceFile
 from app.codemap.rank import rank
+from app.codemap.symbols import Commands, SourceFile
 from app.codemap.tokens import default_budget, estimate_tokens
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from app.codemap.model import Commands
+from app.codemap.symbols import Commands
 
 CONFIG_NAME = ".townhall.toml"
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.codemap.model import Commands, SourceFile
 from app.codemap.rank import Ranking, SymbolKey
 from app.codemap.render import Selection, directory_of, render
+from app.codemap.symbols import Commands, SourceFile
 
 LEVEL_SPREAD = 3.0
 

@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from app.codemap.model import SourceFile
 from app.codemap.resolve import ImportResolver
+from app.codemap.symbols import SourceFile
 
 IMPORT_WEIGHT = 1.0
 # A name defined in many files ("get", "run") says little about which one a use means.

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from app.codemap.graph import ReferenceGraph, short_name
-from app.codemap.model import SourceFile
 from app.codemap.pagerank import pagerank
+from app.codemap.symbols import SourceFile
 
 # A symbol is named by its file and its position in that file's summary.
 SymbolKey = tuple[str, int]

@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from app.codemap.model import SourceFile
 from app.codemap.parsers.rust import MOD_PREFIX
+from app.codemap.symbols import SourceFile
 
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 # Source roots that are not part of a module's import name.

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.ceo.budget import start_of_day
-from app.dashboard.model import (
+from app.dashboard.board import (
     CostRow,
     DayCount,
     Facts,
@@ -27,10 +26,11 @@ from app.dashboard.model import (
     StepRow,
     TickRow,
 )
-from app.dashboard.records import last_successful_tick_tx
 from app.logs import redact
 from app.store import Row, Tx
+from app.store.spend import start_of_day
 from app.store.times import to_db
+from app.store.timings import last_successful_tick_tx
 from app.taskstate import TaskState
 
 # Tasks that wait for the scheduler (or for planning) rather than for a worker or a reviewer.

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from app.dashboard import text
-from app.dashboard.model import Dashboard
+from app.dashboard.board import Dashboard
 from app.taskstate import TaskState
 
 TEMPLATES = Path(__file__).parent / "templates"

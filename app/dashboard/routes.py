@@ -12,12 +12,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from app.clock import Clock
-from app.dashboard.model import Dashboard, Health, Limits
+from app.dashboard.board import Dashboard, Health, Limits
 from app.dashboard.queries import read_facts_tx
-from app.dashboard.records import last_successful_tick_tx
 from app.dashboard.render import plain, render_html, status_json
 from app.dashboard.summary import assess_health, build_dashboard
 from app.store import Store
+from app.store.timings import last_successful_tick_tx
 
 # The CEO ticks every few minutes; three missed ticks in a row is an outage worth paging for.
 DEFAULT_TICK_MAX_AGE = timedelta(minutes=15)

@@ -6,8 +6,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from app.ceo.budget import Spend, budget_stop
-from app.dashboard.model import (
+from app.dashboard.board import (
     Bar,
     BarChart,
     Budget,
@@ -19,6 +18,7 @@ from app.dashboard.model import (
     TickRow,
 )
 from app.dashboard.text import duration
+from app.store.spend import Spend, budget_stop
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 180

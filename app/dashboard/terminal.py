@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from app.dashboard import text
+from app.dashboard.board import CostRow, Dashboard
 from app.dashboard.history import TaskHistory
-from app.dashboard.model import CostRow, Dashboard
 from app.dashboard.render import every_state
 
 NUMERIC_COLUMNS = ("#", "Cost", "Calls", "Score", "Voters", "Priority", "Tokens", "Took")

@@ -17,15 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-from app.ceo.context import TickDeps
+from app.ceo.deps import TickDeps
 from app.ceo.tick import run_tick
 from app.clock import SystemClock
 from app.demo.sample import ISSUES, USERS, write_sample
 from app.demo.script import build_demo_model
 from app.demo.view import board, summary
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials, Settings
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.store import StoreError, open_store
 from app.wiring import Runtime, build_runtime, build_tick_deps, build_web_app
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from app.demo.sample import ISSUES, DemoIssue
-from app.scripted_model import ModelRequest, ScriptedModel, Text, ToolUse, Turn, Usage
+from app.standins.scripted_model import ModelRequest, ScriptedModel, Text, ToolUse, Turn, Usage
 
 TITLE = re.compile(r"Title: (.+)")
 

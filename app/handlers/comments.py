@@ -15,11 +15,11 @@ from app.commands import (
     parse_command,
 )
 from app.store import Tx
-from app.store.records import ensure_installation_tx
+from app.store.entities import ensure_installation_tx
 from app.store.tasks import record_event, transition_tx
 from app.store.times import to_db
 from app.taskstate import TERMINAL, TaskState
-from app.webhooks.context import HandlerContext, is_bot, repo_of
+from app.webhooks.handler_context import HandlerContext, is_bot, repo_of
 from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 

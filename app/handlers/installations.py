@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.store import Tx
-from app.store.records import (
+from app.store.entities import (
     deactivate_repos_tx,
     mark_installation_tx,
     upsert_installation_tx,
     upsert_repo_tx,
 )
-from app.webhooks.context import HandlerContext
+from app.webhooks.handler_context import HandlerContext
 from app.webhooks.router import Router
 
 router = Router()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.store import Tx
-from app.store.records import ensure_installation_tx, upsert_issue_tx
+from app.store.entities import ensure_installation_tx, upsert_issue_tx
 from app.store.tasks import record_event
-from app.webhooks.context import HandlerContext
+from app.webhooks.handler_context import HandlerContext
 from app.webhooks.router import Router
 
 router = Router()

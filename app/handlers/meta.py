@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.webhooks.context import HandlerContext
+from app.webhooks.handler_context import HandlerContext
 from app.webhooks.router import Router
 
 router = Router()

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.clock import format_timestamp
 from app.policy import VotePolicy
-from app.votes.model import Decision, IssueSnapshot
+from app.votes.ballots import Decision, IssueSnapshot
 from app.votes.tally import fingerprint
 
 

@@ -12,8 +12,8 @@ from githubkit.exception import RequestFailed
 from app.clock import Clock
 from app.github.client import Client
 from app.policy import VotePolicy
+from app.votes.ballots import IssueSnapshot, VoterFacts
 from app.votes.fetch import Meter
-from app.votes.model import IssueSnapshot, VoterFacts
 from app.votes.rules import judge_votes
 from app.webhooks.permissions import PermissionCache
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from app.clock import parse_timestamp
-from app.votes.model import Account, IssueSnapshot, Reaction
+from app.votes.ballots import Account, IssueSnapshot, Reaction
 
 ISSUES_PER_PAGE = 100
 # Reactions read inline with each issue. GitHub charges a nested connection by how many parents

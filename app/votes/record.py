@@ -13,11 +13,11 @@ from typing import Any
 
 from app.clock import Clock, format_timestamp, parse_timestamp
 from app.store import Tx
-from app.store.records import upsert_issue_tx
+from app.store.entities import upsert_issue_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
 from app.store.times import from_db, to_db
 from app.taskstate import TERMINAL, TaskState
-from app.votes.model import Decision, IssueSnapshot, MaintainerAct, Outcome, Standing
+from app.votes.ballots import Decision, IssueSnapshot, MaintainerAct, Outcome, Standing
 
 ACTOR = "townhall-votes"
 # Tasks not yet started follow the vote score, which is their scheduling priority.

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.policy import VotePolicy
-from app.store.records import body_hash
+from app.store.entities import body_hash
 from app.votes import texts
-from app.votes.model import (
+from app.votes.ballots import (
     Decision,
     Direction,
     IssueSnapshot,

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 from app.votes import texts
-from app.votes.model import Decision, SignalLine, VoteLine
+from app.votes.ballots import Decision, SignalLine, VoteLine
 from app.votes.rules import short_time, shown
 
 STATE_LABELS = {

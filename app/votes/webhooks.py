@@ -16,13 +16,13 @@ from typing import Any
 
 from app.commands import Verb, parse_command
 from app.store import Tx
-from app.store.records import ensure_installation_tx
+from app.store.entities import ensure_installation_tx
 from app.store.tasks import record_event
 from app.store.times import to_db
 from app.votes.debounce import SweepDebouncer
 from app.votes.sweep import RepoRef
 from app.votes.tally import STATE_LABELS
-from app.webhooks.context import HandlerContext, is_bot, repo_of
+from app.webhooks.handler_context import HandlerContext, is_bot, repo_of
 from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 

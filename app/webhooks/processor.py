@@ -12,7 +12,7 @@ from app.github.client import GitHubAccess
 from app.logs import log_context
 from app.store import Store
 from app.webhooks import inbox
-from app.webhooks.context import HandlerContext
+from app.webhooks.handler_context import HandlerContext
 from app.webhooks.permissions import PermissionCache
 from app.webhooks.router import Router
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.webhooks.context import HandlerContext
+    from app.webhooks.handler_context import HandlerContext
 
 Handler = Callable[["HandlerContext", dict[str, Any]], Awaitable[None]]
 

@@ -6,17 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.ceo.attempts import (
+from app.clock import ManualClock
+from app.store import Store, Tx
+from app.store.attempts import (
     WORKER_LEASE_TTL,
     attempt_lease,
     fail_attempt_tx,
     recover_lost_attempts,
     start_attempt_tx,
 )
-from app.ceo.budget import Spend, budget_stop, spend_today, start_of_day, task_over_budget
-from app.clock import ManualClock
-from app.store import Store, Tx
 from app.store.leases import renew
+from app.store.spend import Spend, budget_stop, spend_today, start_of_day, task_over_budget
 from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import IllegalTransition, TaskState
 

@@ -11,9 +11,9 @@ import pytest
 from app.ceo.planning import PlanError, plan_issue, validate_plan
 from app.clock import ManualClock
 from app.llm import LLM, store_recorder
-from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
+from app.standins.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.store import Store
 
 TREE = ["README.md", "app/routes.py", "app/models.py", "tests/test_routes.py", ".townhall.toml"]

@@ -13,16 +13,16 @@ import anthropic
 import pytest
 from githubkit import GitHub
 
-from app.ceo.context import TickDeps
+from app.ceo.deps import TickDeps
 from app.ceo.tick import TICK_LEASE, run_tick
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
 from app.handlers import build_router
 from app.llm import LLM, store_recorder
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
-from app.scripted_model import ModelRequest, ScriptedModel, ToolUse, Turn
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, Settings
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.scripted_model import ModelRequest, ScriptedModel, ToolUse, Turn
 from app.store import Store
 from app.store.leases import acquire
 from app.webhooks.processor import InboxProcessor
@@ -270,7 +270,7 @@ async def test_budget_stop_dispatches_nothing_and_says_why(world: World) -> None
 
 
 async def test_a_task_out_of_attempts_is_handed_to_a_person_once(world: World) -> None:
-    from app.ceo.attempts import fail_attempt_tx
+    from app.store.attempts import fail_attempt_tx
 
     number = file_and_vote(world, "Cart totals")
     await run_tick(world.deps)

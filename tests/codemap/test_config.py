@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.codemap.config import parse_commands, read_commands
-from app.codemap.model import Commands
+from app.codemap.symbols import Commands
 
 
 def test_build_and_test_strings() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.codemap.builder import read_sources
 from app.codemap.graph import build_graph
-from app.codemap.model import FileSummary, SourceFile, Symbol
 from app.codemap.resolve import ImportResolver
+from app.codemap.symbols import FileSummary, SourceFile, Symbol
 from tests.codemap.helpers import write_tree
 
 

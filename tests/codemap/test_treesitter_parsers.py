@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from app.codemap.languages import language_of
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.dispatch import summarize
 from app.codemap.parsers.treesitter import load_parser
+from app.codemap.symbols import FileSummary, Symbol
 
 TYPESCRIPT = """// Widgets and the store that keeps them.
 import { foo } from "./b";

@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from app.ceo.attempts import fail_attempt_tx, start_attempt_tx
 from app.clock import SystemClock
-from app.dashboard.records import record_tick
 from app.llm import CallContext, CallRecord, store_recorder
 from app.logs import configure_logging, log_context
-from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.settings import DEFAULT_MODELS
+from app.standins.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx, open_store
-from app.store.records import upsert_issue_tx
+from app.store.attempts import fail_attempt_tx, start_attempt_tx
+from app.store.entities import upsert_issue_tx
+from app.store.reviews import ReviewRecord, insert_review_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
+from app.store.timings import record_tick
 from app.taskstate import TaskState
-from reviewer.records import ReviewRecord, insert_review_tx
 from tests.stands import calc_repository, running_stands
 from workers.attempt import WorkerDeps, run_attempt
 

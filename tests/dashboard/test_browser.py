@@ -17,7 +17,7 @@ import pytest
 from app.clock import ManualClock
 from app.serving import ServerThread
 from app.store import Store, Tx, open_store
-from app.store.records import upsert_issue_tx
+from app.store.entities import upsert_issue_tx
 from app.web import WebConfig, create_web_app
 from tests.dashboard.fill import fill
 

@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 
 from app.clock import ManualClock
-from app.dashboard.records import (
+from app.logs import REDACTED
+from app.store import Store
+from app.store.tasks import record_event
+from app.store.timings import (
     last_successful_tick_tx,
     record_step,
     record_tick,
     timed_step,
     timed_tick,
 )
-from app.logs import REDACTED
-from app.store import Store
-from app.store.tasks import record_event
 
 
 async def test_record_step_stores_the_duration_and_outcome(

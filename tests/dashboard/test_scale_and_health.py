@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from app.clock import ManualClock
-from app.dashboard.model import Limits
-from app.dashboard.records import record_tick
+from app.dashboard.board import Limits
 from app.dashboard.render import render_html, status_json
 from app.dashboard.routes import DashboardConfig, load_dashboard
 from app.serving import ServerThread
 from app.store import Store, open_store
+from app.store.timings import record_tick
 from app.web import WebConfig, create_web_app
 from tests.dashboard.fill import Filled, fill
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.dashboard import text
-from app.dashboard.model import Limits
+from app.dashboard.board import Limits
 from app.dashboard.routes import limits_from_query
 from app.dashboard.summary import assess_health, bar_chart, budget, percentile, rate
 

@@ -14,9 +14,9 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
 from app.clock import ManualClock
-from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
-from app.localhub.tls import shared_ssl_context
 from app.serving import ServerThread
+from app.standins.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.localhub.tls import shared_ssl_context
 
 APP_ID = 4242
 OWNER = "octo"

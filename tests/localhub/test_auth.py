@@ -8,7 +8,7 @@ import jwt
 import pytest
 from githubkit.exception import RequestFailed
 
-from app.localhub import generate_app_keypair
+from app.standins.localhub import generate_app_keypair
 
 from .conftest import APP_ID, OWNER, REPO, World, make_github
 

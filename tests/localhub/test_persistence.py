@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.serving import ServerThread
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 
 from .conftest import make_github, seed_source
 

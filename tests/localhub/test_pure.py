@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 
 from graphql import parse
 
-from app.localhub.codec import from_jsonable, to_jsonable
-from app.localhub.diff import (
+from app.standins.localhub.codec import from_jsonable, to_jsonable
+from app.standins.localhub.diff import (
     diff_hunk_for,
     line_in_diff,
     line_to_position,
     parse_diff,
     position_to_line,
 )
-from app.localhub.faults import FaultInjector
-from app.localhub.graphql_cost import analyse
-from app.localhub.graphql_schema import schema
-from app.localhub.models import HubData, Issue, Repo, User
+from app.standins.localhub.faults import FaultInjector
+from app.standins.localhub.graphql_cost import analyse
+from app.standins.localhub.graphql_schema import schema
+from app.standins.localhub.models import HubData, Issue, Repo, User
 
 DIFF = """\
 diff --git a/app.py b/app.py

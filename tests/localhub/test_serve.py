@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from app.localhub import LocalHubControl
 from app.serving import free_port
+from app.standins.localhub import LocalHubControl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def test_serve_runs_a_standalone_hub(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
     script = (
-        "from pathlib import Path; from app.localhub import serve; "
+        "from pathlib import Path; from app.standins.localhub import serve; "
         f"serve('127.0.0.1', {port}, Path({str(data_dir)!r}), log_level='warning')"
     )
     proc = subprocess.Popen(

@@ -19,8 +19,10 @@ import pytest
 from githubkit import GitHub
 
 from app.clock import SystemClock
-from app.localhub import LocalHubControl
-from app.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
+from app.sandbox import LocalOptions
+from app.sandbox.env import DEFAULT_PATH
+from app.standins.localhub import LocalHubControl
+from app.standins.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
@@ -29,8 +31,6 @@ from reviewer.rubric import DEFAULT_RUBRIC
 from reviewer.run import review_pending, run_review
 from tests.stands import calc_repository, running_stands, seed_running_task
 from workers.publish import FileChange, PullRequestText, publish_change
-from workers.sandbox import LocalOptions
-from workers.sandbox.env import DEFAULT_PATH
 
 APP_ID = 77
 OWNER, REPO = "octo", "calc"

@@ -96,7 +96,7 @@ def test_a_gitconfig_in_the_pull_request_is_never_read(origin: Path, tmp_path: P
     hostile = f'[core]\n\tfsmonitor = "touch {marker}; false"\n'
     head = branch(origin, "pr", {".gitconfig": hostile, "a.py": "x = 4\n"})
     commit(origin, {"b.py": "y = 5\n"}, "base moves")
-    # The same file does run when git's HOME is the work tree (how workers.fetch.run_git
+    # The same file does run when git's HOME is the work tree (how app.github.git.run_git
     # runs git): this is the attack the workspace layout prevents.
     probe = tmp_path / "probe"
     subprocess.run(["git", "clone", "-q", "-b", "pr", str(origin), str(probe)], check=True)

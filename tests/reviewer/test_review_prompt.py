@@ -9,11 +9,12 @@ import pytest
 
 from app.clock import SystemClock
 from app.llm import LLM, CallContext, store_recorder
-from app.scripted_model import Match, Script, ScriptedModel, ToolUse, Turn
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
+from app.standins.scripted_model import Match, Script, ScriptedModel, ToolUse, Turn
 from app.store import Store
-from reviewer.context import (
+from app.untrusted import Fence
+from reviewer.prompt import (
     ReviewInput,
     TouchedFile,
     build_prompt,
@@ -33,7 +34,6 @@ from reviewer.rubric import DEFAULT_RUBRIC, Criterion
 from reviewer.static.diff import parse_diff
 from reviewer.static.report import StaticReport
 from reviewer.verdict import Comment
-from workers.untrusted import Fence
 
 DIFF = "\n".join(
     [

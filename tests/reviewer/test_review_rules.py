@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from app.clock import ManualClock
 from app.store import Store, Tx
+from app.store.reviews import claim_tx, recover_stalled_reviews, send_back_tx
 from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import TaskState
 from reviewer.actions import combine_checks
 from reviewer.messages import comment_list, inline_payload, review_body, worker_feedback
-from reviewer.records import claim_tx, recover_stalled_reviews, send_back_tx
 from reviewer.rubric import Criterion
 from reviewer.static.report import StaticReport
 from reviewer.trigger import (

@@ -9,8 +9,8 @@ import pytest
 from anthropic.types import ToolParam
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.scripted_model import ScriptedModel
 from app.serving import ServerThread
+from app.standins.scripted_model import ScriptedModel
 
 API_KEY = "test-key"
 MODEL = "claude-sonnet-4-6"

@@ -11,7 +11,7 @@ import pytest
 from anthropic.types import TextBlockParam
 
 from app.clock import ManualClock
-from app.scripted_model import Script, ScriptedModel, ServerConfig, Text, Turn
+from app.standins.scripted_model import Script, ScriptedModel, ServerConfig, Text, Turn
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 STABLE_PREFIX = "You are the Townhall reviewer. " * 40  # 1240 characters: 310 tokens

@@ -12,7 +12,8 @@ import anthropic
 import httpx
 import pytest
 
-from app.scripted_model import (
+from app.serving import free_port
+from app.standins.scripted_model import (
     Match,
     ScriptedModel,
     ScriptFormatError,
@@ -21,7 +22,6 @@ from app.scripted_model import (
     load_file,
     scripts_from_json,
 )
-from app.serving import free_port
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 PLANNER_TOML = """
@@ -127,7 +127,7 @@ def test_serve_runs_a_script_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"scripts": [{"name": "chat", "turns": [{"content": "served"}]}]}))
     port = free_port()
     code = (
-        "from pathlib import Path; from app.scripted_model import serve; "
+        "from pathlib import Path; from app.standins.scripted_model import serve; "
         f"serve('127.0.0.1', {port}, Path({str(path)!r}))"
     )
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)

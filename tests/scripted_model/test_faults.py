@@ -10,7 +10,7 @@ import httpx
 import pytest
 from anthropic.types import MessageParam
 
-from app.scripted_model import Fault, Script, ScriptedModel, Text, Turn
+from app.standins.scripted_model import Fault, Script, ScriptedModel, Text, Turn
 from tests.scripted_model.conftest import API_KEY, MODEL
 
 HELLO: list[MessageParam] = [{"role": "user", "content": "hello"}]

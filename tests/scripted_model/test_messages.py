@@ -10,7 +10,7 @@ import anthropic
 import pytest
 from anthropic.types import MessageParam, TextBlock, ToolResultBlockParam, ToolUseBlock
 
-from app.scripted_model import (
+from app.standins.scripted_model import (
     Match,
     ModelRequest,
     Script,

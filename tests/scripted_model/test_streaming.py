@@ -8,7 +8,7 @@ import anthropic
 import httpx
 from anthropic.types import ToolUseBlock
 
-from app.scripted_model import Script, ScriptedModel, Text, ToolUse, Turn
+from app.standins.scripted_model import Script, ScriptedModel, Text, ToolUse, Turn
 from tests.scripted_model.conftest import API_KEY, MODEL, TOOLS
 
 ANSWER = "I will read the README first, then summarise it for you."

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from anthropic.types import MessageParam
 
-from app.scripted_model import Script, ScriptedModel, ServerConfig, Text, ToolUse, Turn
+from app.standins.scripted_model import Script, ScriptedModel, ServerConfig, Text, ToolUse, Turn
 from tests.scripted_model.conftest import API_KEY, MODEL, TOOLS
 
 USE_ID = "toolu_01AAAAAAAAAAAAAAAAAAAAAA"

@@ -12,13 +12,13 @@ import pytest
 
 from app.clock import ManualClock
 from app.github.client import GitHubAccess
-from app.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
-from app.localhub.models import Comment
 from app.policy import Policy, VotePolicy
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
+from app.standins.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
+from app.standins.localhub.models import Comment
 from app.store import Store, Tx
-from app.store.records import upsert_installation_tx, upsert_repo_tx
+from app.store.entities import upsert_installation_tx, upsert_repo_tx
 from app.votes.sweep import RepoRef, SweepReport, VoteServices, sweep_repository
 
 APP_ID = 4242

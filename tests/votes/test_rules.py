@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.policy import VotePolicy
-from app.store.records import body_hash
-from app.votes.model import (
+from app.store.entities import body_hash
+from app.votes.ballots import (
     Account,
     IssueSnapshot,
     MaintainerAct,

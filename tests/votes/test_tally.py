@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from app.policy import VotePolicy
+from app.votes.ballots import MaintainerAct, Standing, VoterFacts
 from app.votes.explain import explanation, explanation_fingerprint, render_explanation
-from app.votes.model import MaintainerAct, Standing, VoterFacts
 from app.votes.rules import decide
 from app.votes.tally import MAX_ROWS, fingerprint, is_tally, render_tally, state_labels
 from app.votes.texts import TALLY_MARKER

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from githubkit import GitHub
 
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials, Settings
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.wiring import Runtime, build_runtime, build_web_app
 
 APP_ID = 77

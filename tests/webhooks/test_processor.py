@@ -13,7 +13,7 @@ from app.github.client import GitHubAccess
 from app.settings import Settings
 from app.store import Store
 from app.webhooks import inbox
-from app.webhooks.context import HandlerContext
+from app.webhooks.handler_context import HandlerContext
 from app.webhooks.processor import InboxProcessor
 from app.webhooks.router import Router
 from tests.webhooks.payloads import issues_event

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.sandbox.bwrap import bwrap_unavailable_reason
+from app.sandbox.bwrap import bwrap_unavailable_reason
 
 SAMPLE_FILES = {
     "README.md": "# Sample\n\nA small repository.\n",

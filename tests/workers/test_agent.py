@@ -10,9 +10,9 @@ import pytest
 
 from app.clock import ManualClock
 from app.llm import LLM, CallContext, store_recorder
-from app.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
+from app.standins.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
 from app.store import Store
 from workers.agent import AgentSession, Limits, Outcome
 from workers.tools import ToolOutcome

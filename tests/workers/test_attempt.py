@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from app.ceo.attempts import start_attempt_tx
 from app.clock import SystemClock
-from app.localhub import LocalHubControl
-from app.scripted_model import Script, ScriptedModel, ToolUse, Turn
+from app.standins.localhub import LocalHubControl
+from app.standins.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx
+from app.store.attempts import start_attempt_tx
 from app.store.tasks import transition_tx
 from tests.stands import calc_repository, running_stands, seed_running_task
 from workers.attempt import WorkerDeps, run_attempt
@@ -320,7 +320,7 @@ async def test_the_worker_renews_its_lease_as_the_holder_recorded_at_dispatch(
 
 async def test_a_task_cancelled_while_its_worker_runs_is_left_cancelled(world: World) -> None:
     from app.clock import SystemClock as Clock
-    from app.scripted_model import ModelRequest
+    from app.standins.scripted_model import ModelRequest
     from app.taskstate import TaskState as S
 
     vetoed: list[bool] = []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from app.sandbox import LocalOptions, LocalSandbox, create_sandbox
+from app.sandbox.bwrap import bwrap_argv
 from tests.workers.sandbox_helpers import BWRAP_SKIP, write_tree
-from workers.sandbox import LocalOptions, LocalSandbox, create_sandbox
-from workers.sandbox.bwrap import bwrap_argv
 
 CONNECT = (
     'python3 -c \'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])),'
@@ -105,7 +105,7 @@ def test_missing_bwrap_is_said_once_in_the_log(tmp_path: Path) -> None:
         f"""
         import asyncio, logging
         from pathlib import Path
-        from workers.sandbox import LocalSandbox
+        from app.sandbox import LocalSandbox
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
         async def main():
             for _ in range(3):

@@ -19,11 +19,10 @@ from typing import Any
 import modal.exception
 import pytest
 
-from tests.workers.sandbox_helpers import write_tree
-from workers.paths import PathError, WriteRules
-from workers.sandbox import SandboxFileError
-from workers.sandbox.baseline import init_baseline
-from workers.sandbox.modal_backend import (
+from app.pathrules import PathError, WriteRules
+from app.sandbox import SandboxFileError
+from app.sandbox.baseline import init_baseline
+from app.sandbox.modal_backend import (
     ModalOptions,
     ModalSandbox,
     create_kwargs,
@@ -31,6 +30,7 @@ from workers.sandbox.modal_backend import (
     relative_to_checkout,
     was_timed_out,
 )
+from tests.workers.sandbox_helpers import write_tree
 from workers.tools import ToolBox
 
 

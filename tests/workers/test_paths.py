@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.policy import PathPolicy
-from app.roles import default_roles
-from workers.paths import (
+from app.pathrules import (
     PathError,
     WriteRules,
     changed_path_violations,
@@ -17,6 +15,8 @@ from workers.paths import (
     normalize_path,
     resolve_inside,
 )
+from app.policy import PathPolicy
+from app.roles import default_roles
 
 
 @pytest.mark.parametrize(

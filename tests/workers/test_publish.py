@@ -12,10 +12,10 @@ import pytest
 
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
-from app.localhub import LocalHub, LocalHubControl, generate_app_keypair
+from app.github.git import FetchError, fetch_tree
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
-from workers.fetch import FetchError, fetch_tree
+from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from workers.publish import FileChange, PullRequestText, publish_change
 
 APP_ID = 55
@@ -140,7 +140,7 @@ async def test_an_empty_change_is_refused(hub: Hub) -> None:
 
 
 def test_a_committed_gitconfig_is_never_read_on_the_trusted_side(tmp_path: Path) -> None:
-    from workers.fetch import mirror_branch
+    from app.github.git import mirror_branch
 
     canary = tmp_path / "pwned"
     source = tmp_path / "evil"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers.sandbox.env import is_secret_name, looks_like_secret, sandbox_env
-from workers.sandbox.output import CappedBuffer
+from app.sandbox.env import is_secret_name, looks_like_secret, sandbox_env
+from app.sandbox.output import CappedBuffer
 
 
 @pytest.mark.parametrize(

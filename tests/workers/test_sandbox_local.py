@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from app.pathrules import PathError
+from app.sandbox import LocalOptions, LocalSandbox, SandboxFileError, create_sandbox
 from tests.workers.sandbox_helpers import ISOLATIONS, git, write_tree
-from workers.paths import PathError
-from workers.sandbox import LocalOptions, LocalSandbox, SandboxFileError, create_sandbox
 
 
 @pytest.fixture(params=ISOLATIONS)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.sandbox import LocalOptions, LocalSandbox, create_sandbox, export_tree
 from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, git, write_tree
-from workers.sandbox import LocalOptions, LocalSandbox, create_sandbox, export_tree
 
 SECRET = "ghs_TownhallFakeSecret0123456789"
 SECRET_VARIABLES = (

@@ -10,8 +10,8 @@ import pytest
 
 from app.policy import PathPolicy
 from app.roles import ALL_TOOLS, default_roles
+from app.sandbox import LocalOptions, LocalSandbox, create_sandbox
 from tests.workers.sandbox_helpers import write_tree
-from workers.sandbox import LocalOptions, LocalSandbox, create_sandbox
 from workers.tools import ToolBox, ToolLimits, ToolOutcome, replace_exact
 from workers.tools import ToolError as ToolErr
 

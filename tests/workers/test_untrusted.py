@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from workers.untrusted import Fence, fence_issue, sanitize, strip_hidden, strip_html_comments
+from app.untrusted import Fence, fence_issue, sanitize, strip_hidden, strip_html_comments
 
 
 def test_strip_hidden_removes_invisible_and_bidi_characters() -> None:
@@ -88,7 +88,7 @@ def test_fence_rejects_kinds_that_would_break_the_tag() -> None:
 
 
 def test_model_text_cannot_close_issues_or_ping_people() -> None:
-    from workers.untrusted import inert_markdown
+    from app.untrusted import inert_markdown
 
     text = inert_markdown("Fixes #12, resolves octo/x#3; thanks @alice and @org/team.")
     assert text == "Fixes `#12`, resolves `octo/x#3`; thanks `@alice` and `@org/team`."

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.codemap.languages import Language
-from app.codemap.model import FileSummary
 from app.codemap.parsers.go import summarize_go
 from app.codemap.parsers.javascript import summarize_javascript
 from app.codemap.parsers.markdown import summarize_markdown
@@ -14,6 +13,7 @@ from app.codemap.parsers.plain import summarize_plain
 from app.codemap.parsers.python import parse_python
 from app.codemap.parsers.rust import summarize_rust
 from app.codemap.parsers.treesitter import ParserLoader, load_parser
+from app.codemap.symbols import FileSummary
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.text import (
     defines_purpose,
     purpose_from_text,
@@ -19,6 +18,7 @@ from app.codemap.parsers.treesitter import (
     text_of,
     walk,
 )
+from app.codemap.symbols import FileSummary, Symbol
 
 if TYPE_CHECKING:
     from tree_sitter import Node

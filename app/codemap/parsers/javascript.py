@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.text import (
     defines_purpose,
     purpose_from_text,
@@ -12,6 +11,7 @@ from app.codemap.parsers.text import (
     strip_comment_markers,
 )
 from app.codemap.parsers.treesitter import head_text, leading_comments, line_of, text_of, walk
+from app.codemap.symbols import FileSummary, Symbol
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.text import one_line, purpose_from_text, signature
 from app.codemap.parsers.treesitter import line_of, text_of, walk
+from app.codemap.symbols import FileSummary, Symbol
 
 if TYPE_CHECKING:
     from tree_sitter import Node

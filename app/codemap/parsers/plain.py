@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.text import purpose_from_text, signature, strip_comment_markers
+from app.codemap.symbols import FileSummary, Symbol
 
 _COMMENT_PREFIXES = ("#", "//", "/*", "*", "--", ";;", "%", "'")
 _DIRECTIVE_PREFIXES = ("#!", "# -*-", "#include", "#define", "#import", "#pragma")

@@ -7,13 +7,13 @@ import copy
 from collections import Counter
 from pathlib import PurePosixPath
 
-from app.codemap.model import FileSummary, Symbol
 from app.codemap.parsers.text import (
     defines_purpose,
     purpose_from_text,
     signature,
     strip_comment_markers,
 )
+from app.codemap.symbols import FileSummary, Symbol
 
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # Methods worth listing although underscored: they define how the class is built and called.
