@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import modal
+
+if TYPE_CHECKING:
+    from app.settings import Need
+    from app.wiring import Runtime
 
 APP_NAME = "townhall"
 # Secrets by name; the README's deploy guide says which keys each one holds.
@@ -33,15 +37,11 @@ app = modal.App(APP_NAME, image=image)
 secrets = [modal.Secret.from_name(name) for name in SECRET_NAMES]
 
 
-def _runtime(need: tuple[Any, ...]) -> Any:
+def _runtime(need: tuple[Need, ...]) -> Runtime:
     """Build the runtime from the secrets' environment (imported late: nothing at import)."""
-    from app.logs import configure_logging, secrets_of
-    from app.settings import settings_from_process
-    from app.wiring import build_runtime
+    from app.wiring import runtime_from_process
 
-    settings = settings_from_process(need)
-    configure_logging(settings.log_level, secrets=secrets_of(settings))
-    return build_runtime(settings)
+    return runtime_from_process(need)
 
 
 @app.function(secrets=secrets, timeout=60, min_containers=1, scaledown_window=600)
@@ -56,17 +56,13 @@ def web() -> Any:
 
 
 async def _tick() -> str:
-    from app.ceo.tick import run_tick
-    from app.cli import describe_tick
     from app.settings import Need
-    from app.wiring import build_tick_deps
+    from app.wiring import build_tick_deps, tick_and_wait
 
     runtime = _runtime((Need.GITHUB_APP, Need.MODEL))
     try:
-        deps = build_tick_deps(runtime, Path(WORKDIR))
-        report = await run_tick(deps)
-        await deps.dispatcher.wait()
-        return describe_tick(report)
+        report = await tick_and_wait(build_tick_deps(runtime, Path(WORKDIR)))
+        return report.describe()
     finally:
         await runtime.store.close()
 
@@ -78,17 +74,12 @@ def ceo_tick() -> str:
 
 
 async def _work(task_id: int, attempt: int) -> None:
-    from app.llm import build_llm
     from app.settings import Need
-    from workers.attempt import WorkerDeps, run_attempt
+    from app.wiring import build_attempt_runner
 
     runtime = _runtime((Need.GITHUB_APP, Need.MODEL))
     try:
-        llm = build_llm(runtime.settings, runtime.store, runtime.clock)
-        deps = WorkerDeps(
-            runtime.store, runtime.clock, runtime.github, llm, runtime.settings.sandbox_backend
-        )
-        await run_attempt(deps, task_id, attempt, worker=f"modal:{task_id}:{attempt}")
+        await build_attempt_runner(runtime, name="modal")(task_id, attempt)
     finally:
         await runtime.store.close()
 
@@ -102,18 +93,12 @@ def run_worker(task_id: int, attempt: int) -> None:
 
 
 async def _review(task_id: int) -> str:
-    from app.llm import build_llm
     from app.settings import Need
-    from reviewer.deps import ReviewDeps
-    from reviewer.run import run_review as review_task
+    from app.wiring import build_reviewer
 
     runtime = _runtime((Need.GITHUB_APP, Need.MODEL))
     try:
-        llm = build_llm(runtime.settings, runtime.store, runtime.clock)
-        deps = ReviewDeps(
-            runtime.store, runtime.clock, runtime.github, llm, runtime.settings.sandbox_backend
-        )
-        result = await review_task(deps, task_id)
+        result = await build_reviewer(runtime).run(task_id)
         return f"task {task_id}: {result.outcome} {result.detail}".strip()
     finally:
         await runtime.store.close()

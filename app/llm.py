@@ -1,7 +1,9 @@
 """One wrapper over the anthropic SDK: model tiers, prompt caching, retries, a record per call.
 
 The CEO, the workers and the reviewer all call the model through `LLM.create`, so every call
-is priced and stored (task, attempt, role, phase, model, tokens, dollars, latency).
+is priced and stored (task, attempt, role, phase, model, tokens, dollars, latency). An agent
+talks to the model through `AnthropicModel`, which turns replies into plain turns and adds up
+their usage.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from anthropic.types import Message
 from app.clock import Clock
 from app.settings import Price, Settings, Tier
 from app.store import Store
-from app.store.times import to_db
+from app.store.llm_calls import LLMCall, record_llm_call
 
 # The SDK retries 429, 529 and connection errors with exponential backoff and honours
 # retry-after; a few tries ride out a short overload without hiding a real outage.
@@ -51,6 +53,57 @@ class CallRecord:
 
 
 Recorder = Callable[[CallRecord], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """What a series of model calls added up to."""
+
+    calls: int = 0
+    input_tokens: int = 0  # cache writes and reads included
+    output_tokens: int = 0
+    dollars: float = 0.0
+
+    def __add__(self, other: ModelUsage) -> ModelUsage:
+        return ModelUsage(
+            self.calls + other.calls,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.dollars + other.dollars,
+        )
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool the model asked to run."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelTurn:
+    """One reply: its content blocks (for the conversation), its tool calls, and its text."""
+
+    content: tuple[dict[str, Any], ...]
+    tool_calls: tuple[ToolCall, ...]
+    text: str
+
+
+class ModelError(Exception):
+    """The model did not answer (the API failed after its retries)."""
+
+
+def token_counts(message: Message) -> dict[str, int]:
+    """A reply's tokens by kind, as `call_cost` prices them."""
+    usage = message.usage
+    return {
+        "input": usage.input_tokens,
+        "output": usage.output_tokens,
+        "cache_write": usage.cache_creation_input_tokens or 0,
+        "cache_read": usage.cache_read_input_tokens or 0,
+    }
 
 
 def call_cost(price: Price | None, record_tokens: Mapping[str, int]) -> float:
@@ -100,16 +153,7 @@ class LLM:
 
     def cost_of(self, message: Message) -> float:
         """Dollars one reply cost, from its usage and the price table."""
-        usage = message.usage
-        return call_cost(
-            self._prices.get(message.model),
-            {
-                "input": usage.input_tokens,
-                "output": usage.output_tokens,
-                "cache_write": usage.cache_creation_input_tokens or 0,
-                "cache_read": usage.cache_read_input_tokens or 0,
-            },
-        )
+        return call_cost(self._prices.get(message.model), token_counts(message))
 
     async def create(
         self,
@@ -143,13 +187,7 @@ class LLM:
                 CallRecord(context, model, 0, 0, 0, 0, 0.0, _ms_since(started), _describe(error))
             )
             raise
-        usage = message.usage
-        tokens = {
-            "input": usage.input_tokens,
-            "output": usage.output_tokens,
-            "cache_write": usage.cache_creation_input_tokens or 0,
-            "cache_read": usage.cache_read_input_tokens or 0,
-        }
+        tokens = token_counts(message)
         await self._recorder(
             CallRecord(
                 context=context,
@@ -165,6 +203,52 @@ class LLM:
         return message
 
 
+class AnthropicModel:
+    """The model an agent talks to: one tier, one call context, usage added up here."""
+
+    def __init__(self, llm: LLM, tier: Tier, context: CallContext, max_tokens: int = 8192) -> None:
+        self.llm = llm
+        self.tier = tier
+        self.context = context
+        self.max_tokens = max_tokens
+        self.usage = ModelUsage()
+
+    async def query(
+        self,
+        system: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+    ) -> ModelTurn:
+        """Send the conversation; return the reply as a turn and add its usage."""
+        try:
+            reply = await self.llm.create(
+                tier=self.tier,
+                system=system,
+                messages=messages,
+                tools=tools,
+                max_tokens=self.max_tokens,
+                context=self.context,
+            )
+        except anthropic.APIError as error:
+            raise ModelError(str(error)) from error
+        tokens = token_counts(reply)
+        self.usage += ModelUsage(
+            calls=1,
+            input_tokens=tokens["input"] + tokens["cache_write"] + tokens["cache_read"],
+            output_tokens=tokens["output"],
+            dollars=self.llm.cost_of(reply),
+        )
+        return ModelTurn(
+            content=tuple(block.model_dump() for block in reply.content),
+            tool_calls=tuple(
+                ToolCall(block.id, block.name, dict(block.input))
+                for block in reply.content
+                if block.type == "tool_use"
+            ),
+            text="\n".join(block.text for block in reply.content if block.type == "text").strip(),
+        )
+
+
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -175,27 +259,25 @@ def _describe(error: anthropic.APIError) -> str:
 
 
 def store_recorder(store: Store, clock: Clock) -> Recorder:
-    """Return a recorder that inserts each call into `llm_calls`."""
+    """Return a recorder that stores each call in `llm_calls`."""
 
     async def record(call: CallRecord) -> None:
-        await store.execute(
-            "INSERT INTO llm_calls (task_id, attempt, role, phase, model, input_tokens,"
-            " output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, latency_ms,"
-            " error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                call.context.task_id,
-                call.context.attempt,
-                call.context.role,
-                call.context.phase,
-                call.model,
-                call.input_tokens,
-                call.output_tokens,
-                call.cache_creation_tokens,
-                call.cache_read_tokens,
-                call.cost_usd,
-                call.latency_ms,
-                call.error,
-                to_db(clock.now()),
+        await record_llm_call(
+            store,
+            LLMCall(
+                phase=call.context.phase,
+                model=call.model,
+                task_id=call.context.task_id,
+                attempt=call.context.attempt,
+                role=call.context.role,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
+                cache_creation_tokens=call.cache_creation_tokens,
+                cache_read_tokens=call.cache_read_tokens,
+                cost_usd=call.cost_usd,
+                latency_ms=call.latency_ms,
+                error=call.error,
+                created_at=clock.now(),
             ),
         )
 

@@ -48,7 +48,7 @@ def normalize_path(path: str) -> str:
     return "/".join(parts) or "."
 
 
-def matches_any(patterns: Iterable[str], path: str) -> str | None:
+def first_matching_pattern(patterns: Iterable[str], path: str) -> str | None:
     """Return the first pattern that matches `path`, or None."""
     return next((pattern for pattern in patterns if glob_match(pattern, path)), None)
 
@@ -71,9 +71,9 @@ class WriteRules:
         """Return why a normalized `path` may not be written, or None if it may."""
         if path == ".":
             return "the checkout root is a directory, not a file"
-        if protected := matches_any(self.protected, path):
+        if protected := first_matching_pattern(self.protected, path):
             return f"{path}: protected path (matches {protected!r}); it cannot be changed"
-        if matches_any(self.allowed, path) is None:
+        if first_matching_pattern(self.allowed, path) is None:
             allowed = ", ".join(self.allowed)
             return f"{path}: this role may only write files matching {allowed}"
         return None

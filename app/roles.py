@@ -6,6 +6,8 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
+from app.settings import Tier
+
 ALL_TOOLS: tuple[str, ...] = (
     "list_files",
     "read_file",
@@ -15,6 +17,13 @@ ALL_TOOLS: tuple[str, ...] = (
     "run",
     "finish",
 )
+
+# Complexity picks the worker's model tier: small work does not need the deepest model.
+TIER_FOR_COMPLEXITY: dict[str, Tier] = {
+    "small": "fast",
+    "medium": "standard",
+    "large": "deep",
+}
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,52 @@
-"""The one place that turns settings into running parts: store, GitHub access, web app."""
+"""The one place that turns settings into running parts, and the only place backends are chosen.
+
+Settings name the backends ("local" or "modal" sandboxes, "inline" or "modal" dispatch); here
+they become objects: a sandbox factory, a dispatcher for attempts, a reviewer, and the kick
+that starts a tick early. Nothing below this module compares a backend's name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
 
 from app.ceo.deps import TickDeps
-from app.ceo.dispatch import Dispatcher, InlineDispatcher, ModalDispatcher, spawn_tick
+from app.ceo.dispatch import (
+    AttemptRunner,
+    InlineDispatcher,
+    SpawnedDispatcher,
+    SpawnedReviews,
+    modal_spawner,
+)
+from app.ceo.ports import Dispatcher, Reviewer
+from app.ceo.report import TickReport
+from app.ceo.tick import run_tick
 from app.clock import Clock, SystemClock
 from app.github.client import GitHubAccess
 from app.github.policy import policy_from_github
 from app.handlers import build_router
 from app.llm import LLM, build_llm
-from app.settings import Settings
+from app.logs import configure_logging, secrets_of
+from app.sandbox import LocalSandboxes, ModalSandboxes, SandboxFactory
+from app.settings import Need, Settings, settings_from_process
 from app.store import Store, open_store
+from app.store.repos import repo_default_branch
 from app.votes.debounce import SweepDebouncer
 from app.votes.sweep import RepoRef, VoteServices, sweep_repository
 from app.votes.webhooks import build_vote_router
 from app.web import WebConfig, create_web_app
 from app.webhooks.processor import InboxProcessor
 from app.webhooks.router import Router
-from reviewer.deps import ReviewDeps
+from reviewer.deps import ReviewDeps, local_review_sandboxes
+from reviewer.postmerge import run_post_merge_check
+from reviewer.result import ReviewResult
+from reviewer.run import run_review
 from workers.attempt import WorkerDeps, run_attempt
+
+SANDBOX_BACKENDS = ("local", "modal")
 
 
 @dataclass
@@ -49,11 +71,18 @@ def build_runtime(
     clock = clock or SystemClock()
     store = open_store(settings.db_url, settings.db_auth_token)
     github = GitHubAccess(settings.github_api_url, settings.require_github_app(), clock)
-    kick = spawn_tick if settings.dispatch_backend == "modal" else None
+    kick = modal_spawner("ceo_tick") if settings.dispatch_backend == "modal" else None
     debouncer = SweepDebouncer(_sweeper(store, clock, github, kick)) if sweep_on_webhooks else None
     router = Router(build_router(), build_vote_router(debouncer))
     processor = InboxProcessor(store, clock, router, github)
     return Runtime(settings, clock, store, github, processor)
+
+
+def runtime_from_process(need: Iterable[Need]) -> Runtime:
+    """Load settings from this process's environment, set up logging, and build the runtime."""
+    settings = settings_from_process(need)
+    configure_logging(settings.log_level, secrets=secrets_of(settings))
+    return build_runtime(settings)
 
 
 def _sweeper(
@@ -72,8 +101,7 @@ def _sweeper(
     async def sweep(repo: RepoRef, numbers: frozenset[int] | None) -> object:
         if not login:
             login.append(await github.app_login())
-        row = await store.fetchone("SELECT default_branch FROM repos WHERE id = ?", (repo.id,))
-        branch = str(row["default_branch"]) if row else "main"
+        branch = await repo_default_branch(store, repo.id) or "main"
         async with await github.installation_client(repo.installation_id) as client:
             policy = await policy_from_github(client, repo.owner, repo.name, branch)
         services = VoteServices(store, clock, github, login[0])
@@ -85,24 +113,78 @@ def _sweeper(
     return sweep
 
 
-def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> TickDeps:
-    """Assemble what a CEO tick needs; workers run inline or on Modal per settings."""
-    model = llm or build_llm(runtime.settings, runtime.store, runtime.clock)
-    dispatcher: Dispatcher
-    if runtime.settings.dispatch_backend == "modal":
-        dispatcher = ModalDispatcher()
-    else:
-        worker = WorkerDeps(
-            runtime.store, runtime.clock, runtime.github, model, runtime.settings.sandbox_backend
-        )
+def sandboxes_for(backend: str) -> SandboxFactory:
+    """The workers' sandbox factory for a backend named in settings."""
+    if backend == "local":
+        return LocalSandboxes()
+    if backend == "modal":
+        return ModalSandboxes()
+    raise ValueError(f"unknown sandbox backend {backend!r} (known: {', '.join(SANDBOX_BACKENDS)})")
 
-        async def run_locally(task_id: int, attempt: int) -> None:
-            await run_attempt(worker, task_id, attempt, worker=f"inline:{task_id}:{attempt}")
 
-        dispatcher = InlineDispatcher(run_locally)
-    review = ReviewDeps(
-        runtime.store, runtime.clock, runtime.github, model, runtime.settings.sandbox_backend
+def _review_sandboxes(backend: str) -> SandboxFactory:
+    # Locally the reviewer needs room for whole tool reports; on Modal the defaults hold.
+    return local_review_sandboxes() if backend == "local" else sandboxes_for(backend)
+
+
+def _model(runtime: Runtime, llm: LLM | None) -> LLM:
+    return llm or build_llm(runtime.settings, runtime.store, runtime.clock)
+
+
+def build_attempt_runner(
+    runtime: Runtime, llm: LLM | None = None, *, name: str = "inline"
+) -> AttemptRunner:
+    """A function that runs one attempt in this process, as worker `name:task:attempt`."""
+    sandboxes = sandboxes_for(runtime.settings.sandbox_backend)
+    deps = WorkerDeps(runtime.store, runtime.clock, runtime.github, _model(runtime, llm), sandboxes)
+
+    async def run(task_id: int, attempt: int) -> None:
+        await run_attempt(deps, task_id, attempt, worker=f"{name}:{task_id}:{attempt}")
+
+    return run
+
+
+@dataclass(frozen=True)
+class InlineReviewer:
+    """The reviewer in this process: the CEO's Reviewer interface over reviewer/."""
+
+    deps: ReviewDeps
+
+    async def run(self, task_id: int) -> ReviewResult:
+        """Review the task's PR head if it is due; return how it ended."""
+        return await run_review(self.deps, task_id)
+
+    async def review(self, task_id: int) -> bool:
+        """Review the task's PR head if due; return whether it acted."""
+        return (await self.run(task_id)).outcome != "skipped"
+
+    async def post_merge_check(self, task_id: int) -> bool:
+        """Check the base after the task's merge if due; return whether it checked."""
+        return (await run_post_merge_check(self.deps, task_id)).outcome != "not_due"
+
+
+def build_reviewer(runtime: Runtime, llm: LLM | None = None) -> InlineReviewer:
+    """The reviewer, run in this process with the configured sandboxes."""
+    sandboxes = _review_sandboxes(runtime.settings.sandbox_backend)
+    model = _model(runtime, llm)
+    return InlineReviewer(
+        ReviewDeps(runtime.store, runtime.clock, runtime.github, model, sandboxes)
     )
+
+
+def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> TickDeps:
+    """Assemble what a CEO tick needs; workers and reviews run inline or on Modal per settings."""
+    model = _model(runtime, llm)
+    inline = build_reviewer(runtime, model)
+    dispatcher: Dispatcher
+    reviewer: Reviewer
+    if runtime.settings.dispatch_backend == "modal":
+        dispatcher = SpawnedDispatcher(modal_spawner("run_worker"))
+        # Reviews take minutes (sandbox, model); on Modal each runs in its own function.
+        reviewer = SpawnedReviews(modal_spawner("run_review"), inline)
+    else:
+        dispatcher = InlineDispatcher(build_attempt_runner(runtime, model))
+        reviewer = inline
     return TickDeps(
         settings=runtime.settings,
         store=runtime.store,
@@ -112,8 +194,15 @@ def build_tick_deps(runtime: Runtime, workdir: Path, llm: LLM | None = None) -> 
         processor=runtime.processor,
         dispatcher=dispatcher,
         workdir=workdir,
-        review=review,
+        reviewer=reviewer,
     )
+
+
+async def tick_and_wait(deps: TickDeps) -> TickReport:
+    """Run one tick, then wait for the attempts it started in this process (if any)."""
+    report = await run_tick(deps)
+    await deps.dispatcher.wait()
+    return report
 
 
 def build_web_app(runtime: Runtime, *, process: bool = True) -> Starlette:

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.github.git import Remote
 from app.policy import Policy, parse_policy
-from app.sandbox import LocalOptions, open_sandbox
+from app.sandbox import LocalOptions, LocalSandboxes
 from app.sandbox.env import DEFAULT_PATH
 from reviewer.gitwork import Merged, merge_pull_head
 from reviewer.phase1 import Phase1, run_phase1
@@ -230,11 +231,11 @@ class Run:
 async def review_pr(origin: Path, work: Path, kind: str, branch: str, head: str) -> Run:
     """Merge the PR with main on the trusted side, run phase 1 in a sandbox, apply the rule."""
     started = time.perf_counter()
-    merged = merge_pull_head(str(origin), "unused-token", "main", branch, head, work)
+    merged = merge_pull_head(Remote(str(origin)), "main", branch, head, work)
     assert isinstance(merged, Merged), f"{branch} did not merge"
     policy = parse_policy(merged.policy_text) if merged.policy_text else Policy()
     diff = parse_diff(merged.diff_text)
-    async with open_sandbox("local", work / "tree", local=tool_sandbox()) as sandbox:
+    async with LocalSandboxes(tool_sandbox()).open(work / "tree") as sandbox:
         phase1 = await run_phase1(sandbox, merged.diff_text, policy)
     blockers = blocking_phase1(phase1.findings, diff)
     names = tuple(sorted({f"{f.tool}:{f.rule}" for f in blockers}))

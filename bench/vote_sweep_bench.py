@@ -27,7 +27,8 @@ from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.store import Tx, open_store
-from app.store.entities import upsert_installation_tx, upsert_repo_tx
+from app.store.installations import Installation, upsert_installation_tx
+from app.store.repos import Repository, upsert_repo_tx
 from app.votes.sweep import RepoRef, SweepReport, VoteServices, sweep_repository
 
 APP_ID = 77
@@ -134,8 +135,8 @@ async def run(issues: int, reactions: int) -> int:
         clock.advance(timedelta(days=2))  # past every voting window
 
         def register(tx: Tx) -> None:
-            upsert_installation_tx(tx, clock, {"id": installation_id, "account": {"login": OWNER}})
-            upsert_repo_tx(tx, clock, installation_id, repository)
+            upsert_installation_tx(tx, clock, Installation(installation_id, OWNER))
+            upsert_repo_tx(tx, clock, installation_id, Repository.from_github(repository))
 
         await store.run(register)
         access = GitHubAccess(server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock)

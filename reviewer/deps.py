@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from app.clock import Clock
 from app.github.client import GitHubAccess
 from app.llm import LLM
-from app.sandbox import LocalOptions
+from app.sandbox import LocalOptions, LocalSandboxes, SandboxFactory
 from app.store import Store
+from app.store.reviews import REVIEW_LEASE_TTL
 
 # Narrowed installation token: review and merge PRs, label and comment, read checks and the
 # combined commit status (an installation without `statuses: read`, created from an older
@@ -21,24 +23,25 @@ PERMISSIONS = {
     "statuses": "read",
     "metadata": "read",
 }
-READ_CONTENTS = {"contents": "read", "metadata": "read"}
 # Tool reports (ruff's JSON on a large repository, say) are far larger than an agent's command
 # output; a cut report would be unreadable and fail the tool.
 TOOL_OUTPUT_CAP = 8_000_000
 
 
+def local_review_sandboxes() -> SandboxFactory:
+    """Local sandboxes with room for whole tool reports."""
+    return LocalSandboxes(LocalOptions(output_cap=TOOL_OUTPUT_CAP))
+
+
 @dataclass
 class ReviewDeps:
-    """The store, clock, GitHub access, model and sandbox backend a review runs with."""
+    """The store, clock, GitHub access, model and sandboxes a review runs with."""
 
     store: Store
     clock: Clock
     github: GitHubAccess
     llm: LLM
-    sandbox_backend: str = "local"
-    sandbox_local: LocalOptions | None = None
+    sandboxes: SandboxFactory = field(default_factory=local_review_sandboxes)
     holder: str = "reviewer"
-
-    def local_options(self) -> LocalOptions:
-        """Return the local sandbox options, with room for whole tool reports by default."""
-        return self.sandbox_local or LocalOptions(output_cap=TOOL_OUTPUT_CAP)
+    # The review lease is renewed every third of this; an expired one is recovered by the tick.
+    lease_ttl: timedelta = REVIEW_LEASE_TTL

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.llm import LLM, CallContext
 from app.pathrules import PathError
 from app.policy import Policy
-from app.sandbox import LocalOptions, SandboxError, open_sandbox
+from app.sandbox import SandboxError, SandboxFactory
 from app.sandbox.base import Sandbox
 from app.untrusted import Fence
 from reviewer.gitwork import Merged
@@ -71,12 +71,11 @@ async def evaluate(
     policy: Policy,
     subject: Subject,
     *,
-    sandbox_backend: str = "local",
-    sandbox_local: LocalOptions | None = None,
+    sandboxes: SandboxFactory,
 ) -> Evaluation:
     """Run phase 1 on `tree` (the merge) in a sandbox, ask the model, and decide."""
     diff_files = parse_diff(merged.diff_text)
-    async with open_sandbox(sandbox_backend, tree, local=sandbox_local) as sandbox:
+    async with sandboxes.open(tree) as sandbox:
         phase1 = await run_phase1(sandbox, merged.diff_text, policy)
         touched = await read_touched(sandbox, diff_files)
     rubric = rubric_for(policy.review)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.github.git import FetchError, run_git_bytes
+from app.github.git import FetchError, Remote, run_git_bytes
 
 POLICY_PATH = ".townhall.toml"
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames"]
@@ -59,14 +59,14 @@ class Workspace:
         self.root = root
         self.tree = root / "tree"
 
-    def git(self, *args: str, token: str | None = None) -> str:
+    def git(self, *args: str) -> str:
         """Run git on the workspace's repository; return its output as text."""
-        return self.git_bytes(*args, token=token).decode("utf-8", "replace")
+        return self.git_bytes(*args).decode("utf-8", "replace")
 
-    def git_bytes(self, *args: str, token: str | None = None) -> bytes:
+    def git_bytes(self, *args: str) -> bytes:
         """Run git on the workspace's repository; return its output as bytes."""
         try:
-            return run_git_bytes(["-C", str(self.tree), *args], self.root, token)
+            return run_git_bytes(["-C", str(self.tree), *args], self.root)
         except FetchError as error:
             raise GitError(str(error)) from error
 
@@ -75,9 +75,12 @@ class Workspace:
         self.tree.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--initial-branch", branch)
 
-    def fetch(self, clone_url: str, token: str, refspecs: list[str]) -> None:
-        """Fetch `refspecs` from `clone_url` with the token in a header."""
-        self.git("fetch", "--quiet", "--no-tags", "--force", clone_url, *refspecs, token=token)
+    def fetch(self, remote: Remote, refspecs: list[str]) -> None:
+        """Fetch `refspecs` from `remote` (its token travels in a header)."""
+        try:
+            remote.fetch(self.tree, refspecs)
+        except FetchError as error:
+            raise GitError(str(error)) from error
 
     def rev(self, name: str) -> str:
         """Return the commit `name` points at."""
@@ -105,15 +108,13 @@ class Workspace:
 
 
 def merge_pull_head(
-    clone_url: str, token: str, base_branch: str, head_branch: str, head_sha: str, root: Path
+    remote: Remote, base_branch: str, head_branch: str, head_sha: str, root: Path
 ) -> Merged | Conflict:
     """Fetch the base tip and the PR head into a workspace at `root` and merge them there."""
     space = Workspace(root)
     space.init(base_branch)
     space.fetch(
-        clone_url,
-        token,
-        [f"+refs/heads/{base_branch}:refs/base", f"+refs/heads/{head_branch}:refs/head"],
+        remote, [f"+refs/heads/{base_branch}:refs/base", f"+refs/heads/{head_branch}:refs/head"]
     )
     if not space.has_commit(head_sha):
         raise HeadMoved(f"{head_sha} is not on {head_branch} any more")
@@ -132,11 +133,11 @@ def merge_pull_head(
     return Merged(base_sha, head_sha, diff_text, policy_text)
 
 
-def fetch_branch(clone_url: str, token: str, branch: str, root: Path) -> tuple[Workspace, str]:
+def fetch_branch(remote: Remote, branch: str, root: Path) -> tuple[Workspace, str]:
     """Fetch `branch` with its history into a workspace at `root`; return it and the tip."""
     space = Workspace(root)
     space.init(branch)
-    space.fetch(clone_url, token, [f"+refs/heads/{branch}:refs/base"])
+    space.fetch(remote, [f"+refs/heads/{branch}:refs/base"])
     tip = space.rev("refs/base")
     space.checkout(tip)
     return space, tip

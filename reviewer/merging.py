@@ -7,18 +7,13 @@ from dataclasses import dataclass, replace
 from app.clock import Clock
 from app.github.client import Client
 from app.policy import Policy
-from app.store import Store, Tx
-from app.store.reviews import (
-    ReviewRecord,
-    ReviewResult,
-    ReviewTarget,
-    insert_review_tx,
-    send_back_tx,
-    settle_tx,
-)
+from app.store import Store
+from app.store.reviews import ReviewRecord, ReviewTarget, send_back, settle
 from app.taskstate import TaskState
 from reviewer import actions
+from reviewer.result import ReviewResult
 from reviewer.texts import CHECKS_FEEDBACK, CONFLICT_FEEDBACK, MERGE_REFUSED
+from reviewer.trigger import head_is_done
 
 
 @dataclass(frozen=True)
@@ -99,13 +94,16 @@ async def _settle(
     merge_sha: str | None = None,
 ) -> ReviewResult:
     task_id = landing.target.task_id
-
-    def apply(tx: Tx) -> None:
-        if record is not None:
-            insert_review_tx(tx, landing.clock, record)
-        settle_tx(tx, landing.clock, task_id, state, reason, head_sha=landing.pull.head_sha)
-
-    await landing.store.run(apply)
+    await settle(
+        landing.store,
+        landing.clock,
+        task_id,
+        state,
+        reason,
+        record=record,
+        head_reviewed=record is not None and head_is_done(record.outcome),
+        head_sha=landing.pull.head_sha,
+    )
     outcome = record.outcome if record is not None else "awaiting_checks"
     return ReviewResult(task_id, outcome, reason, landing.pull.head_sha, merge_sha)
 
@@ -127,10 +125,12 @@ async def _send_back(
     landing: Landing, record: ReviewRecord, reason: str, feedback: str
 ) -> ReviewResult:
     task_id = landing.target.task_id
-
-    def apply(tx: Tx) -> None:
-        insert_review_tx(tx, landing.clock, record)
-        send_back_tx(tx, landing.clock, task_id, reason, feedback)
-
-    await landing.store.run(apply)
+    await send_back(
+        landing.store,
+        landing.clock,
+        record,
+        head_reviewed=head_is_done(record.outcome),
+        reason=reason,
+        feedback=feedback,
+    )
     return ReviewResult(task_id, record.outcome, reason, landing.pull.head_sha)

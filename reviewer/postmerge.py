@@ -21,18 +21,23 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
+from app.github.checkout import open_remote
 from app.github.client import Client
+from app.github.git import Remote
 from app.policy import Policy, PolicyError, parse_policy
-from app.sandbox import open_sandbox
 from app.sandbox.verify import Verification, verify
-from app.store import Store, Tx
 from app.store.leases import acquire, release
-from app.store.reviews import ACTOR, FEEDBACK_CHARS, ReviewTarget, note_tx, read_target_tx
-from app.store.tasks import transition_tx
-from app.store.times import to_db
-from app.taskstate import TaskPosition, TaskState, after_failure
+from app.store.reviews import (
+    POST_MERGE_LOG_CHARS,
+    MergedTask,
+    ReviewTarget,
+    read_merged_task,
+    record_post_merge,
+    record_revert,
+)
+from app.taskstate import TaskState
 from reviewer import actions
-from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
+from reviewer.deps import PERMISSIONS, ReviewDeps
 from reviewer.gitwork import POLICY_PATH, TreeEntry, Workspace, fetch_branch, revert_changes
 from reviewer.texts import (
     NEEDS_HUMAN,
@@ -45,7 +50,7 @@ from reviewer.texts import (
 from reviewer.trigger import needs_post_merge_check
 
 POST_MERGE_LEASE_TTL = timedelta(minutes=30)
-LOG_CHARS = 6000
+LOG_CHARS = POST_MERGE_LOG_CHARS
 # How often the revert is recomputed when the branch moves while it is being pushed.
 REVERT_TRIES = 2
 
@@ -60,41 +65,12 @@ class PostMergeResult:
     revert_sha: str | None = None
 
 
-@dataclass(frozen=True)
-class _Due:
-    review_id: int
-    merge_sha: str | None
-    target: ReviewTarget
-
-
-async def tasks_due_for_post_merge(store: Store) -> list[int]:
-    """Return merged tasks whose base branch has not been checked since the merge."""
-    rows = await store.fetchall(
-        "SELECT t.id FROM tasks t JOIN reviews r ON r.id = (SELECT MAX(id) FROM reviews"
-        " WHERE task_id = t.id AND outcome IN ('merged', 'awaiting_maintainer'))"
-        " WHERE t.state = 'merged' AND r.post_merge IS NULL ORDER BY t.id"
-    )
-    return [row["id"] for row in rows]
-
-
-def _read_due_tx(tx: Tx, task_id: int) -> _Due | None:
-    target = read_target_tx(tx, task_id)
-    review = tx.fetchone(
-        "SELECT id, outcome, merge_sha, post_merge FROM reviews WHERE task_id = ?"
-        " AND outcome IN ('merged', 'awaiting_maintainer') ORDER BY id DESC LIMIT 1",
-        (task_id,),
-    )
-    if target is None or review is None:
-        return None
-    if not needs_post_merge_check(target.state, review["outcome"], review["post_merge"]):
-        return None
-    return _Due(review["id"], review["merge_sha"], target)
-
-
 async def run_post_merge_check(deps: ReviewDeps, task_id: int) -> PostMergeResult:
     """Check the base branch after the task's merge; revert the merge if it broke the base."""
-    due = await deps.store.run(lambda tx: _read_due_tx(tx, task_id))
-    if due is None:
+    due = await read_merged_task(deps.store, task_id)
+    if due is None or not needs_post_merge_check(
+        due.target.state, due.review.outcome, due.review.post_merge
+    ):
         return PostMergeResult(task_id, "not_due")
     lease = f"post-merge:{task_id}"
     if not await acquire(deps.store, deps.clock, lease, deps.holder, POST_MERGE_LEASE_TTL):
@@ -110,23 +86,18 @@ async def run_post_merge_check(deps: ReviewDeps, task_id: int) -> PostMergeResul
         await release(deps.store, lease, deps.holder)
 
 
-async def _check(deps: ReviewDeps, client: Client, due: _Due) -> PostMergeResult:
+async def _check(deps: ReviewDeps, client: Client, due: MergedTask) -> PostMergeResult:
     target = due.target
-    merge_sha = due.merge_sha
+    merge_sha = due.review.merge_sha
     if merge_sha is None and target.pr_number is not None:
         pull = await actions.read_pull(client, target.owner, target.repo, target.pr_number)
         merge_sha = pull.merge_sha
     if merge_sha is None:
         return await _mark(deps, due, "skipped", "the merge commit is not known")
-    token = await deps.github.installation_token(
-        target.installation_id, [target.repo], READ_CONTENTS
-    )
-    repository = (await client.rest.repos.async_get(target.owner, target.repo)).parsed_data
+    remote = await open_remote(deps.github, target.installation_id, target.owner, target.repo)
     branch = target.default_branch
     with tempfile.TemporaryDirectory(prefix="townhall-postmerge-") as directory:
-        space, _ = await asyncio.to_thread(
-            fetch_branch, repository.clone_url, token.token, branch, Path(directory)
-        )
+        space, _ = await asyncio.to_thread(fetch_branch, remote, branch, Path(directory))
         try:
             policy = _policy_at(space, merge_sha)
         except PolicyError as error:
@@ -142,9 +113,7 @@ async def _check(deps: ReviewDeps, client: Client, due: _Due) -> PostMergeResult
             detail = f"the base already failed before the merge; not reverted\n{log}"
             return await _mark(deps, due, "broken_before", detail)
         try:
-            revert_sha = await _push_revert(
-                client, space, target, merge_sha, token.token, repository.clone_url
-            )
+            revert_sha = await _push_revert(client, space, target, merge_sha, remote)
         except (RequestFailed, RevertError) as error:
             return await _revert_failed(deps, client, due, str(error), log)
     return await _reverted(deps, client, due, revert_sha, log)
@@ -159,8 +128,7 @@ async def _push_revert(
     space: Workspace,
     target: ReviewTarget,
     merge_sha: str,
-    token: str,
-    clone_url: str,
+    remote: Remote,
 ) -> str:
     branch = target.default_branch
     title = target.issue_title
@@ -168,7 +136,7 @@ async def _push_revert(
         title=title, pr_number=target.pr_number, merge_sha=merge_sha, base_branch=branch
     )
     for attempt in range(REVERT_TRIES):
-        await asyncio.to_thread(space.fetch, clone_url, token, [f"+refs/heads/{branch}:refs/base"])
+        await asyncio.to_thread(space.fetch, remote, [f"+refs/heads/{branch}:refs/base"])
         tip = space.rev("refs/base")
         changes = await asyncio.to_thread(revert_changes, space, merge_sha, tip)
         if changes is None:
@@ -222,53 +190,32 @@ async def _verify_at(
     deps: ReviewDeps, space: Workspace, commit: str, policy: Policy
 ) -> Verification:
     await asyncio.to_thread(space.checkout, commit)
-    local = deps.local_options()
-    async with open_sandbox(deps.sandbox_backend, space.tree, local=local) as sandbox:
+    async with deps.sandboxes.open(space.tree) as sandbox:
         return await verify(sandbox, policy.commands, ())
 
 
-async def _mark(deps: ReviewDeps, due: _Due, outcome: str, detail: str) -> PostMergeResult:
-    def apply(tx: Tx) -> None:
-        _update_review_tx(tx, deps, due.review_id, outcome, detail, None)
-        note_tx(tx, deps.clock, due.target, "post_merge_check", f"{outcome}: {detail[:500]}")
-
-    await deps.store.run(apply)
+async def _mark(deps: ReviewDeps, due: MergedTask, outcome: str, detail: str) -> PostMergeResult:
+    await record_post_merge(deps.store, deps.clock, due, outcome, detail)
     return PostMergeResult(due.target.task_id, outcome, detail)
 
 
 async def _reverted(
-    deps: ReviewDeps, client: Client, due: _Due, revert_sha: str, log: str
+    deps: ReviewDeps, client: Client, due: MergedTask, revert_sha: str, log: str
 ) -> PostMergeResult:
     target = due.target
     feedback = POST_MERGE_FEEDBACK.format(
         pr_number=target.pr_number, base_branch=target.default_branch, log=log
     )
-
-    def apply(tx: Tx) -> TaskState:
-        _update_review_tx(tx, deps, due.review_id, "reverted", log, revert_sha)
-        task = transition_tx(
-            tx,
-            deps.clock,
-            target.task_id,
-            TaskState.REVERTED,
-            actor=ACTOR,
-            reason=f"{target.default_branch} failed its checks after the merge; "
-            f"reverted in {revert_sha[:12]}",
-            expect=[TaskState.MERGED],
-            feedback=feedback[-FEEDBACK_CHARS:],
-        )
-        next_state = after_failure(TaskPosition(task.state, task.attempt, task.max_attempts))
-        transition_tx(
-            tx,
-            deps.clock,
-            target.task_id,
-            next_state,
-            actor=ACTOR,
-            reason=f"attempt {task.attempt} of {task.max_attempts} was reverted",
-        )
-        return next_state
-
-    next_state = await deps.store.run(apply)
+    next_state = await record_revert(
+        deps.store,
+        deps.clock,
+        due,
+        revert_sha=revert_sha,
+        log=log,
+        reason=f"{target.default_branch} failed its checks after the merge; "
+        f"reverted in {revert_sha[:12]}",
+        feedback=feedback,
+    )
     next_step = (
         NEXT_ATTEMPT.format(attempt=target.attempt + 1, max_attempts=target.max_attempts)
         if next_state == TaskState.QUEUED
@@ -287,7 +234,7 @@ async def _reverted(
 
 
 async def _revert_failed(
-    deps: ReviewDeps, client: Client, due: _Due, error: str, log: str
+    deps: ReviewDeps, client: Client, due: MergedTask, error: str, log: str
 ) -> PostMergeResult:
     target = due.target
     await _mark(deps, due, "revert_failed", f"{error}\n{log}")
@@ -296,13 +243,3 @@ async def _revert_failed(
     )
     await actions.comment(client, target.owner, target.repo, target.issue_number, body)
     return PostMergeResult(target.task_id, "revert_failed", error)
-
-
-def _update_review_tx(
-    tx: Tx, deps: ReviewDeps, review_id: int, outcome: str, log: str, revert_sha: str | None
-) -> None:
-    tx.execute(
-        "UPDATE reviews SET post_merge = ?, post_merge_log = ?, revert_sha = ?, updated_at = ?"
-        " WHERE id = ?",
-        (outcome, log[-LOG_CHARS:], revert_sha, to_db(deps.clock.now()), review_id),
-    )

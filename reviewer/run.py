@@ -4,7 +4,7 @@
 current base on the trusted side, judges the merge (reviewer/evaluate.py), and acts: merge,
 wait for a maintainer or for checks, or send the task back with one review. Each way out is
 recorded as a review row and transitions with their events; a crash leaves a lease that
-`recover_stalled_reviews` turns back into pr_open.
+app/store/reviews.recover_stalled_reviews turns back into pr_open.
 """
 
 from __future__ import annotations
@@ -15,36 +15,29 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from app.clock import Clock
+from app.github.checkout import open_remote
 from app.github.client import Client
 from app.github.policy import policy_from_github
 from app.llm import CallContext
 from app.policy import Policy, parse_policy
-from app.store import Tx
 from app.store.leases import keeping
 from app.store.reviews import (
-    REVIEW_LEASE_TTL,
-    ReviewRecord,
-    ReviewResult,
     ReviewTarget,
-    claim_tx,
-    insert_review_tx,
-    note_tx,
-    read_target_tx,
-    recover_stalled_reviews,
+    claim_review,
+    read_target,
+    record_failed_review,
     review_lease,
-    settle_tx,
-    tasks_due,
+    settle,
 )
-from app.store.tasks import get_task_tx
 from app.taskstate import TaskState
 from reviewer import actions
-from reviewer.deps import PERMISSIONS, READ_CONTENTS, ReviewDeps
+from reviewer.applying import act_on_verdict, send_back_conflict
+from reviewer.deps import PERMISSIONS, ReviewDeps
 from reviewer.evaluate import Subject, evaluate
 from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
 from reviewer.merging import Landing, land
-from reviewer.outcome import act_on_verdict, send_back_conflict
-from reviewer.postmerge import PostMergeResult, run_post_merge_check, tasks_due_for_post_merge
+from reviewer.postmerge import run_post_merge_check
+from reviewer.result import ReviewResult
 from reviewer.trigger import needs_merge, needs_review
 
 log = logging.getLogger("townhall.reviewer")
@@ -52,7 +45,7 @@ log = logging.getLogger("townhall.reviewer")
 
 async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
     """Review the task's PR head if it is due (or merge it if only its checks were pending)."""
-    target = await deps.store.run(lambda tx: read_target_tx(tx, task_id))
+    target = await read_target(deps.store, task_id)
     if target is None or target.pr_number is None or target.head_sha is None:
         return ReviewResult(task_id, "skipped", "no task with an open PR")
     head = target.head_sha
@@ -61,11 +54,12 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
         or needs_merge(target.state, head, target.past)
     ):
         return ReviewResult(task_id, "skipped", f"task is {target.state}; head {head[:12]} settled")
-    if not await deps.store.run(lambda tx: claim_tx(tx, deps.clock, task_id, head, deps.holder)):
+    claimed = await claim_review(deps.store, deps.clock, task_id, head, deps.holder, deps.lease_ttl)
+    if not claimed:
         return ReviewResult(task_id, "skipped", "another reviewer holds this task")
     try:
         lease = review_lease(task_id)
-        async with keeping(deps.store, deps.clock, lease, deps.holder, REVIEW_LEASE_TTL):
+        async with keeping(deps.store, deps.clock, lease, deps.holder, deps.lease_ttl):
             client = await deps.github.installation_client(
                 target.installation_id, [target.repo], PERMISSIONS
             )
@@ -74,7 +68,7 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
     except Exception as error:  # a bug or an outage: recorded, and the task is released
         log.exception("review of task %s failed", task_id)
         detail = f"{type(error).__name__}: {error}"
-        await deps.store.run(lambda tx: _record_error_tx(tx, deps.clock, target, head, detail))
+        await record_failed_review(deps.store, deps.clock, target, head, detail)
         return ReviewResult(task_id, "error", detail, head)
     if result.outcome == "merged":
         try:
@@ -84,29 +78,6 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
             return replace(result, post_merge="error")
         result = replace(result, post_merge=checked.outcome)
     return result
-
-
-async def review_pending(deps: ReviewDeps) -> list[ReviewResult]:
-    """Do the reviewer's due work once: recover, review or merge due PRs, check merges."""
-    # For the CEO tick: dead reviews go back to pr_open, every open PR whose head is due is
-    # reviewed (or merged once its checks pass), and merges not yet checked are checked.
-    await recover_stalled_reviews(deps.store, deps.clock)
-    results = []
-    for task_id in await tasks_due(deps.store):
-        result = await run_review(deps, task_id)
-        if result.outcome != "skipped":
-            results.append(result)
-    for task_id in await tasks_due_for_post_merge(deps.store):
-        try:
-            checked = await run_post_merge_check(deps, task_id)
-        except Exception as error:
-            log.exception("post-merge check of task %s failed", task_id)
-            checked = PostMergeResult(task_id, "error", f"{type(error).__name__}: {error}")
-        if checked.outcome != "not_due":
-            results.append(
-                ReviewResult(task_id, "merged", checked.detail, post_merge=checked.outcome)
-            )
-    return results
 
 
 async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget) -> ReviewResult:
@@ -125,21 +96,12 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
     if not needs_review(TaskState.PR_OPEN, head, past):
         await _release(deps, target, f"head {head[:12]} was already reviewed", head_sha=head)
         return ReviewResult(target.task_id, "skipped", "the new head was already reviewed", head)
-    token = await deps.github.installation_token(
-        target.installation_id, [target.repo], READ_CONTENTS
-    )
-    repository = (await client.rest.repos.async_get(target.owner, target.repo)).parsed_data
+    remote = await open_remote(deps.github, target.installation_id, target.owner, target.repo)
     with tempfile.TemporaryDirectory(prefix="townhall-review-") as directory:
         root = Path(directory)
         try:
             merged = await asyncio.to_thread(
-                merge_pull_head,
-                repository.clone_url,
-                token.token,
-                pull.base_ref,
-                pull.head_ref,
-                head,
-                root,
+                merge_pull_head, remote, pull.base_ref, pull.head_ref, head, root
             )
         except HeadMoved as moved:
             return await _stale(deps, target, head, str(moved))
@@ -158,8 +120,7 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
             merged,
             policy,
             subject,
-            sandbox_backend=deps.sandbox_backend,
-            sandbox_local=deps.local_options(),
+            sandboxes=deps.sandboxes,
         )
     return await act_on_verdict(deps, client, target, pull, merged, policy, evaluation)
 
@@ -168,9 +129,7 @@ async def _closed(deps: ReviewDeps, target: ReviewTarget, pull: actions.PullStat
     """The PR was merged or closed outside Townhall: follow it (reconcile does the same)."""
     target_state = TaskState.MERGED if pull.merged else TaskState.PR_OPEN
     how = "merged" if pull.merged else "closed without merging"
-    await deps.store.run(
-        lambda tx: settle_tx(tx, deps.clock, target.task_id, target_state, f"PR {how} by hand")
-    )
+    await settle(deps.store, deps.clock, target.task_id, target_state, f"PR {how} by hand")
     return ReviewResult(target.task_id, "closed", f"PR {how}", pull.head_sha, pull.merge_sha)
 
 
@@ -179,36 +138,13 @@ async def _stale(deps: ReviewDeps, target: ReviewTarget, head: str, why: str) ->
     return ReviewResult(target.task_id, "stale_head", why, head)
 
 
-async def _release(deps: ReviewDeps, target: ReviewTarget, reason: str, **updates: object) -> None:
-    await deps.store.run(
-        lambda tx: settle_tx(tx, deps.clock, target.task_id, TaskState.PR_OPEN, reason, **updates)
+async def _release(
+    deps: ReviewDeps, target: ReviewTarget, reason: str, head_sha: str | None = None
+) -> None:
+    await settle(
+        deps.store, deps.clock, target.task_id, TaskState.PR_OPEN, reason, head_sha=head_sha
     )
 
 
 async def _policy(client: Client, target: ReviewTarget) -> Policy:
     return await policy_from_github(client, target.owner, target.repo, target.default_branch)
-
-
-def _record_error_tx(tx: Tx, clock: Clock, target: ReviewTarget, head: str, detail: str) -> None:
-    """Record a failed review and release the task, unless it had already moved on."""
-    assert target.pr_number is not None
-    if get_task_tx(tx, target.task_id).state != TaskState.REVIEWING:
-        # The outcome was recorded; a later step (a label, say) failed. Say so, change nothing.
-        note_tx(tx, clock, target, "review_error", f"after the review was recorded: {detail}")
-        return
-    insert_review_tx(
-        tx,
-        clock,
-        ReviewRecord(
-            task_id=target.task_id,
-            attempt=target.attempt,
-            repo_id=target.repo_id,
-            pr_number=target.pr_number,
-            head_sha=head,
-            base_sha="",
-            decision="none",
-            outcome="error",
-            reasons=(detail[:2000],),
-        ),
-    )
-    settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, f"review failed: {detail[:500]}")

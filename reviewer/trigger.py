@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
+from app.store.reviews import MERGE_OUTCOMES, PastReview, ReviewOutcome
 from app.taskstate import TaskState
-
-Outcome = Literal[
-    "merged",
-    "changes_requested",
-    "awaiting_maintainer",
-    "awaiting_checks",
-    "checks_failed",
-    "merge_refused",
-    "conflict",
-    "stale_head",
-    "closed",
-    "error",
-]
 
 # Outcomes that settle a head: it is never reviewed again. A stale head was never judged, and
 # an error is retried, up to MAX_ERRORS times per head.
-SETTLED: frozenset[str] = frozenset(
+SETTLED: frozenset[ReviewOutcome] = frozenset(
     {
         "merged",
         "changes_requested",
@@ -36,18 +22,14 @@ SETTLED: frozenset[str] = frozenset(
     }
 )
 # Settled outcomes that leave nothing more to do for the head; `pull_requests.reviewed_sha`
-# (which the CEO's review step compares with the head) is set only for these, so a head that
-# waits for its checks is offered to the reviewer again.
-DONE: frozenset[str] = SETTLED - {"awaiting_checks"}
+# is set only for these, so a head that waits for its checks is offered to the reviewer again.
+DONE: frozenset[ReviewOutcome] = SETTLED - {"awaiting_checks"}
 MAX_ERRORS = 3
 
 
-@dataclass(frozen=True)
-class PastReview:
-    """A recorded review of one head of the task's PR."""
-
-    head_sha: str
-    outcome: str
+def head_is_done(outcome: ReviewOutcome) -> bool:
+    """Return whether a review with this outcome leaves nothing more to do for its head."""
+    return outcome in DONE
 
 
 def needs_review(state: str, head_sha: str | None, past: Sequence[PastReview]) -> bool:
@@ -70,8 +52,4 @@ def needs_merge(state: str, head_sha: str | None, past: Sequence[PastReview]) ->
 
 def needs_post_merge_check(state: str, outcome: str | None, post_merge: str | None) -> bool:
     """Return whether a merged task's base branch still has to be built and tested again."""
-    return (
-        state == TaskState.MERGED
-        and outcome in ("merged", "awaiting_maintainer")
-        and post_merge is None
-    )
+    return state == TaskState.MERGED and outcome in MERGE_OUTCOMES and post_merge is None

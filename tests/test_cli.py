@@ -30,6 +30,27 @@ def test_version(tmp_path: Path) -> None:
     assert result.stdout.startswith("townhall ")
 
 
+# Loading any of these takes a second or more; `version` and `--help` must not pay for them.
+HEAVY_MODULES = ("anthropic", "githubkit", "modal", "uvicorn", "starlette", "rich", "tree_sitter")
+
+
+def test_version_loads_no_heavy_sdk(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "status = main(['version'])\n"
+        f"print(sorted(set({HEAVY_MODULES!r}) & set(sys.modules)))\n"
+        "sys.exit(status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    version, loaded = result.stdout.splitlines()
+    assert version.startswith("townhall ")
+    assert loaded == "[]"
+
+
 def test_status_counts_tasks_by_state(tmp_path: Path) -> None:
     from app.clock import SystemClock
 

@@ -1,9 +1,11 @@
 """The agent loop: short, limited, and ending with a typed outcome.
 
-The model works through tools until it calls `finish` or a limit stops it (turns, output
-tokens, dollars, wall time). Tool failures go back to the model as error results. The
-conversation is kept in an `AgentSession`, so verification failures can be fed back as the
-next message of the same conversation, and the transcript is saved whatever happens.
+Shaped like mini-swe-agent's: `run` loops over `step`; a step queries the model, then executes
+the tool calls it asked for. Every way out is an exception (a limit, `finish`, a model that
+stops calling tools, a model error) and one `try` in `run` turns it into the `Outcome`. Tool
+failures go back to the model as error results. The conversation lives in an `AgentSession`,
+so verification failures can be fed back as the next message of the same conversation, and
+the transcript is saved whatever happens.
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-import anthropic
-
-from app.llm import LLM, CallContext
-from app.settings import Tier
+from app.llm import ModelError, ModelTurn, ModelUsage, ToolCall
 from workers.tools import ToolOutcome
 
 FINISH_TOOL = "finish"
+FINISHED_RESULT = "Finished; the work will now be verified."
 # A model that answers without calling a tool is reminded this many times before we stop.
 MAX_NUDGES = 2
 NUDGE = "Continue with the tools. When the work is done and verified, call `finish`."
@@ -39,8 +39,50 @@ class Outcome(StrEnum):
     MODEL_ERROR = "model_error"
 
 
-class ToolBox(Protocol):
-    """The tools an agent may call; implemented over a sandbox."""
+class LimitReached(Exception):
+    """A limit stops the run before the next query; `outcome` names which."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class Finished(Exception):
+    """The model called `finish`; `summary` is what it said it did."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
+class Stalled(Exception):
+    """The model kept answering without calling a tool; `text` is its last answer."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class Model(Protocol):
+    """The model an agent talks to (`app.llm.AnthropicModel` in production)."""
+
+    @property
+    def usage(self) -> ModelUsage:
+        """What every query so far added up to."""
+        ...
+
+    def query(
+        self,
+        system: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+    ) -> Awaitable[ModelTurn]:
+        """Send the conversation; return the model's next turn or raise ModelError."""
+        ...
+
+
+class Tools(Protocol):
+    """The tools an agent may call (`workers.tools.ToolBox` over a sandbox in production)."""
 
     @property
     def schemas(self) -> Sequence[Mapping[str, Any]]:
@@ -48,7 +90,7 @@ class ToolBox(Protocol):
         ...
 
     def dispatch(self, name: str, arguments: Mapping[str, Any]) -> Awaitable[ToolOutcome]:
-        """Run one tool call."""
+        """Run one tool call other than `finish`."""
         ...
 
 
@@ -62,104 +104,114 @@ class Limits:
     max_seconds: float = 1800.0
 
 
+Block = dict[str, Any]
+
+
 @dataclass
 class AgentSession:
     """One conversation with the model, across fix rounds."""
 
-    llm: LLM
-    tools: ToolBox
+    model: Model
+    tools: Tools
     system: str
-    tier: Tier
-    context: CallContext
     limits: Limits
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    turns: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    dollars: float = 0.0
-    summary: str = ""
     clock: Callable[[], float] = time.monotonic
-    started: float = field(default_factory=time.monotonic)
-    _unsent: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    summary: str = ""
+    started: float = field(init=False)
+    # The next user message's blocks. Tool results a limit or `finish` left unsent lead the
+    # next run's message, because the API wants every tool_use answered before anything else.
+    _pending: list[Block] = field(default_factory=list, init=False)
+    _nudges: int = field(default=0, init=False)
 
-    def _limit_reached(self) -> Outcome | None:
-        if self.turns >= self.limits.max_turns:
-            return Outcome.TURN_LIMIT
-        if self.output_tokens >= self.limits.max_output_tokens:
-            return Outcome.TOKEN_LIMIT
-        if self.dollars >= self.limits.max_dollars:
-            return Outcome.BUDGET_LIMIT
-        if self.clock() - self.started >= self.limits.max_seconds:
-            return Outcome.TIME_LIMIT
-        return None
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    @property
+    def usage(self) -> ModelUsage:
+        """What the model calls of this conversation added up to."""
+        return self.model.usage
+
+    @property
+    def turns(self) -> int:
+        """Model replies so far."""
+        return self.usage.calls
+
+    @property
+    def dollars(self) -> float:
+        """Dollars spent so far."""
+        return self.usage.dollars
 
     async def run(self, user_message: str) -> Outcome:
         """Send `user_message` and work until `finish` or a limit; return how it ended."""
-        # Tool results not yet sent (a limit or `finish` stopped the loop) lead the next message,
-        # because the API wants every tool_use answered before anything else.
-        pending = [*self._unsent, {"type": "text", "text": user_message}]
-        self._unsent = []
-        nudges = 0
-        while True:
-            limit = self._limit_reached()
-            if limit is not None:
-                self._unsent = [block for block in pending if block["type"] == "tool_result"]
-                return limit
-            self.messages.append({"role": "user", "content": pending})
-            try:
-                reply = await self.llm.create(
-                    tier=self.tier,
-                    system=self.system,
-                    messages=self.messages,
-                    tools=self.tools.schemas,
-                    max_tokens=8192,
-                    context=self.context,
-                )
-            except anthropic.APIError as error:
-                self.summary = f"model error: {error}"
-                self.messages.pop()
-                self._unsent = [block for block in pending if block["type"] == "tool_result"]
-                return Outcome.MODEL_ERROR
-            self.turns += 1
-            usage = reply.usage
-            self.input_tokens += (
-                usage.input_tokens
-                + (usage.cache_creation_input_tokens or 0)
-                + (usage.cache_read_input_tokens or 0)
-            )
-            self.output_tokens += usage.output_tokens
-            self.dollars += self.llm.cost_of(reply)
-            self.messages.append(
-                {"role": "assistant", "content": [block.model_dump() for block in reply.content]}
-            )
-            calls = [block for block in reply.content if block.type == "tool_use"]
-            if not calls:
-                nudges += 1
-                if nudges > MAX_NUDGES:
-                    self.summary = _text_of(reply.content)
-                    return Outcome.STALLED
-                pending = [{"type": "text", "text": NUDGE}]
-                continue
-            pending = []
-            finished = False
-            for call in calls:
-                if call.name == FINISH_TOOL:
-                    finished = True
-                    self.summary = str(dict(call.input).get("summary", "")).strip()
-                    result = ToolOutcome("Finished; the work will now be verified.")
-                else:
-                    result = await self.tools.dispatch(call.name, dict(call.input))
-                pending.append(
-                    {
-                        "type": "tool_result",
-                        "tool_use_id": call.id,
-                        "content": result.content,
-                        "is_error": result.is_error,
-                    }
-                )
-            if finished:
-                self._unsent = pending
-                return Outcome.FINISHED
+        self._pending = [*self._unsent_results(), {"type": "text", "text": user_message}]
+        self._nudges = 0
+        try:
+            while True:
+                await self.step()
+        except Finished as finished:
+            self.summary = finished.summary
+            return Outcome.FINISHED
+        except LimitReached as limit:
+            return limit.outcome
+        except Stalled as stalled:
+            self.summary = stalled.text
+            return Outcome.STALLED
+        except ModelError as error:
+            self.summary = f"model error: {error}"
+            return Outcome.MODEL_ERROR
+        finally:
+            self._pending = self._unsent_results()
+
+    async def step(self) -> None:
+        """Query the model once, then run the tools it called."""
+        await self.execute(await self.query())
+
+    async def query(self) -> ModelTurn:
+        """Check the limits, send the pending message, and record the model's turn."""
+        self._check_limits()
+        self.messages.append({"role": "user", "content": self._pending})
+        try:
+            turn = await self.model.query(self.system, self.messages, self.tools.schemas)
+        except ModelError:
+            self.messages.pop()  # unanswered: the pending blocks stay for the next run
+            raise
+        self._pending = []
+        self.messages.append({"role": "assistant", "content": list(turn.content)})
+        return turn
+
+    async def execute(self, turn: ModelTurn) -> None:
+        """Run the turn's tool calls; their results become the next message."""
+        if not turn.tool_calls:
+            self._nudges += 1
+            if self._nudges > MAX_NUDGES:
+                raise Stalled(turn.text)
+            self._pending = [{"type": "text", "text": NUDGE}]
+            return
+        finished: Finished | None = None
+        for call in turn.tool_calls:
+            if call.name == FINISH_TOOL:
+                finished = Finished(str(call.arguments.get("summary", "")).strip())
+                result = ToolOutcome(FINISHED_RESULT)
+            else:
+                result = await self.tools.dispatch(call.name, call.arguments)
+            self._pending.append(_tool_result(call, result))
+        if finished is not None:
+            raise finished
+
+    def _check_limits(self) -> None:
+        usage = self.usage
+        if usage.calls >= self.limits.max_turns:
+            raise LimitReached(Outcome.TURN_LIMIT)
+        if usage.output_tokens >= self.limits.max_output_tokens:
+            raise LimitReached(Outcome.TOKEN_LIMIT)
+        if usage.dollars >= self.limits.max_dollars:
+            raise LimitReached(Outcome.BUDGET_LIMIT)
+        if self.clock() - self.started >= self.limits.max_seconds:
+            raise LimitReached(Outcome.TIME_LIMIT)
+
+    def _unsent_results(self) -> list[Block]:
+        return [block for block in self._pending if block["type"] == "tool_result"]
 
     def transcript(self) -> str:
         """The conversation so far as JSON, for the attempt's record."""
@@ -168,12 +220,17 @@ class AgentSession:
                 "system": self.system,
                 "messages": self.messages,
                 "turns": self.turns,
-                "output_tokens": self.output_tokens,
+                "output_tokens": self.usage.output_tokens,
                 "dollars": round(self.dollars, 6),
             },
             default=str,
         )
 
 
-def _text_of(blocks: Sequence[Any]) -> str:
-    return "\n".join(block.text for block in blocks if block.type == "text").strip()
+def _tool_result(call: ToolCall, result: ToolOutcome) -> Block:
+    return {
+        "type": "tool_result",
+        "tool_use_id": call.id,
+        "content": result.content,
+        "is_error": result.is_error,
+    }

@@ -8,45 +8,44 @@ Every attempt that starts ends in a recorded state, whatever goes wrong.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import tempfile
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import cast
 
-from app.ceo.planning import TIER_FOR_COMPLEXITY
 from app.clock import Clock
 from app.codemap import DEFAULT_MAP_NAME, build_map
+from app.github.checkout import checkout
 from app.github.client import GitHubAccess
-from app.github.git import fetch_tree
 from app.github.policy import policy_from_tree
-from app.llm import LLM, CallContext
+from app.llm import LLM, AnthropicModel, CallContext, ModelUsage
 from app.logs import log_context
 from app.pathrules import changed_path_violations
 from app.policy import Policy, PolicyError
-from app.roles import Role
-from app.sandbox import Sandbox, create_sandbox
+from app.roles import TIER_FOR_COMPLEXITY, Role
+from app.sandbox import LocalSandboxes, Sandbox, SandboxFactory
 from app.sandbox.verify import Verification, verify
 from app.settings import Tier
-from app.store import Store, Tx
-from app.store.attempts import (
-    WORKER_LEASE_TTL,
-    attempt_lease,
-    end_attempt_tx,
-    fail_attempt_tx,
-    live_attempt_tx,
+from app.store import Store
+from app.store.attempt_results import (
+    AttemptInput,
+    AttemptOutcome,
+    AttemptReport,
+    PublishedPull,
+    read_attempt_input,
+    record_attempt_report,
 )
+from app.store.attempts import WORKER_LEASE_TTL, attempt_lease
 from app.store.leases import keeping
-from app.store.tasks import transition_tx
 from app.store.timings import timed_step
 from app.taskstate import TaskState
 from app.untrusted import Fence, fence_issue, inert_markdown
 from workers.agent import AgentSession, Limits, Outcome
 from workers.changes import UnpublishableChange, collect_changes, unified_diff
-from workers.memory import Note, add_note_tx, describe_attempt, read_notes_tx, render_notes
+from workers.memory import describe_attempt, render_notes
 from workers.publish import FileChange, Published, PullRequestText, publish_change
 from workers.texts import (
     COMMIT_MESSAGE,
@@ -76,111 +75,26 @@ class WorkerDeps:
     clock: Clock
     github: GitHubAccess
     llm: LLM
-    sandbox_backend: str = "local"
-
-
-@dataclass(frozen=True)
-class AttemptInput:
-    """Everything read from the store about the task being attempted."""
-
-    task_id: int
-    attempt: int
-    max_attempts: int
-    issue_number: int
-    title: str
-    body: str
-    brief: str
-    role: str
-    complexity: str
-    feedback: str | None
-    base_sha: str
-    owner: str
-    repo: str
-    default_branch: str
-    installation_id: int
-    notes: tuple[Note, ...] = ()
-    holder: str = "worker"  # the lease holder recorded when the attempt was dispatched
-    spent_usd: float = 0.0  # what earlier attempts of this task cost
-
-
-class AttemptOutcome(StrEnum):
-    """How an attempt ended; only `verified` work becomes a ready PR."""
-
-    VERIFIED = "verified"
-    BUILD_FAILED = "build_failed"
-    NO_CHANGES = "no_changes"
-    LIMIT_REACHED = "limit_reached"
-    ERROR = "error"
+    sandboxes: SandboxFactory = field(default_factory=LocalSandboxes)
+    # The attempt's lease is renewed every third of this; the CEO recovers it once expired.
+    lease_ttl: timedelta = WORKER_LEASE_TTL
 
 
 class AttemptFailed(Exception):
     """The attempt cannot produce a ready PR; `outcome` names why, `log` says what happened."""
 
-    def __init__(self, outcome: AttemptOutcome, log: str, diff: str | None = None) -> None:
+    def __init__(
+        self,
+        outcome: AttemptOutcome,
+        log: str,
+        diff: str | None = None,
+        files: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(f"{outcome}: {log[:200]}")
         self.outcome = outcome
         self.log = log
         self.diff = diff
-        self.files: list[str] = []
-        self.summary = ""
-        self.transcript = ""
-        self.dollars = 0.0
-        self.draft: Published | None = None
-
-
-@dataclass
-class Success:
-    """A verified change that was published."""
-
-    published: Published
-    files: list[str]
-    diff: str
-    summary: str
-    checks: Verification
-    transcript: str
-    dollars: float
-
-
-def _read_input(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
-    row = tx.fetchone(
-        "SELECT t.*, r.full_name, r.default_branch, r.installation_id, i.title, i.body"
-        " FROM tasks t JOIN repos r ON r.id = t.repo_id"
-        " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-        " WHERE t.id = ?",
-        (task_id,),
-    )
-    if row is None:
-        raise LookupError(f"task {task_id} or its repository is not recorded")
-    if row["state"] != TaskState.RUNNING or row["attempt"] != attempt:
-        raise LookupError(
-            f"task is {row['state']} at attempt {row['attempt']}, not running {attempt}"
-        )
-    owner, repo = row["full_name"].split("/", 1)
-    return AttemptInput(
-        task_id=task_id,
-        attempt=attempt,
-        max_attempts=row["max_attempts"],
-        issue_number=row["issue_number"],
-        title=row["title"],
-        body=row["body"],
-        brief=row["brief"] or "",
-        role=row["role"] or "developer",
-        complexity=row["complexity"] or "medium",
-        feedback=row["feedback"],
-        base_sha=row["base_sha"],
-        owner=owner,
-        repo=repo,
-        default_branch=row["default_branch"],
-        installation_id=row["installation_id"],
-        notes=tuple(read_notes_tx(tx, task_id)),
-        holder=str(
-            tx.scalar(
-                "SELECT worker FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt)
-            )
-            or "worker"
-        ),
-        spent_usd=float(row["cost_usd"] or 0.0),
-    )
+        self.files = files
 
 
 def _task_message(work: AttemptInput, fence: Fence) -> str:
@@ -201,69 +115,52 @@ def _task_message(work: AttemptInput, fence: Fence) -> str:
     )
 
 
-async def run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str = "worker") -> None:
-    """Run one attempt and record how it ended (a PR, or a failure with its log and diff)."""
+async def run_attempt(
+    deps: WorkerDeps, task_id: int, attempt: int, worker: str = "worker"
+) -> AttemptReport | None:
+    """Run one attempt, record its report (a PR, or a failure with its log and diff), return it.
+
+    Returns None when the task is no longer running this attempt (a stale dispatch).
+    """
     with log_context(task=task_id, attempt=attempt):
-        await _run_attempt(deps, task_id, attempt, worker)
+        try:
+            work = await read_attempt_input(deps.store, task_id, attempt)
+        except LookupError as stale:
+            log.warning("attempt %s of task %s not run: %s", attempt, task_id, stale)
+            return None
+        report = await _attempt_under_lease(deps, work)
+        moved_on = await record_attempt_report(deps.store, deps.clock, report)
+        if report.pull is not None and moved_on is not None and _orphaned(report.pull, moved_on):
+            await _close_orphan(deps, work, report.pull.number, moved_on)
+        return report
 
 
-async def _run_attempt(deps: WorkerDeps, task_id: int, attempt: int, worker: str) -> None:
+async def _attempt_under_lease(deps: WorkerDeps, work: AttemptInput) -> AttemptReport:
+    """Run the attempt while renewing its lease; whatever goes wrong, report how it ended."""
     try:
-        work = await deps.store.run(lambda tx: _read_input(tx, task_id, attempt))
-    except LookupError as stale:
-        log.warning("attempt %s of task %s not run: %s", attempt, task_id, stale)
-        return
-    try:
-        lease = attempt_lease(task_id, attempt)
+        lease = attempt_lease(work.task_id, work.attempt)
         # Renew as the holder the CEO recorded at dispatch, or the renewals would all fail.
-        async with keeping(deps.store, deps.clock, lease, work.holder, WORKER_LEASE_TTL):
-            success = await _attempt(deps, work)
+        async with keeping(deps.store, deps.clock, lease, work.holder, deps.lease_ttl):
+            return await _attempt(deps, work)
     except AttemptFailed as failed:
-        await _record_failure(deps, work, failed)
-        return
+        return _failure_report(work, failed)
     except Exception as error:  # a bug or an outage: the attempt still ends, recorded
-        log.exception("attempt %s of task %s crashed", attempt, task_id)
-        await _record_failure(
-            deps, work, AttemptFailed(AttemptOutcome.ERROR, f"{type(error).__name__}: {error}")
-        )
-        return
-    await _record_success(deps, work, success)
+        log.exception("attempt %s of task %s crashed", work.attempt, work.task_id)
+        crash = AttemptFailed(AttemptOutcome.ERROR, f"{type(error).__name__}: {error}")
+        return _failure_report(work, crash)
 
 
-async def _record_failure(deps: WorkerDeps, work: AttemptInput, failed: AttemptFailed) -> None:
-    draft = f" Its work is kept as draft PR #{failed.draft.pr_number}." if failed.draft else ""
-    note = describe_attempt(failed.outcome, failed.summary, failed.files, failed.log, "") + draft
+def _orphaned(pull: PublishedPull, moved_on: TaskState) -> bool:
+    """Whether a PR made for a task that moved on meanwhile must be closed.
 
-    def record(tx: Tx) -> TaskState | None:
-        moved_on = live_attempt_tx(tx, work.task_id, work.attempt)
-        log_text = f"{failed.log}{draft}\n\n{failed.transcript}".strip()
-        if moved_on is None:
-            # The next attempt hears why this one failed, not the tail of its transcript.
-            fail_attempt_tx(
-                tx, deps.clock, work.task_id, work.attempt, outcome=failed.outcome,
-                log=log_text, diff=failed.diff, feedback=failed.log + draft,
-                cost_usd=failed.dollars,
-            )  # fmt: skip
-        else:
-            end_attempt_tx(
-                tx, deps.clock, work.task_id, work.attempt, outcome=failed.outcome,
-                log=f"(task {moved_on} meanwhile) {log_text}", diff=failed.diff,
-                cost_usd=failed.dollars,
-            )  # fmt: skip
-        tx.execute(
-            "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
-            (json.dumps(failed.files), work.task_id, work.attempt),
-        )
-        add_note_tx(tx, deps.clock, work.task_id, work.attempt, failed.outcome, note)
-        return moved_on
-
-    moved_on = await deps.store.run(record)
-    if moved_on is not None and failed.draft is not None:
-        await _close_orphan(deps, work, failed.draft, moved_on)
+    A draft of unfinished work is never wanted once its task moved on; a verified PR is closed
+    only when its task was cancelled, since a task sent back to the queue reuses its branch.
+    """
+    return pull.draft or moved_on == TaskState.CANCELLED
 
 
 async def _close_orphan(
-    deps: WorkerDeps, work: AttemptInput, published: Published, state: TaskState
+    deps: WorkerDeps, work: AttemptInput, pr_number: int, state: TaskState
 ) -> None:
     """Close a PR whose task moved on (cancelled, vetoed, or retried) while it was made."""
     permissions = {"pull_requests": "write", "issues": "write", "metadata": "read"}
@@ -271,45 +168,58 @@ async def _close_orphan(
         work.installation_id, [work.repo], permissions
     ) as client:
         await client.rest.issues.async_create_comment(
-            work.owner, work.repo, published.pr_number,
-            data={"body": ORPHAN_COMMENT.format(state=state)},
-        )  # fmt: skip
+            work.owner, work.repo, pr_number, data={"body": ORPHAN_COMMENT.format(state=state)}
+        )
         await client.rest.pulls.async_update(
-            work.owner, work.repo, published.pr_number, data={"state": "closed"}
+            work.owner, work.repo, pr_number, data={"state": "closed"}
         )
 
 
-async def _record_success(deps: WorkerDeps, work: AttemptInput, done: Success) -> None:
-    note = describe_attempt(
-        AttemptOutcome.VERIFIED, done.summary, done.files, "", done.checks.report()
+def _report(
+    work: AttemptInput,
+    outcome: AttemptOutcome,
+    *,
+    log: str,
+    note: str,
+    session: AgentSession | None = None,
+    diff: str | None = None,
+    files: tuple[str, ...] = (),
+    pull: PublishedPull | None = None,
+) -> AttemptReport:
+    """The attempt's immutable report, with the agent's usage when it got that far."""
+    usage = session.usage if session is not None else ModelUsage()
+    return AttemptReport(
+        task_id=work.task_id,
+        attempt=work.attempt,
+        outcome=outcome,
+        log=log,
+        note=note,
+        transcript=session.transcript() if session is not None else "",
+        diff=diff,
+        changed_files=files,
+        summary=session.summary if session is not None else "",
+        turns=usage.calls,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=usage.dollars,
+        pull=pull,
     )
-    published = done.published
 
-    def record(tx: Tx) -> TaskState | None:
-        moved_on = live_attempt_tx(tx, work.task_id, work.attempt)
-        end_attempt_tx(
-            tx, deps.clock, work.task_id, work.attempt, outcome=AttemptOutcome.VERIFIED,
-            log=f"{done.checks.report()}\n\n{done.transcript}", diff=done.diff,
-            cost_usd=done.dollars,
-        )  # fmt: skip
-        tx.execute(
-            "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
-            (json.dumps(done.files), work.task_id, work.attempt),
-        )
-        add_note_tx(tx, deps.clock, work.task_id, work.attempt, AttemptOutcome.VERIFIED, note)
-        if moved_on is None:
-            transition_tx(
-                tx, deps.clock, work.task_id, TaskState.PR_OPEN, actor="worker",
-                reason=f"PR #{published.pr_number} "
-                f"{'updated' if published.reused_pr else 'opened'}",
-                expect=[TaskState.RUNNING], pr_number=published.pr_number,
-                head_sha=published.commit_sha, branch=published.branch, feedback=None,
-            )  # fmt: skip
-        return moved_on
 
-    moved_on = await deps.store.run(record)
-    if moved_on == TaskState.CANCELLED:
-        await _close_orphan(deps, work, published, moved_on)
+def _failure_report(
+    work: AttemptInput,
+    failed: AttemptFailed,
+    session: AgentSession | None = None,
+    draft: PublishedPull | None = None,
+) -> AttemptReport:
+    """Report a failed attempt; a draft that keeps its work is named in its log and note."""
+    kept = f" Its work is kept as draft PR #{draft.number}." if draft else ""
+    summary = session.summary if session is not None else ""
+    note = describe_attempt(failed.outcome, summary, failed.files, failed.log, "") + kept
+    return _report(
+        work, failed.outcome, log=failed.log + kept, note=note, session=session,
+        diff=failed.diff, files=failed.files, pull=draft,
+    )  # fmt: skip
 
 
 def _codebase_map(tree: Path) -> str:
@@ -320,20 +230,16 @@ def _codebase_map(tree: Path) -> str:
     return build_map(tree)
 
 
-async def _attempt(deps: WorkerDeps, work: AttemptInput) -> Success:
+async def _attempt(deps: WorkerDeps, work: AttemptInput) -> AttemptReport:
     step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
-    token = await deps.github.installation_token(
-        work.installation_id, [work.repo], {"contents": "read", "metadata": "read"}
-    )
-    async with await deps.github.installation_client(work.installation_id, [work.repo]) as client:
-        repository = (await client.rest.repos.async_get(work.owner, work.repo)).parsed_data
     with tempfile.TemporaryDirectory(prefix="townhall-base-") as directory:
         base_tree = Path(directory) / "tree"
         async with step("fetch"):
-            await asyncio.to_thread(
-                fetch_tree,
-                repository.clone_url,
-                token.token,
+            await checkout(
+                deps.github,
+                work.installation_id,
+                work.owner,
+                work.repo,
                 work.default_branch,
                 work.base_sha,
                 base_tree,
@@ -348,7 +254,7 @@ async def _attempt(deps: WorkerDeps, work: AttemptInput) -> Success:
         async with step("codebase_map"):
             codebase_map = await asyncio.to_thread(_codebase_map, base_tree)
         async with step("sandbox_setup"):
-            sandbox = await create_sandbox(deps.sandbox_backend, base_tree)
+            sandbox = await deps.sandboxes.create(base_tree)
         try:
             return await _work_in_sandbox(
                 deps, work, policy, role, codebase_map, sandbox, base_tree
@@ -359,20 +265,22 @@ async def _attempt(deps: WorkerDeps, work: AttemptInput) -> Success:
             await sandbox.close()
 
 
+def _tier(role: Role, complexity: str) -> Tier:
+    """A role that names its own tier keeps it; otherwise the plan's complexity picks one."""
+    if role.tier != "standard":
+        return cast(Tier, role.tier)  # role tiers are validated by the policy parser
+    return TIER_FOR_COMPLEXITY.get(complexity, "standard")
+
+
 def _session(
     deps: WorkerDeps, work: AttemptInput, policy: Policy, role: Role, tools: ToolBox, map_: str
 ) -> AgentSession:
     """The agent's conversation: role prompt and codebase map first (the cached prefix)."""
-    # A role that names its own tier keeps it; otherwise the plan's complexity picks one.
-    tier = role.tier if role.tier != "standard" else TIER_FOR_COMPLEXITY.get(work.complexity)
+    context = CallContext(phase="agent", task_id=work.task_id, attempt=work.attempt, role=role.name)
     return AgentSession(
-        llm=deps.llm,
+        model=AnthropicModel(deps.llm, _tier(role, work.complexity), context),
         tools=tools,
         system=f"{role.system_prompt}\n\n# Codebase map\n{map_}",
-        tier=cast(Tier, tier or "standard"),  # role tiers are validated by the policy parser
-        context=CallContext(
-            phase="agent", task_id=work.task_id, attempt=work.attempt, role=role.name
-        ),
         limits=Limits(
             max_turns=policy.budget.max_turns,
             # The task's budget covers all its attempts, not each one.
@@ -420,7 +328,7 @@ async def _work_in_sandbox(
     codebase_map: str,
     sandbox: Sandbox,
     base_tree: Path,
-) -> Success:
+) -> AttemptReport:
     step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
     tools = ToolBox.for_role(sandbox, role, policy.paths)
     session = _session(deps, work, policy, role, tools, codebase_map)
@@ -431,39 +339,59 @@ async def _work_in_sandbox(
             )
             note.detail = f"{session.turns} turns, ${session.dollars:.4f}"
     except AttemptFailed as failed:
-        # Keep the work so far: the diff goes with the failure record, never silently dropped;
-        # an agent stopped by a limit with changes in hand also gets a draft PR.
-        try:
-            changes = await collect_changes(sandbox, base_tree)
-        except UnpublishableChange as bad:
-            failed.log = f"{failed.log}\n\nunpublishable change: {bad}"
-            changes = {}
-        failed.diff = unified_diff(changes, base_tree) or None
-        failed.files = sorted(changes)
-        failed.summary = session.summary
-        failed.transcript = session.transcript()
-        failed.dollars = session.dollars
-        allowed = not changed_path_violations(changes, tools.rules)
-        if failed.outcome == AttemptOutcome.LIMIT_REACHED and changes and allowed:
-            async with step("publish_draft"):
-                failed.draft = await _publish(deps, work, role, session, None, changes, draft=True)
-        raise
+        return await _keep_failed_work(deps, work, role, session, tools, sandbox, base_tree, failed)
     changes = await collect_changes(sandbox, base_tree)
     diff = unified_diff(changes, base_tree)
+    files = tuple(sorted(changes))
     if violations := changed_path_violations(changes, tools.rules):
-        forbidden = AttemptFailed(AttemptOutcome.ERROR, "\n".join(violations), diff)
-        forbidden.files = sorted(changes)
-        raise forbidden
+        forbidden = AttemptFailed(AttemptOutcome.ERROR, "\n".join(violations), diff, files)
+        return _failure_report(work, forbidden, session)
     async with step("publish"):
         published = await _publish(deps, work, role, session, checks, changes, draft=False)
-    return Success(
-        published,
-        sorted(changes),
-        diff,
-        session.summary,
-        checks,
-        session.transcript(),
-        session.dollars,
+    memory = describe_attempt(AttemptOutcome.VERIFIED, session.summary, files, "", checks.report())
+    return _report(
+        work, AttemptOutcome.VERIFIED, log=checks.report(), note=memory, session=session,
+        diff=diff, files=files, pull=_pull(published, draft=False),
+    )  # fmt: skip
+
+
+async def _keep_failed_work(
+    deps: WorkerDeps,
+    work: AttemptInput,
+    role: Role,
+    session: AgentSession,
+    tools: ToolBox,
+    sandbox: Sandbox,
+    base_tree: Path,
+    failed: AttemptFailed,
+) -> AttemptReport:
+    """Report a failed agent run with its work so far: the diff, and a draft PR after a limit.
+
+    The diff goes with the failure record, never silently dropped; an agent stopped by a
+    limit with changes in hand also gets a draft PR.
+    """
+    log_text = failed.log
+    try:
+        changes = await collect_changes(sandbox, base_tree)
+    except UnpublishableChange as bad:
+        log_text = f"{log_text}\n\nunpublishable change: {bad}"
+        changes = {}
+    kept = AttemptFailed(
+        failed.outcome, log_text, unified_diff(changes, base_tree) or None, tuple(sorted(changes))
+    )
+    draft = None
+    allowed = not changed_path_violations(changes, tools.rules)
+    if failed.outcome == AttemptOutcome.LIMIT_REACHED and changes and allowed:
+        step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
+        async with step("publish_draft"):
+            published = await _publish(deps, work, role, session, None, changes, draft=True)
+        draft = _pull(published, draft=True)
+    return _failure_report(work, kept, session, draft)
+
+
+def _pull(published: Published, *, draft: bool) -> PublishedPull:
+    return PublishedPull(
+        published.pr_number, published.commit_sha, published.branch, published.reused_pr, draft
     )
 
 
@@ -492,9 +420,9 @@ async def _publish(
             role=role.name,
             attempt=work.attempt,
             max_attempts=work.max_attempts,
-            model=deps.llm.model_for(session.tier),
-            input_tokens=session.input_tokens,
-            output_tokens=session.output_tokens,
+            model=deps.llm.model_for(_tier(role, work.complexity)),
+            input_tokens=session.usage.input_tokens,
+            output_tokens=session.usage.output_tokens,
             cost=session.dollars,
             turns=session.turns,
             files=files,

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from app.pathrules import PathError, matches_any
+from app.pathrules import PathError, first_matching_pattern
 from app.sandbox import Sandbox, SandboxFileError
 from app.sandbox.tree import walk_files
 from workers.publish import FileChange
@@ -65,7 +65,7 @@ async def collect_changes(sandbox: Sandbox, base_tree: Path) -> dict[str, FileCh
     before = set(listed) - links
     after = set(await sandbox.list_files()) - links
     new = after - before
-    artifacts = {path for path in new if matches_any(BUILD_ARTIFACTS, path)}
+    artifacts = {path for path in new if first_matching_pattern(BUILD_ARTIFACTS, path)}
     after -= artifacts | await asyncio.to_thread(ignored_by_git, base_tree, sorted(new - artifacts))
     changes: dict[str, FileChange] = {}
     unreadable: list[str] = []

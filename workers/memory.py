@@ -7,38 +7,10 @@ one at its end, so a retry never repeats a known mistake.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from app.clock import Clock
-from app.store import Tx
-from app.store.times import to_db
+from app.store.notes import Note
 
 NOTE_TAIL = 1500
-
-
-@dataclass(frozen=True)
-class Note:
-    """One attempt's entry."""
-
-    attempt: int
-    kind: str
-    text: str
-
-
-def read_notes_tx(tx: Tx, task_id: int) -> list[Note]:
-    """Every note of a task, oldest first."""
-    rows = tx.fetchall(
-        "SELECT attempt, kind, text FROM task_notes WHERE task_id = ? ORDER BY id", (task_id,)
-    )
-    return [Note(row["attempt"], row["kind"], row["text"]) for row in rows]
-
-
-def add_note_tx(tx: Tx, clock: Clock, task_id: int, attempt: int, kind: str, text: str) -> None:
-    """Append one note."""
-    tx.execute(
-        "INSERT INTO task_notes (task_id, attempt, kind, text, created_at) VALUES (?, ?, ?, ?, ?)",
-        (task_id, attempt, kind, text, to_db(clock.now())),
-    )
 
 
 def describe_attempt(

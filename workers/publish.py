@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.github.client import Client
-from app.store.entities import TOWNHALL_BRANCH_PREFIX
+from app.store.pulls import TOWNHALL_BRANCH_PREFIX
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,11 @@ def parse_grep(output: str, max_results: int, line_max_chars: int) -> tuple[list
 
 
 class ToolBox:
-    """The tools one agent run may use, over one sandbox, under one role's write rules."""
+    """The tools one agent run may use, over one sandbox, under one role's write rules.
+
+    `finish` is offered to the model with the others, but the agent loop handles it: it ends
+    the loop and touches no sandbox.
+    """
 
     def __init__(
         self,
@@ -286,7 +290,6 @@ class ToolBox:
         self.limits = limits or ToolLimits()
         self.tools = tuple(tools)
         self.written: list[str] = []
-        self.finished: str | None = None
         self._handlers: dict[str, Callable[..., Awaitable[str]]] = {
             "list_files": self.list_files,
             "read_file": self.read_file,
@@ -294,7 +297,6 @@ class ToolBox:
             "write_file": self.write_file,
             "edit_file": self.edit_file,
             "run": self.run,
-            "finish": self.finish,
         }
 
     @classmethod
@@ -311,7 +313,7 @@ class ToolBox:
 
     async def dispatch(self, name: str, arguments: Mapping[str, Any]) -> ToolOutcome:
         """Validate and run one tool call; correctable mistakes come back as error outcomes."""
-        if name not in self.tools:
+        if name not in self.tools or name not in self._handlers:
             return ToolOutcome(f"unknown tool {name!r}; use one of {', '.join(self.tools)}", True)
         try:
             values = validate_input(TOOL_SPECS[name]["input_schema"], arguments)
@@ -439,10 +441,3 @@ class ToolBox:
             if text.strip():
                 sections.append(f"[{label}]\n{tail(text.rstrip(), cap)}")
         return "\n".join(sections)
-
-    async def finish(self, summary: str) -> str:
-        """Record the agent's summary; the loop stops after this call."""
-        if not summary.strip():
-            raise ToolError("the summary is empty; say what you changed and how you checked it")
-        self.finished = summary.strip()
-        return "finished"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from app.ceo.dispatch import Dispatcher
+from app.ceo.ports import Dispatcher, Reviewer
 from app.clock import Clock
 from app.github.client import Client, GitHubAccess
 from app.llm import LLM
 from app.policy import Policy
 from app.settings import Settings
 from app.store import Store
+from app.store.attempts import WORKER_LEASE_TTL
 from app.votes.sweep import RepoRef
 from app.webhooks.processor import InboxProcessor
-from reviewer.deps import ReviewDeps
+
+# Longer than a tick should ever take; a crashed tick's lease frees itself after this.
+TICK_LEASE_TTL = timedelta(minutes=15)
 
 
 @dataclass
@@ -29,8 +33,11 @@ class TickDeps:
     processor: InboxProcessor
     dispatcher: Dispatcher
     workdir: Path
-    review: ReviewDeps | None = None
+    reviewer: Reviewer | None = None
     app_login: str = ""
+    tick_lease_ttl: timedelta = TICK_LEASE_TTL
+    # The lease each dispatched attempt starts with; its worker renews it (WorkerDeps).
+    worker_lease_ttl: timedelta = WORKER_LEASE_TTL
 
 
 @dataclass(frozen=True)
@@ -42,24 +49,3 @@ class RepoView(RepoRef):
     policy: Policy
     mirror: Path
     head_sha: str
-
-
-@dataclass
-class TickReport:
-    """What one tick did, for the log, the CLI and the demo's progress view."""
-
-    ran: bool
-    reason: str = ""
-    drained: dict[str, int] = field(default_factory=dict)
-    recovered: list[tuple[int, int]] = field(default_factory=list)
-    swept: dict[str, int] = field(default_factory=dict)
-    planned: list[int] = field(default_factory=list)
-    plan_failures: list[int] = field(default_factory=list)
-    dispatched: list[tuple[int, int]] = field(default_factory=list)
-    waiting: dict[int, str] = field(default_factory=dict)
-    reconciled: list[str] = field(default_factory=list)
-    reviews: list[int] = field(default_factory=list)
-    post_merge_checks: list[int] = field(default_factory=list)
-    told: list[int] = field(default_factory=list)
-    budget_stop: str | None = None
-    errors: list[str] = field(default_factory=list)

@@ -1,27 +1,19 @@
-"""Dispatch backends: run an attempt in this process (offline, demo) or spawn it on Modal."""
+"""Where attempts and reviews run: in this process (offline, demo) or in Modal functions."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+
+from app.ceo.ports import Reviewer
 
 log = logging.getLogger("townhall.dispatch")
 
 AttemptRunner = Callable[[int, int], Awaitable[None]]
-
-
-class Dispatcher(Protocol):
-    """Starts one recorded attempt of a task somewhere else; returns without waiting for it."""
-
-    async def dispatch(self, task_id: int, attempt: int) -> None:
-        """Start the attempt."""
-        ...
-
-    async def wait(self) -> None:
-        """Wait for attempts this process started (a no-op where they run elsewhere)."""
-        ...
+# Starts a deployed Modal function with these arguments and returns without waiting for it.
+Spawn = Callable[..., Awaitable[None]]
+APP_NAME = "townhall"
 
 
 class InlineDispatcher:
@@ -53,35 +45,46 @@ class InlineDispatcher:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
 
-class ModalDispatcher:
-    """Spawn the deployed `run_worker` Modal function for each attempt."""
+def modal_spawner(function_name: str, app_name: str = APP_NAME) -> Spawn:
+    """Return a function that spawns the deployed Modal function `function_name`."""
 
-    def __init__(self, app_name: str = "townhall", function_name: str = "run_worker") -> None:
-        self._app_name = app_name
-        self._function_name = function_name
-
-    def _function(self) -> Any:
+    async def spawn(*args: int) -> None:
         import modal  # imported here: offline runs never need Modal's client
 
-        return modal.Function.from_name(self._app_name, self._function_name)
+        await modal.Function.from_name(app_name, function_name).spawn.aio(*args)
+
+    return spawn
+
+
+class SpawnedDispatcher:
+    """Start each attempt in its own function (`run_worker` on Modal)."""
+
+    def __init__(self, spawn: Spawn) -> None:
+        self._spawn = spawn
 
     async def dispatch(self, task_id: int, attempt: int) -> None:
         """Spawn the worker function; Modal runs it with its own timeout and retries."""
-        await self._function().spawn.aio(task_id, attempt)
+        await self._spawn(task_id, attempt)
 
     async def wait(self) -> None:
-        """Nothing to wait for: Modal runs the attempts."""
+        """Nothing to wait for: the attempts run elsewhere."""
 
 
-async def spawn_review(task_id: int, app_name: str = "townhall") -> None:
-    """Review a task's PR in its own Modal function, so a tick never waits on reviews."""
-    import modal  # imported here: offline runs never need Modal's client
+class SpawnedReviews:
+    """Review each PR in its own function (`run_review` on Modal), so a tick never waits.
 
-    await modal.Function.from_name(app_name, "run_review").spawn.aio(task_id)
+    Post-merge checks still run through `inner`, in the tick.
+    """
 
+    def __init__(self, spawn: Spawn, inner: Reviewer) -> None:
+        self._spawn = spawn
+        self._inner = inner
 
-async def spawn_tick(app_name: str = "townhall") -> None:
-    """Start a CEO tick now on Modal (after an approval), instead of waiting for the cron."""
-    import modal  # imported here: offline runs never need Modal's client
+    async def review(self, task_id: int) -> bool:
+        """Spawn the review; it counts as acted on (the function decides what is due)."""
+        await self._spawn(task_id)
+        return True
 
-    await modal.Function.from_name(app_name, "ceo_tick").spawn.aio()
+    async def post_merge_check(self, task_id: int) -> bool:
+        """Check the base after the merge, here."""
+        return await self._inner.post_merge_check(task_id)

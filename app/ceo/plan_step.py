@@ -13,7 +13,7 @@ from app.codemap import build_map
 from app.pathrules import WriteRules
 from app.sandbox.tree import walk_files
 from app.store import Tx
-from app.store.tasks import transition_tx
+from app.store.tasks import tasks_to_plan, transition_tx
 from app.taskstate import TaskState
 from app.untrusted import Fence, fence_issue
 from app.votes.record import hold_reason_tx
@@ -28,29 +28,22 @@ PLAN_FAILED_COMMENT = (
 
 async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list[int]]:
     """Plan the repository's approved tasks; return (planned ids, failed ids)."""
-    rows = await deps.store.fetchall(
-        "SELECT t.id, t.issue_number, i.title, i.body FROM tasks t JOIN issues i"
-        " ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-        " WHERE t.repo_id = ? AND t.state = 'approved' ORDER BY t.priority DESC, t.approved_at",
-        (repo.id,),
-    )
-    if not rows:
+    tasks = await tasks_to_plan(deps.store, repo.id)
+    if not tasks:
         return [], []
     tree = await asyncio.to_thread(walk_files, repo.mirror)
     codebase_map = await asyncio.to_thread(build_map, repo.mirror)
     rules = WriteRules(protected=(*WriteRules().protected, *repo.policy.paths.protected))
     planned: list[int] = []
     failed: list[int] = []
-    for row in rows:
-        if await is_held(deps, repo.id, row["issue_number"]):
+    for task in tasks:
+        if await is_held(deps, repo.id, task.issue_number):
             continue  # the issue's text changed after approval: wait for it to be confirmed
-        message = planning_message(
-            fence_issue(row["title"], row["body"], Fence()), tree, codebase_map
-        )
+        message = planning_message(fence_issue(task.title, task.body, Fence()), tree, codebase_map)
         try:
             plan = await plan_issue(
                 deps.llm,
-                task_id=row["id"],
+                task_id=task.id,
                 message=message,
                 roles=repo.policy.roles,
                 tree=tree,
@@ -59,15 +52,15 @@ async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list
         except anthropic.APIError as error:
             # The model is out of reach for now: this task waits for the next tick; the others,
             # and the rest of the tick (reviews, scheduling), go on.
-            log.warning("planning task %s postponed: %s", row["id"], error)
+            log.warning("planning task %s postponed: %s", task.id, error)
             continue
         except PlanError as error:
-            await _give_up(deps, repo, row["id"], row["issue_number"], error.problems)
-            failed.append(row["id"])
+            await _give_up(deps, repo, task.id, task.issue_number, error.problems)
+            failed.append(task.id)
             continue
 
-        await _record_plan(deps, row["id"], plan)
-        planned.append(row["id"])
+        await _record_plan(deps, task.id, plan)
+        planned.append(task.id)
     return planned, failed
 
 

@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.llm import LLM, CallContext
+from app.roles import TIER_FOR_COMPLEXITY
 
 Complexity = Literal["small", "medium", "large"]
-# Complexity picks the worker's model tier: small work does not need the deepest model.
-TIER_FOR_COMPLEXITY: dict[str, Literal["fast", "standard", "deep"]] = {
-    "small": "fast",
-    "medium": "standard",
-    "large": "deep",
-}
 
 PLANNER_PROMPT = """\
 You are the planner of Townhall, which turns approved GitHub issues into work for coding agents.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 
@@ -12,8 +11,15 @@ from app.ceo.deps import RepoView, TickDeps
 from app.clock import Clock
 from app.scheduling import MissRecord, OpenPull
 from app.store import Tx
-from app.store.entities import issue_number_of_branch, upsert_pull_request_tx
-from app.store.tasks import get_task_tx, record_event, transition_tx
+from app.store.pull_files import changed_files_known_tx, set_changed_files_tx
+from app.store.pulls import PullRequestRecord, issue_number_of_branch, upsert_pull_request_tx
+from app.store.tasks import (
+    get_task_tx,
+    record_event,
+    tasks_of_closed_issues_tx,
+    tasks_with_pull,
+    transition_tx,
+)
 from app.taskstate import TERMINAL, TaskState
 
 PER_PAGE = 100
@@ -41,16 +47,10 @@ def _record_pull(
     The first time a PR's files are seen, its prediction is scored (precision and recall) in
     an event, so the misses that widen later write-sets are on the record.
     """
-    before = tx.fetchone(
-        "SELECT changed_files FROM pull_requests WHERE repo_id = ? AND number = ?",
-        (repo_id, pull["number"]),
-    )
-    task_id = upsert_pull_request_tx(tx, clock, repo_id, pull)
-    tx.execute(
-        "UPDATE pull_requests SET changed_files = ? WHERE repo_id = ? AND number = ?",
-        (json.dumps(sorted(changed)), repo_id, pull["number"]),
-    )
-    if task_id is None or (before is not None and before["changed_files"] != "[]"):
+    known = changed_files_known_tx(tx, repo_id, pull["number"])
+    task_id = upsert_pull_request_tx(tx, clock, repo_id, PullRequestRecord.from_github(pull))
+    set_changed_files_tx(tx, repo_id, pull["number"], changed)
+    if task_id is None or known:
         return
     task = get_task_tx(tx, task_id)
     record = MissRecord(pull["number"], frozenset(task.predicted_files), changed)
@@ -108,51 +108,40 @@ async def reconcile(deps: TickDeps, repo: RepoView, pulls: list[OpenPull]) -> li
     """Follow what people did by hand; return a line per change made."""
     notes: list[str] = []
     open_numbers = {pull.number for pull in pulls}
-    tasks = await deps.store.fetchall(
-        "SELECT id, issue_number, state, pr_number FROM tasks WHERE repo_id = ?"
-        " AND state IN ('pr_open', 'reviewing') AND pr_number IS NOT NULL",
-        (repo.id,),
-    )
-    for task in tasks:
-        if task["pr_number"] in open_numbers:
+    for task in await tasks_with_pull(deps.store, repo.id, LIVE_WITH_PR):
+        if task.pr_number in open_numbers:
             continue
         try:
             pull = (
-                await repo.client.rest.pulls.async_get(repo.owner, repo.name, task["pr_number"])
+                await repo.client.rest.pulls.async_get(repo.owner, repo.name, task.pr_number)
             ).parsed_data
         except RequestFailed as error:
             if error.response.status_code != 404:
                 raise
-            await _follow_pull(deps, task["id"], TaskState.CANCELLED, "PR deleted")
-            notes.append(f"#{task['issue_number']}: PR #{task['pr_number']} is gone")
+            await _follow_pull(deps, task.id, TaskState.CANCELLED, "PR deleted")
+            notes.append(f"#{task.issue_number}: PR #{task.pr_number} is gone")
             continue
         if pull.state != "closed":
             continue  # opened after the list was read (a worker just published): not ours
         target = TaskState.MERGED if pull.merged else TaskState.CANCELLED
         how = "merged" if pull.merged else "closed without merging"
-        await _follow_pull(deps, task["id"], target, f"PR {how} by hand")
-        notes.append(f"#{task['issue_number']}: PR #{task['pr_number']} {how}")
+        await _follow_pull(deps, task.id, target, f"PR {how} by hand")
+        notes.append(f"#{task.issue_number}: PR #{task.pr_number} {how}")
 
     def cancel_closed(tx: Tx) -> list[str]:
-        rows = tx.fetchall(
-            "SELECT t.id, t.issue_number, t.state, i.state AS issue_state FROM tasks t"
-            " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-            " WHERE t.repo_id = ? AND i.state != 'open'",
-            (repo.id,),
-        )
         cancelled = []
-        for row in rows:
-            if TaskState(row["state"]) in TERMINAL or row["state"] == TaskState.RUNNING:
+        for task in tasks_of_closed_issues_tx(tx, repo.id):
+            if task.state in TERMINAL or task.state == TaskState.RUNNING:
                 continue  # a running worker ends on its own; its result is cancelled next tick
             transition_tx(
                 tx,
                 deps.clock,
-                row["id"],
+                task.id,
                 TaskState.CANCELLED,
                 actor="github",
-                reason=f"issue {row['issue_state']}",
+                reason=f"issue {task.issue_state}",
             )
-            cancelled.append(f"#{row['issue_number']}: cancelled, issue {row['issue_state']}")
+            cancelled.append(f"#{task.issue_number}: cancelled, issue {task.issue_state}")
         return cancelled
 
     notes += await deps.store.run(cancel_closed)

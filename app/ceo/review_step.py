@@ -7,79 +7,61 @@ its worker to rebase.
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Iterable
 
 from app.ceo.deps import RepoView, TickDeps
-from app.ceo.dispatch import spawn_review
 from app.logs import log_context
-from app.store.reviews import recover_stalled_reviews
-from reviewer.postmerge import run_post_merge_check, tasks_due_for_post_merge
-from reviewer.run import run_review
+from app.store.pull_files import ReviewablePull, reviewable_pulls
+from app.store.reviews import recover_stalled_reviews, tasks_due_for_post_merge
+from app.store.tasks import set_waiting_reason
 
 log = logging.getLogger("townhall.ceo")
 
 
-def review_order(pulls: list[dict[str, object]]) -> tuple[list[int], dict[int, str]]:
+def review_order(pulls: Iterable[ReviewablePull]) -> tuple[list[int], dict[int, str]]:
     """Return the task ids the reviewer may look at now, and why each held one waits (pure)."""
     ready: list[int] = []
     held: dict[int, str] = {}
     earlier: list[tuple[int, frozenset[str]]] = []
-    for pull in sorted(pulls, key=lambda p: int(str(p["number"]))):
-        files = frozenset(json.loads(str(pull["changed_files"] or "[]")))
+    for pull in sorted(pulls, key=lambda p: p.number):
+        files = pull.changed_files
         clash = next(((n, files & f) for n, f in earlier if files & f), None)
-        earlier.append((int(str(pull["number"])), files))
-        task_id = int(str(pull["task_id"]))
+        earlier.append((pull.number, files))
         if clash is not None:
-            held[task_id] = (
+            held[pull.task_id] = (
                 f"waiting for PR #{clash[0]} to land: both change {', '.join(sorted(clash[1]))}"
             )
         else:
-            ready.append(task_id)
+            ready.append(pull.task_id)
     return ready, held
 
 
 async def review_ready(deps: TickDeps, repo: RepoView) -> list[int]:
     """Hand the repository's reviewable PRs to the reviewer; return the tasks it acted on."""
-    if deps.review is None:
+    if deps.reviewer is None:
         return []
-    pulls = await deps.store.fetchall(
-        "SELECT p.number, p.task_id, p.changed_files FROM pull_requests p"
-        " JOIN tasks t ON t.id = p.task_id"
-        " WHERE p.repo_id = ? AND p.state = 'open' AND t.state = 'pr_open'",
-        (repo.id,),
-    )
-    ready, held = review_order(pulls)
+    ready, held = review_order(await reviewable_pulls(deps.store, repo.id))
     for task_id, reason in held.items():
-        await deps.store.execute(
-            "UPDATE tasks SET waiting_reason = ? WHERE id = ?", (reason, task_id)
-        )
+        await set_waiting_reason(deps.store, task_id, reason)
     acted: list[int] = []
     for task_id in ready:
-        if deps.settings.dispatch_backend == "modal":
-            # Reviews take minutes (sandbox, model); on Modal each runs in its own function.
-            await spawn_review(task_id)
-            acted.append(task_id)
-            continue
         with log_context(task=task_id):
-            result = await run_review(deps.review, task_id)  # decides per head what is due
-        if result.outcome != "skipped":
-            acted.append(task_id)
+            if await deps.reviewer.review(task_id):  # decides per head what is due
+                acted.append(task_id)
     return acted
 
 
 async def check_merges(deps: TickDeps) -> list[int]:
     """Recover reviews whose reviewer died, and build and test the base after each merge."""
-    if deps.review is None:
+    if deps.reviewer is None:
         return []
     await recover_stalled_reviews(deps.store, deps.clock)
     checked: list[int] = []
     for task_id in await tasks_due_for_post_merge(deps.store):
         try:
-            result = await run_post_merge_check(deps.review, task_id)
+            if await deps.reviewer.post_merge_check(task_id):
+                checked.append(task_id)
         except Exception:
             log.exception("post-merge check of task %s failed", task_id)
-            continue
-        if result.outcome != "not_due":
-            checked.append(task_id)
     return checked

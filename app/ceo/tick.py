@@ -6,22 +6,22 @@ store or GitHub, and every change is one transaction, so a re-run finishes what 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
-from datetime import timedelta
 
-from app.ceo.deps import RepoView, TickDeps, TickReport
+from app.ceo.deps import RepoView, TickDeps
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
+from app.ceo.report import TickReport
 from app.ceo.review_step import check_merges, review_ready
 from app.ceo.schedule_step import schedule
+from app.github.checkout import mirror
 from app.github.client import Client
-from app.github.git import mirror_branch
 from app.github.policy import policy_from_github
 from app.policy import PolicyError
+from app.store.active_repos import ActiveRepo, active_repos, set_policy_error
 from app.store.attempts import recover_lost_attempts
 from app.store.leases import acquire, holder_of, keeping, release
 from app.store.tasks import record_event
@@ -31,8 +31,6 @@ from app.votes.sweep import RepoRef, VoteServices, sweep_repository
 log = logging.getLogger("townhall.ceo")
 
 TICK_LEASE = "ceo-tick"
-# Longer than a tick should ever take; a crashed tick's lease frees itself after this.
-TICK_LEASE_TTL = timedelta(minutes=15)
 
 
 def tick_holder() -> str:
@@ -43,13 +41,13 @@ def tick_holder() -> str:
 async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
     """Run one tick unless another holds the lease; return what it did."""
     me = holder or tick_holder()
-    if not await acquire(deps.store, deps.clock, TICK_LEASE, me, TICK_LEASE_TTL):
+    if not await acquire(deps.store, deps.clock, TICK_LEASE, me, deps.tick_lease_ttl):
         other = await holder_of(deps.store, deps.clock, TICK_LEASE)
         return TickReport(ran=False, reason=f"another tick is running ({other}); exiting")
     report = TickReport(ran=True)
     try:
         async with (
-            keeping(deps.store, deps.clock, TICK_LEASE, me, TICK_LEASE_TTL),
+            keeping(deps.store, deps.clock, TICK_LEASE, me, deps.tick_lease_ttl),
             timed_tick(deps.store, deps.clock) as note,
         ):
             await _work(deps, report)
@@ -66,18 +64,13 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
     report.recovered = await recover_lost_attempts(deps.store, deps.clock)
     if not deps.app_login:
         deps.app_login = await deps.github.app_login()
-    repos = await deps.store.fetchall(
-        "SELECT r.id, r.installation_id, r.full_name, r.default_branch FROM repos r"
-        " JOIN installations i ON i.id = r.installation_id"
-        " WHERE r.active = 1 AND i.deleted_at IS NULL AND i.suspended_at IS NULL"
-        " ORDER BY r.id"
-    )
-    for row in repos:
+    repos = await active_repos(deps.store)
+    for repo in repos:
         try:
-            await _tick_repo(deps, row, report)
+            await _tick_repo(deps, repo, report)
         except Exception as error:  # one broken repository must not stop the others
-            log.exception("tick failed for %s", row["full_name"])
-            report.errors.append(f"{row['full_name']}: {type(error).__name__}: {error}")
+            log.exception("tick failed for %s", repo.full_name)
+            report.errors.append(f"{repo.full_name}: {type(error).__name__}: {error}")
     report.post_merge_checks = await check_merges(deps)
     await deps.store.run(
         lambda tx: record_event(
@@ -91,39 +84,34 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
     )
 
 
-async def _tick_repo(deps: TickDeps, row: dict[str, object], report: TickReport) -> None:
-    installation_id = int(str(row["installation_id"]))
+async def _tick_repo(deps: TickDeps, repo: ActiveRepo, report: TickReport) -> None:
     # One open client for the whole repository step: githubkit otherwise builds a new HTTP
     # connection pool (and reloads CA certificates) for every request.
-    async with await deps.github.installation_client(installation_id) as client:
-        await _tick_repo_with(deps, client, row, report)
+    async with await deps.github.installation_client(repo.installation_id) as client:
+        await _tick_repo_with(deps, client, repo, report)
 
 
 async def _tick_repo_with(
-    deps: TickDeps, client: Client, row: dict[str, object], report: TickReport
+    deps: TickDeps, client: Client, repo: ActiveRepo, report: TickReport
 ) -> None:
-    repo_id, installation_id = int(str(row["id"])), int(str(row["installation_id"]))
-    full_name, branch = str(row["full_name"]), str(row["default_branch"])
+    repo_id, installation_id = repo.id, repo.installation_id
+    full_name, branch = repo.full_name, repo.default_branch
     owner, name = full_name.split("/", 1)
     try:
         policy = await policy_from_github(client, owner, name, branch)
     except PolicyError as error:
         # Never fall back to defaults silently: say what is wrong and leave the repo alone.
-        await deps.store.execute(
-            "UPDATE repos SET policy_error = ? WHERE id = ?", (str(error), repo_id)
-        )
+        await set_policy_error(deps.store, repo_id, str(error))
         report.errors.append(f"{full_name}: {error}")
         return
-    await deps.store.execute("UPDATE repos SET policy_error = NULL WHERE id = ?", (repo_id,))
+    await set_policy_error(deps.store, repo_id, None)
     services = VoteServices(deps.store, deps.clock, deps.github, deps.app_login)
     swept = await sweep_repository(services, RepoRef(repo_id, installation_id, full_name), policy)
     report.swept[full_name] = swept.issues
 
-    token = await deps.github.installation_token(installation_id, [name], {"contents": "read"})
-    repository = (await client.rest.repos.async_get(owner, name)).parsed_data
-    mirror = deps.workdir / "mirrors" / str(repo_id)
-    head = await asyncio.to_thread(mirror_branch, repository.clone_url, token.token, branch, mirror)
-    view = RepoView(repo_id, installation_id, full_name, branch, client, policy, mirror, head)
+    mirror_path = deps.workdir / "mirrors" / str(repo_id)
+    head = await mirror(deps.github, installation_id, owner, name, branch, mirror_path)
+    view = RepoView(repo_id, installation_id, full_name, branch, client, policy, mirror_path, head)
 
     pulls = await open_pulls(deps, view)
     report.reconciled += await reconcile(deps, view, pulls)

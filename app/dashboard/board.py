@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from app.taskstate import TaskState
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -42,7 +44,7 @@ class IssueRow:
     voters: int
     decision: str
     task_id: int | None
-    task_state: str | None
+    task_state: TaskState | None
     window_ends: datetime | None
     seconds_left: float | None  # None: window unknown; 0: closed
 
@@ -55,7 +57,7 @@ class QueueRow:
     repo: str
     issue_number: int
     title: str
-    state: str
+    state: TaskState
     role: str | None
     priority: float
     attempt: int
@@ -91,7 +93,7 @@ class PullRow:
     issue_number: int
     title: str
     pr_number: int
-    task_state: str
+    task_state: TaskState
     pr_state: str | None
     role: str | None
     attempt: int
@@ -111,7 +113,7 @@ class FailureRow:
     title: str
     attempt: int
     outcome: str
-    task_state: str
+    task_state: TaskState
     ended_at: datetime
     duration_seconds: float | None
     cost_usd: float

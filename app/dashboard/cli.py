@@ -11,11 +11,11 @@ from rich.console import Console, RenderableType
 
 from app.clock import Clock, SystemClock
 from app.dashboard.board import Dashboard, Limits
-from app.dashboard.history import TaskNotFound, find_task_tx, read_history_tx
 from app.dashboard.queries import read_facts_tx
 from app.dashboard.render import costs_json, plain, status_json
 from app.dashboard.routes import DEFAULT_TICK_MAX_AGE
 from app.dashboard.summary import build_dashboard
+from app.dashboard.task_history import TaskNotFound, find_task_tx, read_history_tx
 from app.dashboard.terminal import costs_renderables, history_renderables, status_renderables
 from app.settings import Settings
 from app.store import open_store

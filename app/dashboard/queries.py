@@ -26,6 +26,13 @@ from app.dashboard.board import (
     StepRow,
     TickRow,
 )
+from app.dashboard.cells import (
+    int_or_none,
+    parse_time,
+    seconds_between,
+    state_or_none,
+    text_or_none,
+)
 from app.logs import redact
 from app.store import Row, Tx
 from app.store.spend import start_of_day
@@ -34,7 +41,7 @@ from app.store.timings import last_successful_tick_tx
 from app.taskstate import TaskState
 
 # Tasks that wait for the scheduler (or for planning) rather than for a worker or a reviewer.
-WAITING_STATES: tuple[str, ...] = (
+WAITING_STATES: tuple[TaskState, ...] = (
     TaskState.APPROVED,
     TaskState.PLANNED,
     TaskState.QUEUED,
@@ -56,24 +63,6 @@ _TASK_JOINS = (
 _TASK_COST = "(SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.task_id = t.id)"
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Parse a stored timestamp; None for a missing or malformed one (rows seeded by hand)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
-    """Return the seconds from `start` to `end`, or None when either is unknown."""
-    if start is None or end is None:
-        return None
-    return max((end - start).total_seconds(), 0.0)
-
-
 def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
     """Read every section of the dashboard at `now` (one transaction: a consistent picture)."""
     limits = limits.clamped()
@@ -88,8 +77,8 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
     endings = _counts(
         tx.fetchall(
             "SELECT to_state AS key, COUNT(DISTINCT task_id) AS n FROM events"
-            " WHERE to_state IN ('merged', 'needs_human') AND created_at >= ? GROUP BY to_state",
-            (to_db(window_since),),
+            " WHERE to_state IN (?, ?) AND created_at >= ? GROUP BY to_state",
+            (TaskState.MERGED, TaskState.NEEDS_HUMAN, to_db(window_since)),
         )
     )
     tasks_by_state = _counts(
@@ -166,14 +155,14 @@ def leaderboard_tx(tx: Tx, now: datetime, limit: int) -> tuple[IssueRow, ...]:
         left = seconds_between(now, window_ends) if window_ends is not None else None
         issues.append(
             IssueRow(
-                repo=row["repo"],
-                number=row["number"],
-                title=row["title"],
+                repo=str(row["repo"]),
+                number=int(row["number"]),
+                title=str(row["title"]),
                 score=float(row["score"]),
                 voters=int(row["voters"]),
-                decision=row["decision"],
-                task_id=row["task_id"],
-                task_state=row["task_state"],
+                decision=str(row["decision"]),
+                task_id=int_or_none(row["task_id"]),
+                task_state=state_or_none(row["task_state"]),
                 window_ends=window_ends,
                 seconds_left=left,
             )
@@ -193,16 +182,16 @@ def queue_tx(tx: Tx, now: datetime, limit: int, page: int) -> tuple[QueueRow, ..
     )
     return tuple(
         QueueRow(
-            task_id=row["task_id"],
-            repo=row["repo"],
-            issue_number=row["issue_number"],
-            title=row["title"],
-            state=row["state"],
-            role=row["role"],
+            task_id=int(row["task_id"]),
+            repo=str(row["repo"]),
+            issue_number=int(row["issue_number"]),
+            title=str(row["title"]),
+            state=TaskState(row["state"]),
+            role=text_or_none(row["role"]),
             priority=float(row["priority"]),
-            attempt=row["attempt"],
-            max_attempts=row["max_attempts"],
-            passed_over=row["passed_over"],
+            attempt=int(row["attempt"]),
+            max_attempts=int(row["max_attempts"]),
+            passed_over=int(row["passed_over"]),
             waiting_reason=redact(row["waiting_reason"]) if row["waiting_reason"] else None,
             waiting_seconds=seconds_between(parse_time(row["approved_at"]), now) or 0.0,
         )
@@ -216,19 +205,19 @@ def running_tx(tx: Tx, now: datetime, limit: int) -> tuple[RunningRow, ...]:
         f"SELECT {_TASK_COLUMNS}, t.role, t.attempt, t.max_attempts, t.predicted_files,"  # noqa: S608 - fixed SQL fragments only
         f" a.worker, a.started_at, {_TASK_COST} AS cost FROM tasks t{_TASK_JOINS}"
         " LEFT JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt"
-        " WHERE t.state = 'running' ORDER BY a.started_at, t.id LIMIT ?",
-        (limit,),
+        " WHERE t.state = ? ORDER BY a.started_at, t.id LIMIT ?",
+        (TaskState.RUNNING, limit),
     )
     return tuple(
         RunningRow(
-            task_id=row["task_id"],
-            repo=row["repo"],
-            issue_number=row["issue_number"],
-            title=row["title"],
-            role=row["role"],
-            attempt=row["attempt"],
-            max_attempts=row["max_attempts"],
-            worker=row["worker"],
+            task_id=int(row["task_id"]),
+            repo=str(row["repo"]),
+            issue_number=int(row["issue_number"]),
+            title=str(row["title"]),
+            role=text_or_none(row["role"]),
+            attempt=int(row["attempt"]),
+            max_attempts=int(row["max_attempts"]),
+            worker=text_or_none(row["worker"]),
             running_seconds=seconds_between(parse_time(row["started_at"]), now),
             claims=tuple(_json_list(row["predicted_files"])),
             cost_usd=float(row["cost"]),
@@ -254,21 +243,23 @@ def pulls_tx(tx: Tx, limit: int) -> tuple[PullRow, ...]:
         " WHERE t.pr_number IS NOT NULL ORDER BY t.updated_at DESC LIMIT ?",
         (limit,),
     )
-    times = {lead.task_id: lead for lead in lead_times_of_tx(tx, [row["task_id"] for row in rows])}
+    times = {
+        lead.task_id: lead for lead in lead_times_of_tx(tx, [int(row["task_id"]) for row in rows])
+    }
     pulls = []
     for row in rows:
-        lead = times.get(row["task_id"])
+        lead = times.get(int(row["task_id"]))
         pulls.append(
             PullRow(
-                task_id=row["task_id"],
-                repo=row["repo"],
-                issue_number=row["issue_number"],
-                title=row["title"],
-                pr_number=row["pr_number"],
-                task_state=row["state"],
-                pr_state=row["pr_state"],
-                role=row["role"],
-                attempt=row["attempt"],
+                task_id=int(row["task_id"]),
+                repo=str(row["repo"]),
+                issue_number=int(row["issue_number"]),
+                title=str(row["title"]),
+                pr_number=int(row["pr_number"]),
+                task_state=TaskState(row["state"]),
+                pr_state=text_or_none(row["pr_state"]),
+                role=text_or_none(row["role"]),
+                attempt=int(row["attempt"]),
                 cost_usd=float(row["cost"]),
                 to_pr_seconds=seconds_between(lead.approved_at, lead.pr_at) if lead else None,
                 to_merge_seconds=seconds_between(lead.approved_at, lead.merged_at)
@@ -298,13 +289,13 @@ def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
             continue
         failures.append(
             FailureRow(
-                task_id=row["task_id"],
-                repo=row["repo"],
-                issue_number=row["issue_number"],
-                title=row["title"],
-                attempt=row["number"],
-                outcome=row["outcome"] or "unknown",
-                task_state=row["state"],
+                task_id=int(row["task_id"]),
+                repo=str(row["repo"]),
+                issue_number=int(row["issue_number"]),
+                title=str(row["title"]),
+                attempt=int(row["number"]),
+                outcome=str(row["outcome"] or "unknown"),
+                task_state=TaskState(row["state"]),
                 ended_at=ended,
                 duration_seconds=seconds_between(parse_time(row["started_at"]), ended),
                 cost_usd=float(row["cost"]),
@@ -319,17 +310,17 @@ def needs_human_tx(tx: Tx, limit: int) -> tuple[NeedsHumanRow, ...]:
         f"SELECT {_TASK_COLUMNS}, t.attempt, t.max_attempts, t.updated_at,"  # noqa: S608 - fixed SQL fragments only
         " (SELECT e.reason FROM events e WHERE e.task_id = t.id ORDER BY e.id DESC LIMIT 1)"
         f" AS reason FROM tasks t{_TASK_JOINS}"
-        " WHERE t.state = 'needs_human' ORDER BY t.updated_at DESC LIMIT ?",
-        (limit,),
+        " WHERE t.state = ? ORDER BY t.updated_at DESC LIMIT ?",
+        (TaskState.NEEDS_HUMAN, limit),
     )
     return tuple(
         NeedsHumanRow(
-            task_id=row["task_id"],
-            repo=row["repo"],
-            issue_number=row["issue_number"],
-            title=row["title"],
-            attempt=row["attempt"],
-            max_attempts=row["max_attempts"],
+            task_id=int(row["task_id"]),
+            repo=str(row["repo"]),
+            issue_number=int(row["issue_number"]),
+            title=str(row["title"]),
+            attempt=int(row["attempt"]),
+            max_attempts=int(row["max_attempts"]),
             reason=redact(row["reason"] or ""),
             since=parse_time(row["updated_at"]),
         )
@@ -338,6 +329,7 @@ def needs_human_tx(tx: Tx, limit: int) -> tuple[NeedsHumanRow, ...]:
 
 
 def _cost_row(key: str, row: Row) -> CostRow:
+    """Build one spend record from a row of _COST_SUMS."""
     return CostRow(
         key=key,
         calls=int(row["calls"]),
@@ -360,15 +352,16 @@ def days_between(first: date, last: date) -> list[date]:
 
 def cost_by_day_tx(tx: Tx, first: date, last: date) -> tuple[CostRow, ...]:
     """Return model spend per UTC day from `first` to `last`, days without spend included."""
-    rows = tx.fetchall(
-        f"SELECT substr(created_at, 1, 10) AS day, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
-        " WHERE created_at >= ? GROUP BY day",
-        (first.isoformat(),),
-    )
-    by_day = {row["day"]: row for row in rows}
-    empty: Row = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
+    spent = {
+        str(row["day"]): _cost_row(str(row["day"]), row)
+        for row in tx.fetchall(
+            f"SELECT substr(created_at, 1, 10) AS day, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
+            " WHERE created_at >= ? GROUP BY day",
+            (first.isoformat(),),
+        )
+    }
     return tuple(
-        _cost_row(day.isoformat(), by_day.get(day.isoformat(), empty))
+        spent.get(day.isoformat(), CostRow(day.isoformat(), 0, 0, 0, 0.0))
         for day in days_between(first, last)
     )
 
@@ -405,18 +398,21 @@ def cost_by_task_tx(tx: Tx, since: datetime, limit: int) -> tuple[CostRow, ...]:
 
 def throughput_tx(tx: Tx, first: date, last: date) -> tuple[DayCount, ...]:
     """Return pull requests opened by workers and merges per UTC day, from the events."""
-    rows = tx.fetchall(
-        "SELECT substr(created_at, 1, 10) AS day, to_state, COUNT(*) AS n FROM events"
-        " WHERE to_state IN ('pr_open', 'merged') AND created_at >= ?"
-        " AND (to_state = 'merged' OR from_state = 'running') GROUP BY day, to_state",
-        (first.isoformat(),),
-    )
-    counts = {(row["day"], row["to_state"]): int(row["n"]) for row in rows}
+    opened, merged = TaskState.PR_OPEN, TaskState.MERGED
+    counts = {
+        (str(row["day"]), TaskState(row["to_state"])): int(row["n"])
+        for row in tx.fetchall(
+            "SELECT substr(created_at, 1, 10) AS day, to_state, COUNT(*) AS n FROM events"
+            " WHERE to_state IN (?, ?) AND created_at >= ?"
+            " AND (to_state = ? OR from_state = ?) GROUP BY day, to_state",
+            (opened, merged, first.isoformat(), merged, TaskState.RUNNING),
+        )
+    }
     return tuple(
         DayCount(
             day=day,
-            opened=counts.get((day.isoformat(), TaskState.PR_OPEN), 0),
-            merged=counts.get((day.isoformat(), TaskState.MERGED), 0),
+            opened=counts.get((day.isoformat(), opened), 0),
+            merged=counts.get((day.isoformat(), merged), 0),
         )
         for day in days_between(first, last)
     )
@@ -426,21 +422,23 @@ def throughput_tx(tx: Tx, first: date, last: date) -> tuple[DayCount, ...]:
 # request and merge come from the transition events. `+` keeps SQLite on the per-task index.
 _LEAD_TIME_SQL = (
     "SELECT e.task_id, t.approved_at,"
-    " MIN(CASE WHEN e.to_state = 'pr_open' THEN e.created_at END) AS pr_at,"
-    " MIN(CASE WHEN e.to_state = 'merged' THEN e.created_at END) AS merged_at"
+    " MIN(CASE WHEN e.to_state = ? THEN e.created_at END) AS pr_at,"
+    " MIN(CASE WHEN e.to_state = ? THEN e.created_at END) AS merged_at"
     " FROM events e JOIN tasks t ON t.id = e.task_id"
-    " WHERE +e.to_state IN ('pr_open', 'merged') AND e.task_id IN ({}) GROUP BY e.task_id"
+    " WHERE {} GROUP BY e.task_id"
 )
+_LEAD_STATES = (TaskState.PR_OPEN, TaskState.MERGED)
 
 
-def _lead_times(rows: Iterable[Row]) -> tuple[LeadTime, ...]:
+def _lead_times_tx(tx: Tx, where: str, params: Sequence[object]) -> tuple[LeadTime, ...]:
+    """Read lead times of the tasks whose pull request or merge events match `where`."""
     times = []
-    for row in rows:
+    for row in tx.fetchall(_LEAD_TIME_SQL.format(where), (*_LEAD_STATES, *params)):
         approved = parse_time(row["approved_at"])
         if approved is not None:
             times.append(
                 LeadTime(
-                    task_id=row["task_id"],
+                    task_id=int(row["task_id"]),
                     approved_at=approved,
                     pr_at=parse_time(row["pr_at"]),
                     merged_at=parse_time(row["merged_at"]),
@@ -454,7 +452,9 @@ def lead_times_of_tx(tx: Tx, task_ids: Sequence[int]) -> tuple[LeadTime, ...]:
     if not task_ids:
         return ()
     marks = ", ".join("?" for _ in task_ids)
-    return _lead_times(tx.fetchall(_LEAD_TIME_SQL.format(marks), tuple(task_ids)))
+    return _lead_times_tx(
+        tx, f"+e.to_state IN (?, ?) AND e.task_id IN ({marks})", (*_LEAD_STATES, *task_ids)
+    )
 
 
 def lead_times_since_tx(tx: Tx, since: datetime) -> tuple[LeadTime, ...]:
@@ -463,16 +463,8 @@ def lead_times_since_tx(tx: Tx, since: datetime) -> tuple[LeadTime, ...]:
     The pull request and merge times are the first such events inside the window, read from
     one index range rather than task by task.
     """
-    return _lead_times(
-        tx.fetchall(
-            "SELECT e.task_id, t.approved_at,"
-            " MIN(CASE WHEN e.to_state = 'pr_open' THEN e.created_at END) AS pr_at,"
-            " MIN(CASE WHEN e.to_state = 'merged' THEN e.created_at END) AS merged_at"
-            " FROM events e JOIN tasks t ON t.id = e.task_id"
-            " WHERE e.to_state IN ('pr_open', 'merged') AND e.created_at >= ?"
-            " GROUP BY e.task_id",
-            (to_db(since),),
-        )
+    return _lead_times_tx(
+        tx, "e.to_state IN (?, ?) AND e.created_at >= ?", (*_LEAD_STATES, to_db(since))
     )
 
 
@@ -486,7 +478,7 @@ def steps_tx(tx: Tx, since: datetime) -> tuple[StepRow, ...]:
     )
     return tuple(
         StepRow(
-            step=row["step"],
+            step=str(row["step"]),
             runs=int(row["runs"]),
             failures=int(row["failures"] or 0),
             mean_seconds=float(row["mean_ms"] or 0) / 1000,

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from app.dashboard import text
 from app.dashboard.board import CostRow, Dashboard
-from app.dashboard.history import TaskHistory
 from app.dashboard.render import every_state
+from app.dashboard.task_history import TaskHistory
 
 NUMERIC_COLUMNS = ("#", "Cost", "Calls", "Score", "Voters", "Priority", "Tokens", "Took")
 

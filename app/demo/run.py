@@ -20,13 +20,15 @@ from pathlib import Path
 from app.ceo.deps import TickDeps
 from app.ceo.tick import run_tick
 from app.clock import SystemClock
+from app.dashboard.progress import issues_with_task_in_tx, repo_names_tx
 from app.demo.sample import ISSUES, USERS, write_sample
 from app.demo.script import build_demo_model
 from app.demo.view import board, summary
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials, Settings
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
-from app.store import StoreError, open_store
+from app.store import StoreError, Tx, open_store
+from app.taskstate import TaskState
 from app.wiring import Runtime, build_runtime, build_tick_deps, build_web_app
 
 OWNER, REPO = "demo-org", "calc"
@@ -36,6 +38,9 @@ MAX_TICKS = 30
 IDLE_TICKS = 3
 
 Say = Callable[[str], None]
+
+# Every task that was not cancelled: what the voters approved and Townhall took on.
+ALIVE_STATES = tuple(state for state in TaskState if state != TaskState.CANCELLED)
 
 
 class DemoError(Exception):
@@ -62,19 +67,24 @@ def _check_database(db_url: str) -> None:
         return
     try:
         store = open_store(str(path), migrate=False)
-        names = store.run_sync(lambda tx: tx.fetchall("SELECT full_name FROM repos"))
+        names = store.run_sync(repo_names_tx)
         store.close_sync()
     except StoreError as error:
         # Unreadable is not the same as the demo's: never delete what we cannot look into.
         raise DemoError(
             f"cannot read {path} ({error}); run with TOWNHALL_DB_URL=demo.db"
         ) from error
-    if any(row["full_name"] != f"{OWNER}/{REPO}" for row in names):
+    if any(name != f"{OWNER}/{REPO}" for name in names):
         raise DemoError(
             f"{path} holds a real Townhall store; run the demo with TOWNHALL_DB_URL=demo.db"
         )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def merged_issues_tx(tx: Tx) -> tuple[int, ...]:
+    """Return the issue numbers whose task merged, in order."""
+    return issues_with_task_in_tx(tx, (TaskState.MERGED,))
 
 
 def _fresh_directory(path: Path) -> None:
@@ -149,10 +159,8 @@ async def _loop(
         )
         shown = await board(runtime.store)
         say(shown)
-        merged = await runtime.store.fetchall(
-            "SELECT issue_number FROM tasks WHERE state = 'merged'"
-        )
-        if approved and {row["issue_number"] for row in merged} >= approved:
+        merged = await runtime.store.run(merged_issues_tx)
+        if approved and set(merged) >= approved:
             return tick
         quiet = quiet + 1 if shown == previous and not report.dispatched else 0
         previous = shown
@@ -203,19 +211,15 @@ async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoR
                 waited: dict[int, str] = {}
                 ticks = await _loop(deps, runtime, ctl, expected, waited, say)
             say("\n" + await summary(runtime.store, waited))
-            merged = await runtime.store.fetchall(
-                "SELECT issue_number FROM tasks WHERE state = 'merged' ORDER BY issue_number"
-            )
-            approved = await runtime.store.fetchall(
-                "SELECT issue_number FROM tasks WHERE state != 'cancelled' ORDER BY issue_number"
-            )
+            merged = await runtime.store.run(merged_issues_tx)
+            approved = await runtime.store.run(lambda tx: issues_with_task_in_tx(tx, ALIVE_STATES))
         finally:
             runtime.store.close_sync()
     seconds = time.monotonic() - started
     say(f"\nDone in {seconds:.1f}s. The store is {settings.db_url}: try `townhall status`.")
     return DemoResult(
-        merged=[row["issue_number"] for row in merged],
-        approved=[row["issue_number"] for row in approved],
+        merged=list(merged),
+        approved=list(approved),
         ticks=ticks,
         seconds=seconds,
         model=model_name,

@@ -1,1 +1,1 @@
-"""GitHub access: App identity, installation tokens, and the one client factory."""
+"""GitHub access: App identity and tokens, the one client factory, checkouts and bot comments."""

@@ -1,7 +1,9 @@
-"""The trusted side fetches a repository at a commit; the token never reaches the checkout.
+"""Trusted-side git: fetch a repository through a `Remote`; the token never reaches a checkout.
 
 The installation token travels in an HTTP header given to git through GIT_CONFIG_* variables
-of the trusted process: not in the URL, not in argv, not in any config file on disk.
+of the trusted process: not in the URL, not in argv, not in any config file on disk. Git here
+reads no configuration but its own defaults, so nothing a repository ships is ever obeyed.
+These functions block; app.github.checkout runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import functools
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 GIT_TIMEOUT = 300
@@ -77,23 +80,42 @@ def run_git(args: list[str], cwd: Path, token: str | None = None) -> str:
     return run_git_bytes(args, cwd, token).decode("utf-8", "replace")
 
 
-def fetch_tree(clone_url: str, token: str, branch: str, sha: str | None, into: Path) -> str:
-    """Fetch `branch` (and `sha` on it) of `clone_url` into `into`; return the checked-out sha.
+class Remote:
+    """A repository to fetch from, with the credential to do it held inside.
+
+    Only app.github.checkout builds one with an installation token; tests build one over a
+    local path. Its repr shows the URL, never the token.
+    """
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.url = url
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"Remote({self.url!r})"
+
+    def fetch(self, tree: Path, refspecs: Sequence[str]) -> None:
+        """Fetch `refspecs` into the repository at `tree`, forcing refs, without tags."""
+        run_git(
+            ["fetch", "--quiet", "--no-tags", "--force", self.url, *refspecs], tree, self._token
+        )
+
+
+def fetch_tree(remote: Remote, branch: str, sha: str | None, into: Path) -> str:
+    """Fetch `branch` (and `sha` on it) of `remote` into `into`; return the checked-out sha.
 
     The result is a plain work tree with its own `.git` and no remote, so nothing in it can
     reach back to GitHub with Townhall's identity.
     """
     into.mkdir(parents=True, exist_ok=True)
     run_git(["init", "--quiet", "--initial-branch", branch], into)
-    run_git(
-        ["fetch", "--quiet", "--no-tags", clone_url, f"+refs/heads/{branch}:refs/base"], into, token
-    )
+    remote.fetch(into, [f"+refs/heads/{branch}:refs/base"])
     target = sha or run_git(["rev-parse", "refs/base"], into).strip()
     run_git(["checkout", "--quiet", "--detach", target], into)
     return run_git(["rev-parse", "HEAD"], into).strip()
 
 
-def mirror_branch(clone_url: str, token: str, branch: str, path: Path) -> str:
+def mirror_branch(remote: Remote, branch: str, path: Path) -> str:
     """Keep a trusted local copy of `branch` (with history) up to date; return its head sha.
 
     The CEO reads the tree, the codebase map and the co-change history from it; no agent ever
@@ -102,11 +124,7 @@ def mirror_branch(clone_url: str, token: str, branch: str, path: Path) -> str:
     if not (path / ".git").exists():
         path.mkdir(parents=True, exist_ok=True)
         run_git(["init", "--quiet", "--initial-branch", branch], path)
-    run_git(
-        ["fetch", "--quiet", "--no-tags", "--force", clone_url, f"+refs/heads/{branch}:refs/base"],
-        path,
-        token,
-    )
+    remote.fetch(path, [f"+refs/heads/{branch}:refs/base"])
     run_git(["checkout", "--quiet", "--force", "--detach", "refs/base"], path)
     run_git(["clean", "--quiet", "-fdx"], path)
     return run_git(["rev-parse", "HEAD"], path).strip()

@@ -15,11 +15,13 @@ from app.commands import (
     parse_command,
 )
 from app.store import Tx
-from app.store.entities import ensure_installation_tx
+from app.store.decisions import add_maintainer_decision_tx
+from app.store.handled_comments import claim_comment_tx, record_reply
+from app.store.issue_tasks import task_of_issue_tx
 from app.store.tasks import record_event, transition_tx
-from app.store.times import to_db
+from app.store.votes import issue_vote_tx
 from app.taskstate import TERMINAL, TaskState
-from app.webhooks.handler_context import HandlerContext, is_bot, repo_of
+from app.webhooks.handler_context import HandlerContext, ensure_repository_tx, is_bot, repo_of
 from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 
@@ -68,36 +70,19 @@ async def on_comment(context: HandlerContext, payload: dict[str, Any]) -> None:
         response = await client.rest.issues.async_create_comment(
             owner, repo, issue_number, data={"body": reply}
         )
-        await context.store.execute(
-            "UPDATE handled_comments SET reply_comment_id = ? WHERE comment_id = ?",
-            (response.parsed_data.id, comment["id"]),
-        )
+        await record_reply(context.store, comment["id"], response.parsed_data.id)
 
 
 def _claim_comment(
     tx: Tx, context: HandlerContext, payload: dict[str, Any], command: Command, comment_id: int
 ) -> int | None:
     """Mark the comment as being handled; None when a reply was already posted for it."""
-    repo_id = ensure_installation_tx(tx, context.clock, payload)
+    repo_id = ensure_repository_tx(tx, context.clock, payload)
     if repo_id is None:
         return None
-    row = tx.fetchone(
-        "SELECT reply_comment_id FROM handled_comments WHERE comment_id = ?", (comment_id,)
-    )
-    if row is not None and row["reply_comment_id"] is not None:
+    issue_number = payload["issue"]["number"]
+    if not claim_comment_tx(tx, context.clock, comment_id, repo_id, issue_number, command.verb):
         return None
-    if row is None:
-        tx.execute(
-            "INSERT INTO handled_comments (comment_id, repo_id, issue_number, command,"
-            " created_at) VALUES (?, ?, ?, ?, ?)",
-            (
-                comment_id,
-                repo_id,
-                payload["issue"]["number"],
-                command.verb,
-                to_db(context.clock.now()),
-            ),
-        )
     return repo_id
 
 
@@ -105,32 +90,26 @@ def _apply(
     tx: Tx, context: HandlerContext, repo_id: int, issue_number: int, login: str, command: Command
 ) -> str:
     """Record a maintainer's approve/reject/retry; return the reply text."""
-    now = to_db(context.clock.now())
-    task = tx.fetchone(
-        "SELECT id, state, attempt, max_attempts FROM tasks WHERE repo_id = ? AND issue_number = ?",
-        (repo_id, issue_number),
-    )
+    task = task_of_issue_tx(tx, repo_id, issue_number)
     if command.verb == Verb.RETRY:
-        if task is None or task["state"] not in RETRYABLE:
-            state = "no task" if task is None else f"its task is {task['state']}"
+        if task is None or task.state not in RETRYABLE:
+            state = "no task" if task is None else f"its task is {task.state}"
             return f"Nothing to retry: this issue has {state}."
         transition_tx(
             tx,
             context.clock,
-            task["id"],
+            task.id,
             TaskState.QUEUED,
             actor=login,
             reason=f"/townhall retry {command.reason}".strip(),
-            max_attempts=max(task["max_attempts"], task["attempt"] + 1),
+            max_attempts=max(task.max_attempts, task.attempt + 1),
         )
         return RECORDED_TEXT.format(
             verb="retry", login=login, effect="The task is back in the queue."
         )
     decision = "approve" if command.verb == Verb.APPROVE else "reject"
-    tx.execute(
-        "INSERT INTO maintainer_decisions (repo_id, issue_number, login, decision, source,"
-        " created_at) VALUES (?, ?, ?, ?, 'command', ?)",
-        (repo_id, issue_number, login, decision, now),
+    add_maintainer_decision_tx(
+        tx, context.clock, repo_id, issue_number, login, decision, source="command"
     )
     record_event(
         tx,
@@ -145,11 +124,11 @@ def _apply(
         effect = "The issue counts as approved at the next vote sweep."
     else:
         effect = "The issue is vetoed: no vote count will approve it."
-        if task is not None and TaskState(task["state"]) not in TERMINAL:
+        if task is not None and task.state not in TERMINAL:
             transition_tx(
                 tx,
                 context.clock,
-                task["id"],
+                task.id,
                 TaskState.CANCELLED,
                 actor=login,
                 reason="vetoed with /townhall reject",
@@ -160,28 +139,21 @@ def _apply(
 
 def _status(tx: Tx, repo_id: int, issue_number: int) -> str:
     """Describe where the issue stands: its vote decision and its task."""
-    issue = tx.fetchone(
-        "SELECT decision, decision_reason, score FROM issues WHERE repo_id = ? AND number = ?",
-        (repo_id, issue_number),
-    )
-    task = tx.fetchone(
-        "SELECT state, attempt, max_attempts, pr_number, waiting_reason FROM tasks"
-        " WHERE repo_id = ? AND issue_number = ?",
-        (repo_id, issue_number),
-    )
+    issue = issue_vote_tx(tx, repo_id, issue_number)
+    task = task_of_issue_tx(tx, repo_id, issue_number)
     lines = ["**Townhall status**", ""]
     if issue is None:
         lines.append("- votes: not swept yet")
     else:
-        reason = f" ({issue['decision_reason']})" if issue["decision_reason"] else ""
-        lines.append(f"- votes: score {issue['score']:g}, {issue['decision']}{reason}")
+        reason = f" ({issue.decision_reason})" if issue.decision_reason else ""
+        lines.append(f"- votes: score {issue.score:g}, {issue.decision}{reason}")
     if task is None:
         lines.append("- task: none yet")
     else:
-        line = f"- task: {task['state']}, attempt {task['attempt']} of {task['max_attempts']}"
-        if task["pr_number"]:
-            line += f", PR #{task['pr_number']}"
-        if task["waiting_reason"]:
-            line += f"; waiting: {task['waiting_reason']}"
+        line = f"- task: {task.state}, attempt {task.attempt} of {task.max_attempts}"
+        if task.pr_number:
+            line += f", PR #{task.pr_number}"
+        if task.waiting_reason:
+            line += f"; waiting: {task.waiting_reason}"
         lines.append(line)
     return "\n".join(lines)

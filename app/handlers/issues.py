@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.store import Tx
-from app.store.entities import ensure_installation_tx, upsert_issue_tx
+from app.store.issues import IssueRecord, upsert_issue_tx
 from app.store.tasks import record_event
-from app.webhooks.handler_context import HandlerContext
+from app.webhooks.handler_context import HandlerContext, ensure_repository_tx
 from app.webhooks.router import Router
 
 router = Router()
@@ -20,14 +20,14 @@ _GONE_STATES = {"deleted": "deleted", "transferred": "transferred"}
 async def on_issue(context: HandlerContext, payload: dict[str, Any]) -> None:
     """Upsert the issue row; record edits, closes and reopens as events."""
     action = payload.get("action", "")
-    issue = payload["issue"]
+    issue = IssueRecord.from_github(payload["issue"], _GONE_STATES.get(action))
     sender = (payload.get("sender") or {}).get("login", "ghost")
 
     def apply(tx: Tx) -> None:
-        repo_id = ensure_installation_tx(tx, context.clock, payload)
+        repo_id = ensure_repository_tx(tx, context.clock, payload)
         if repo_id is None:
             return
-        upsert_issue_tx(tx, context.clock, repo_id, issue, _GONE_STATES.get(action))
+        upsert_issue_tx(tx, context.clock, repo_id, issue)
         if action in {"edited", "closed", "reopened", "deleted", "transferred"}:
             record_event(
                 tx,
@@ -35,7 +35,7 @@ async def on_issue(context: HandlerContext, payload: dict[str, Any]) -> None:
                 actor=sender,
                 kind=f"issue_{action}",
                 repo_id=repo_id,
-                issue_number=issue["number"],
+                issue_number=issue.number,
                 reason=f"delivery {context.delivery_id}",
             )
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.store import Tx
-from app.store.entities import ensure_installation_tx, upsert_pull_request_tx
-from app.store.times import to_db
-from app.webhooks.handler_context import HandlerContext
+from app.store.pulls import PullRequestRecord, record_review_state_tx, upsert_pull_request_tx
+from app.webhooks.handler_context import HandlerContext, ensure_repository_tx
 from app.webhooks.router import Router
 
 router = Router()
@@ -16,11 +15,12 @@ router = Router()
 @router.register("pull_request")
 async def on_pull_request(context: HandlerContext, payload: dict[str, Any]) -> None:
     """Record a Townhall PR's head, state and merge; other PRs are not Townhall's business."""
+    pull = PullRequestRecord.from_github(payload["pull_request"])
 
     def apply(tx: Tx) -> None:
-        repo_id = ensure_installation_tx(tx, context.clock, payload)
+        repo_id = ensure_repository_tx(tx, context.clock, payload)
         if repo_id is not None:
-            upsert_pull_request_tx(tx, context.clock, repo_id, payload["pull_request"])
+            upsert_pull_request_tx(tx, context.clock, repo_id, pull)
 
     await context.store.run(apply)
 
@@ -28,23 +28,15 @@ async def on_pull_request(context: HandlerContext, payload: dict[str, Any]) -> N
 @router.register("pull_request_review", "submitted")
 async def on_review(context: HandlerContext, payload: dict[str, Any]) -> None:
     """Record the latest review state on a Townhall PR."""
-    review = payload["review"]
+    pull = PullRequestRecord.from_github(payload["pull_request"])
+    review_state = str(payload["review"].get("state", "")).lower()
 
     def apply(tx: Tx) -> None:
-        repo_id = ensure_installation_tx(tx, context.clock, payload)
+        repo_id = ensure_repository_tx(tx, context.clock, payload)
         if repo_id is None:
             return
-        if upsert_pull_request_tx(tx, context.clock, repo_id, payload["pull_request"]) is None:
+        if upsert_pull_request_tx(tx, context.clock, repo_id, pull) is None:
             return
-        tx.execute(
-            "UPDATE pull_requests SET last_review_state = ?, updated_at = ?"
-            " WHERE repo_id = ? AND number = ?",
-            (
-                str(review.get("state", "")).lower(),
-                to_db(context.clock.now()),
-                repo_id,
-                payload["pull_request"]["number"],
-            ),
-        )
+        record_review_state_tx(tx, context.clock, repo_id, pull.number, review_state)
 
     await context.store.run(apply)

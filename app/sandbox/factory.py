@@ -1,10 +1,12 @@
-"""Create a sandbox by backend name and hand it a tree."""
+"""Sandbox factories: the backend, chosen once by the wiring, that starts sandboxes on a tree."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,51 +17,54 @@ from app.sandbox.local import LocalOptions, LocalSandbox
 if TYPE_CHECKING:
     from app.sandbox.modal_backend import ModalOptions
 
-BACKENDS = ("local", "modal")
 
+class SandboxFactory(ABC):
+    """Starts sandboxes holding a copy of a tree and a fresh git base."""
 
-async def create_sandbox(
-    backend: str,
-    tree: Path,
-    *,
-    local: LocalOptions | None = None,
-    modal_options: ModalOptions | None = None,
-    init_git: bool = True,
-) -> Sandbox:
-    """Start a `backend` sandbox holding a copy of `tree` and, by default, a fresh git base."""
-    sandbox: Sandbox
-    if backend == "local":
-        sandbox = await asyncio.to_thread(LocalSandbox.create, tree, local)
-    elif backend == "modal":
-        # Imported here so the local backend (tests, offline runs) never loads Modal.
-        from app.sandbox.modal_backend import ModalOptions, create_modal_sandbox
+    @abstractmethod
+    async def start(self, tree: Path) -> Sandbox:
+        """Start a sandbox holding a copy of `tree` (no git base yet)."""
 
-        sandbox = await create_modal_sandbox(tree, modal_options or ModalOptions())
-    else:
-        raise ValueError(f"unknown sandbox backend {backend!r} (known: {', '.join(BACKENDS)})")
-    if init_git:
+    async def create(self, tree: Path) -> Sandbox:
+        """Start a sandbox on a copy of `tree` with a fresh git base; the caller closes it."""
+        sandbox = await self.start(tree)
         try:
             await init_baseline(sandbox)
         except BaseException:
             await sandbox.close()
             raise
-    return sandbox
+        return sandbox
+
+    @contextlib.asynccontextmanager
+    async def open(self, tree: Path) -> AsyncIterator[Sandbox]:
+        """Create a sandbox for the duration of a `with` block; it is closed however it ends."""
+        sandbox = await self.create(tree)
+        try:
+            yield sandbox
+        finally:
+            await sandbox.close()
 
 
-@contextlib.asynccontextmanager
-async def open_sandbox(
-    backend: str,
-    tree: Path,
-    *,
-    local: LocalOptions | None = None,
-    modal_options: ModalOptions | None = None,
-    init_git: bool = True,
-) -> AsyncIterator[Sandbox]:
-    """Create a sandbox for the duration of a `with` block; it is closed however the block ends."""
-    sandbox = await create_sandbox(
-        backend, tree, local=local, modal_options=modal_options, init_git=init_git
-    )
-    try:
-        yield sandbox
-    finally:
-        await sandbox.close()
+@dataclass(frozen=True)
+class LocalSandboxes(SandboxFactory):
+    """Sandboxes in temporary directories on this machine (bubblewrap where it works)."""
+
+    options: LocalOptions | None = None
+
+    async def start(self, tree: Path) -> Sandbox:
+        """Copy `tree` into a new local sandbox."""
+        return await asyncio.to_thread(LocalSandbox.create, tree, self.options)
+
+
+@dataclass(frozen=True)
+class ModalSandboxes(SandboxFactory):
+    """Sandboxes in `modal.Sandbox` containers: no network by default, no secrets ever."""
+
+    options: ModalOptions | None = None
+
+    async def start(self, tree: Path) -> Sandbox:
+        """Upload `tree` into a new Modal sandbox."""
+        # Imported here so the local backend (tests, offline runs) never loads Modal.
+        from app.sandbox.modal_backend import ModalOptions, create_modal_sandbox
+
+        return await create_modal_sandbox(tree, self.options or ModalOptions())

@@ -22,6 +22,9 @@ from app.taskstate import TaskPosition, TaskState, after_failure
 log = logging.getLogger("townhall.ceo")
 
 WORKER_LEASE_TTL = timedelta(minutes=10)
+# An attempt row's own state (not its task's): running until it is ended, whatever the outcome.
+RUNNING = "running"
+ENDED = "ended"
 
 
 def attempt_lease(task_id: int, attempt: int) -> str:
@@ -39,7 +42,13 @@ class StartedAttempt:
 
 
 def start_attempt_tx(
-    tx: Tx, clock: Clock, task_id: int, base_sha: str, actor: str, worker: str
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    base_sha: str,
+    actor: str,
+    worker: str,
+    lease_ttl: timedelta = WORKER_LEASE_TTL,
 ) -> StartedAttempt:
     """Move a queued task to running as its next attempt, with the attempt row and lease."""
     task = get_task_tx(tx, task_id)
@@ -58,9 +67,9 @@ def start_attempt_tx(
     )
     tx.execute(
         "INSERT INTO attempts (task_id, number, state, worker, started_at) VALUES (?, ?, ?, ?, ?)",
-        (task_id, number, "running", worker, to_db(clock.now())),
+        (task_id, number, RUNNING, worker, to_db(clock.now())),
     )
-    acquire_tx(tx, clock, attempt_lease(task_id, number), worker, WORKER_LEASE_TTL)
+    acquire_tx(tx, clock, attempt_lease(task_id, number), worker, lease_ttl)
     return StartedAttempt(task_id, number, base_sha)
 
 
@@ -77,9 +86,9 @@ def end_attempt_tx(
 ) -> None:
     """Record how an attempt ended (its task's transition is the caller's, same transaction)."""
     tx.execute(
-        "UPDATE attempts SET state = 'ended', ended_at = ?, outcome = ?, log = ?, diff = ?,"
+        "UPDATE attempts SET state = ?, ended_at = ?, outcome = ?, log = ?, diff = ?,"
         " cost_usd = ? WHERE task_id = ? AND number = ?",
-        (to_db(clock.now()), outcome, log[-200_000:], diff, cost_usd, task_id, attempt),
+        (ENDED, to_db(clock.now()), outcome, log[-200_000:], diff, cost_usd, task_id, attempt),
     )
     tx.execute(
         "UPDATE tasks SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls"
@@ -132,6 +141,40 @@ def fail_attempt_tx(
     return target
 
 
+def undo_dispatch_tx(tx: Tx, clock: Clock, started: StartedAttempt, error: str) -> None:
+    """A dispatch that never started: end the attempt and queue the task without using one up."""
+    end_attempt_tx(
+        tx, clock, started.task_id, started.attempt, outcome="dispatch_failed", log=error
+    )
+    task = transition_tx(
+        tx, clock, started.task_id, TaskState.FAILED, actor="ceo", reason="dispatch failed",
+        expect=[TaskState.RUNNING],
+    )  # fmt: skip
+    # Attempt numbers stay unique (each has its row); one more is allowed instead.
+    transition_tx(
+        tx, clock, started.task_id, TaskState.QUEUED, actor="ceo",
+        reason="dispatch failed; the attempt does not count", max_attempts=task.max_attempts + 1,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    """One attempt of a task: its number, how it ended (None: still running) and when."""
+
+    number: int
+    outcome: str | None
+    ended_at: str | None
+
+
+async def attempt_summaries(store: Store, task_id: int) -> list[AttemptSummary]:
+    """Return a task's attempts in order."""
+    rows = await store.fetchall(
+        "SELECT number, outcome, ended_at FROM attempts WHERE task_id = ? ORDER BY number",
+        (task_id,),
+    )
+    return [AttemptSummary(r["number"], r["outcome"], r["ended_at"]) for r in rows]
+
+
 def live_attempt_tx(tx: Tx, task_id: int, attempt: int) -> TaskState | None:
     """Return None when `attempt` is still its task's running attempt, else the task's state.
 
@@ -157,8 +200,8 @@ async def recover_lost_attempts(store: Store, clock: Clock) -> list[tuple[int, i
         "SELECT a.task_id, a.number, t.state, t.attempt FROM attempts a"
         " JOIN tasks t ON t.id = a.task_id"
         " LEFT JOIN leases l ON l.name = 'attempt:' || a.task_id || ':' || a.number"
-        " WHERE a.state = 'running' AND (l.name IS NULL OR l.expires_at <= ?)",
-        (to_db(clock.now()),),
+        " WHERE a.state = ? AND (l.name IS NULL OR l.expires_at <= ?)",
+        (RUNNING, to_db(clock.now())),
     )
     recovered: list[tuple[int, int]] = []
     for row in rows:

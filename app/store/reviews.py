@@ -1,33 +1,63 @@
 """The reviewer's store side: what it reads about a task, the review rows, and its transitions.
 
 Every transition goes through `transition_tx`, so each appends its event row; a review row and
-the transition it causes are written in one transaction.
+the transition it causes are written in one transaction. When a review leaves a head settled
+is the reviewer's rule (reviewer/trigger.py); it tells these functions through `head_reviewed`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from app.clock import Clock
-from app.store import Store, Tx
+from app.store.db import Store, Tx
 from app.store.leases import acquire_tx
 from app.store.tasks import get_task_tx, record_event, transition_tx
 from app.store.times import to_db
 from app.taskstate import TaskPosition, TaskState, after_failure
-from reviewer.static.report import StaticReport
-from reviewer.trigger import DONE, PastReview
 
 REVIEW_LEASE_TTL = timedelta(minutes=30)
 ACTOR = "reviewer"
 FEEDBACK_CHARS = 8000
+# The tail of a post-merge check's log kept on the review row.
+POST_MERGE_LOG_CHARS = 6000
+
+# What came of a review of one head: the values of `reviews.outcome`.
+ReviewOutcome = Literal[
+    "merged",
+    "changes_requested",
+    "awaiting_maintainer",
+    "awaiting_checks",
+    "checks_failed",
+    "merge_refused",
+    "conflict",
+    "stale_head",
+    "closed",
+    "error",
+]
+# Outcomes after which the head is on the base branch (merged by Townhall, or approved and
+# then merged by a maintainer): the base is checked again once after them.
+MERGE_OUTCOMES: tuple[ReviewOutcome, ...] = ("merged", "awaiting_maintainer")
+
+
+REVIEW_LEASE_PREFIX = "review:"
 
 
 def review_lease(task_id: int) -> str:
     """The lease a reviewer holds while it reviews one task's PR."""
-    return f"review:{task_id}"
+    return f"{REVIEW_LEASE_PREFIX}{task_id}"
+
+
+@dataclass(frozen=True)
+class PastReview:
+    """A recorded review of one head of the task's PR."""
+
+    head_sha: str
+    outcome: ReviewOutcome
 
 
 @dataclass(frozen=True)
@@ -36,7 +66,7 @@ class ReviewTarget:
 
     task_id: int
     repo_id: int
-    state: str
+    state: TaskState
     attempt: int
     max_attempts: int
     issue_number: int
@@ -54,7 +84,10 @@ class ReviewTarget:
 
 @dataclass(frozen=True)
 class ReviewRecord:
-    """One row of `reviews`: what was decided about a head, why, and what came of it."""
+    """One row of `reviews`: what was decided about a head, why, and what came of it.
+
+    `static_report` is phase 1's JSON document, stored as it is.
+    """
 
     task_id: int
     attempt: int
@@ -63,27 +96,33 @@ class ReviewRecord:
     head_sha: str
     base_sha: str
     decision: str
-    outcome: str
+    outcome: ReviewOutcome
     reasons: tuple[str, ...] = ()
     model_decision: str | None = None
     overruled: bool = False
     criteria: Mapping[str, bool] = field(default_factory=dict)
-    static_report: StaticReport | None = None
+    static_report: Mapping[str, object] | None = None
     github_review_id: int | None = None
     review_event: str | None = None
     merge_sha: str | None = None
 
 
 @dataclass(frozen=True)
-class ReviewResult:
-    """How one reviewer call ended: an outcome of reviewer/trigger.py or "skipped", and why."""
+class MergeReview:
+    """The task's latest review that put its head on the base, and its post-merge check."""
 
-    task_id: int
-    outcome: str
-    detail: str = ""
-    head_sha: str | None = None
-    merge_sha: str | None = None
-    post_merge: str | None = None
+    review_id: int
+    outcome: ReviewOutcome
+    merge_sha: str | None
+    post_merge: str | None
+
+
+@dataclass(frozen=True)
+class MergedTask:
+    """A task, its PR and repository, and the review that merged it."""
+
+    target: ReviewTarget
+    review: MergeReview
 
 
 def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
@@ -104,7 +143,7 @@ def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
     return ReviewTarget(
         task_id=task_id,
         repo_id=row["repo_id"],
-        state=row["state"],
+        state=TaskState(row["state"]),
         attempt=row["attempt"],
         max_attempts=row["max_attempts"],
         issue_number=row["issue_number"],
@@ -121,12 +160,24 @@ def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
     )
 
 
-def claim_tx(tx: Tx, clock: Clock, task_id: int, head_sha: str, holder: str) -> bool:
+async def read_target(store: Store, task_id: int) -> ReviewTarget | None:
+    """Read what the reviewer needs about a task; None if the task is unknown."""
+    return await store.run(lambda tx: read_target_tx(tx, task_id))
+
+
+def claim_tx(
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    head_sha: str,
+    holder: str,
+    ttl: timedelta = REVIEW_LEASE_TTL,
+) -> bool:
     """Take the task's review lease and move it pr_open -> reviewing; False if already taken."""
     task = get_task_tx(tx, task_id)
     if task.state != TaskState.PR_OPEN:
         return False
-    if not acquire_tx(tx, clock, review_lease(task_id), holder, REVIEW_LEASE_TTL):
+    if not acquire_tx(tx, clock, review_lease(task_id), holder, ttl):
         return False
     transition_tx(
         tx,
@@ -140,8 +191,20 @@ def claim_tx(tx: Tx, clock: Clock, task_id: int, head_sha: str, holder: str) -> 
     return True
 
 
-def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord) -> int:
-    """Write the review row; on the PR row, mark the head reviewed when nothing is left to do."""
+async def claim_review(
+    store: Store,
+    clock: Clock,
+    task_id: int,
+    head_sha: str,
+    holder: str,
+    ttl: timedelta = REVIEW_LEASE_TTL,
+) -> bool:
+    """Claim the task for one review (see claim_tx); False if it is not free to review."""
+    return await store.run(lambda tx: claim_tx(tx, clock, task_id, head_sha, holder, ttl))
+
+
+def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord, *, head_reviewed: bool) -> int:
+    """Write the review row; with `head_reviewed`, mark the head reviewed on the PR row."""
     now = to_db(clock.now())
     review_id = tx.insert(
         "INSERT INTO reviews (task_id, attempt, repo_id, pr_number, head_sha, base_sha, decision,"
@@ -161,7 +224,7 @@ def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord) -> int:
             record.model_decision,
             1 if record.overruled else 0,
             json.dumps(dict(record.criteria)),
-            json.dumps(record.static_report) if record.static_report is not None else None,
+            json.dumps(dict(record.static_report)) if record.static_report is not None else None,
             record.github_review_id,
             record.review_event,
             record.merge_sha,
@@ -169,7 +232,7 @@ def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord) -> int:
             now,
         ),
     )
-    if record.outcome in DONE:
+    if head_reviewed:
         tx.execute(
             "UPDATE pull_requests SET reviewed_sha = ?, updated_at = ?"
             " WHERE repo_id = ? AND number = ?",
@@ -203,20 +266,91 @@ def send_back_tx(tx: Tx, clock: Clock, task_id: int, reason: str, feedback: str)
     return target
 
 
+async def send_back(
+    store: Store,
+    clock: Clock,
+    record: ReviewRecord,
+    *,
+    head_reviewed: bool,
+    reason: str,
+    feedback: str,
+) -> TaskState:
+    """Write the review row and send the task back to its worker with `feedback` (one tx)."""
+
+    def apply(tx: Tx) -> TaskState:
+        insert_review_tx(tx, clock, record, head_reviewed=head_reviewed)
+        return send_back_tx(tx, clock, record.task_id, reason, feedback)
+
+    return await store.run(apply)
+
+
 def settle_tx(
-    tx: Tx, clock: Clock, task_id: int, target: TaskState, reason: str, **updates: object
+    tx: Tx, clock: Clock, task_id: int, target: TaskState, reason: str, head_sha: str | None = None
 ) -> None:
     """Move a task out of reviewing (to merged, or back to pr_open) and drop the lease."""
+    updates = {"head_sha": head_sha} if head_sha is not None else {}
     expect = [TaskState.REVIEWING]
     transition_tx(tx, clock, task_id, target, actor=ACTOR, reason=reason, expect=expect, **updates)
     _drop_lease(tx, task_id)
+
+
+async def settle(
+    store: Store,
+    clock: Clock,
+    task_id: int,
+    target: TaskState,
+    reason: str,
+    *,
+    record: ReviewRecord | None = None,
+    head_reviewed: bool = False,
+    head_sha: str | None = None,
+) -> None:
+    """Write the review row if any, and move the task out of reviewing to `target` (one tx)."""
+
+    def apply(tx: Tx) -> None:
+        if record is not None:
+            insert_review_tx(tx, clock, record, head_reviewed=head_reviewed)
+        settle_tx(tx, clock, task_id, target, reason, head_sha)
+
+    await store.run(apply)
+
+
+async def record_failed_review(
+    store: Store, clock: Clock, target: ReviewTarget, head_sha: str, detail: str
+) -> None:
+    """Record a failed review and release the task, unless it had already moved on."""
+
+    def apply(tx: Tx) -> None:
+        assert target.pr_number is not None
+        if get_task_tx(tx, target.task_id).state != TaskState.REVIEWING:
+            # The outcome was recorded; a later step (a label, say) failed. Say so, change nothing.
+            reason = f"after the review was recorded: {detail}"
+            _note_tx(tx, clock, target, "review_error", reason)
+            return
+        failed = ReviewRecord(
+            task_id=target.task_id,
+            attempt=target.attempt,
+            repo_id=target.repo_id,
+            pr_number=target.pr_number,
+            head_sha=head_sha,
+            base_sha="",
+            decision="none",
+            outcome="error",
+            reasons=(detail[:2000],),
+        )
+        # An error settles nothing: the head is reviewed again (reviewer/trigger.py).
+        insert_review_tx(tx, clock, failed, head_reviewed=False)
+        reason = f"review failed: {detail[:500]}"
+        settle_tx(tx, clock, target.task_id, TaskState.PR_OPEN, reason)
+
+    await store.run(apply)
 
 
 def _drop_lease(tx: Tx, task_id: int) -> None:
     tx.execute("DELETE FROM leases WHERE name = ?", (review_lease(task_id),))
 
 
-def note_tx(tx: Tx, clock: Clock, target: ReviewTarget, kind: str, reason: str) -> None:
+def _note_tx(tx: Tx, clock: Clock, target: ReviewTarget, kind: str, reason: str) -> None:
     """Append an event about the task that is not a transition."""
     record_event(
         tx,
@@ -235,25 +369,103 @@ async def recover_stalled_reviews(store: Store, clock: Clock) -> list[int]:
 
     def recover(tx: Tx) -> list[int]:
         rows = tx.fetchall(
-            "SELECT t.id FROM tasks t LEFT JOIN leases l ON l.name = 'review:' || t.id"
-            " WHERE t.state = 'reviewing' AND (l.name IS NULL OR l.expires_at <= ?)",
-            (to_db(clock.now()),),
+            "SELECT t.id FROM tasks t LEFT JOIN leases l ON l.name = ? || t.id"
+            " WHERE t.state = ? AND (l.name IS NULL OR l.expires_at <= ?)",
+            (REVIEW_LEASE_PREFIX, TaskState.REVIEWING, to_db(clock.now())),
         )
-        for row in rows:
-            settle_tx(tx, clock, row["id"], TaskState.PR_OPEN, "the review stopped (lease expired)")
-        return [row["id"] for row in rows]
+        stalled = [int(row["id"]) for row in rows]
+        for task_id in stalled:
+            settle_tx(tx, clock, task_id, TaskState.PR_OPEN, "the review stopped (lease expired)")
+        return stalled
 
     return await store.run(recover)
 
 
-async def tasks_due(store: Store) -> list[int]:
-    """Return the ids of tasks with an open PR (the reviewer decides per head what is due)."""
+async def tasks_due_for_post_merge(store: Store) -> list[int]:
+    """Return merged tasks whose base branch has not been checked since the merge."""
     rows = await store.fetchall(
-        "SELECT id FROM tasks WHERE state = 'pr_open' AND pr_number IS NOT NULL ORDER BY id"
+        "SELECT t.id FROM tasks t JOIN reviews r ON r.id = (SELECT MAX(id) FROM reviews"
+        " WHERE task_id = t.id AND outcome IN (?, ?))"
+        " WHERE t.state = ? AND r.post_merge IS NULL ORDER BY t.id",
+        (*MERGE_OUTCOMES, TaskState.MERGED),
     )
-    return [row["id"] for row in rows]
+    return [int(row["id"]) for row in rows]
 
 
-def past_of(target: ReviewTarget, head_sha: str) -> Sequence[PastReview]:
-    """Return the past reviews of one head."""
-    return [review for review in target.past if review.head_sha == head_sha]
+async def read_merged_task(store: Store, task_id: int) -> MergedTask | None:
+    """Read the task and its latest merging review; None when it has neither."""
+
+    def read(tx: Tx) -> MergedTask | None:
+        target = read_target_tx(tx, task_id)
+        row = tx.fetchone(
+            "SELECT id, outcome, merge_sha, post_merge FROM reviews WHERE task_id = ?"
+            " AND outcome IN (?, ?) ORDER BY id DESC LIMIT 1",
+            (task_id, *MERGE_OUTCOMES),
+        )
+        if target is None or row is None:
+            return None
+        review = MergeReview(row["id"], row["outcome"], row["merge_sha"], row["post_merge"])
+        return MergedTask(target, review)
+
+    return await store.run(read)
+
+
+async def record_post_merge(
+    store: Store, clock: Clock, merged: MergedTask, result: str, log: str
+) -> None:
+    """Record how the post-merge check ended on the review row, and note it on the task."""
+
+    def apply(tx: Tx) -> None:
+        _update_post_merge_tx(tx, clock, merged.review.review_id, result, log, None)
+        _note_tx(tx, clock, merged.target, "post_merge_check", f"{result}: {log[:500]}")
+
+    await store.run(apply)
+
+
+async def record_revert(
+    store: Store,
+    clock: Clock,
+    merged: MergedTask,
+    *,
+    revert_sha: str,
+    log: str,
+    reason: str,
+    feedback: str,
+) -> TaskState:
+    """Record the revert: merged -> reverted -> queued (or needs_human); return the new state."""
+    task_id = merged.target.task_id
+
+    def apply(tx: Tx) -> TaskState:
+        _update_post_merge_tx(tx, clock, merged.review.review_id, "reverted", log, revert_sha)
+        task = transition_tx(
+            tx,
+            clock,
+            task_id,
+            TaskState.REVERTED,
+            actor=ACTOR,
+            reason=reason,
+            expect=[TaskState.MERGED],
+            feedback=feedback[-FEEDBACK_CHARS:],
+        )
+        next_state = after_failure(TaskPosition(task.state, task.attempt, task.max_attempts))
+        transition_tx(
+            tx,
+            clock,
+            task_id,
+            next_state,
+            actor=ACTOR,
+            reason=f"attempt {task.attempt} of {task.max_attempts} was reverted",
+        )
+        return next_state
+
+    return await store.run(apply)
+
+
+def _update_post_merge_tx(
+    tx: Tx, clock: Clock, review_id: int, result: str, log: str, revert_sha: str | None
+) -> None:
+    tx.execute(
+        "UPDATE reviews SET post_merge = ?, post_merge_log = ?, revert_sha = ?, updated_at = ?"
+        " WHERE id = ?",
+        (result, log[-POST_MERGE_LOG_CHARS:], revert_sha, to_db(clock.now()), review_id),
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app.clock import Clock
 from app.store.db import Row, Store, Tx
-from app.store.times import to_db
+from app.store.times import from_db, to_db
 from app.taskstate import IllegalTransition, TaskPosition, TaskState, check_transition
 
 # Columns a transition may update alongside the state.
@@ -205,3 +206,167 @@ async def transition(
             tx, clock, task_id, target, actor=actor, reason=reason, expect=expect, **updates
         )
     )
+
+
+def _marks(states: Sequence[TaskState]) -> str:
+    """Placeholders for an `IN (...)` over task states, which are bound, never spelled."""
+    return ", ".join("?" for _ in states)
+
+
+@dataclass(frozen=True)
+class TaskToPlan:
+    """An approved task with its issue's text, as the planner reads it."""
+
+    id: int
+    issue_number: int
+    title: str
+    body: str
+
+
+async def tasks_to_plan(store: Store, repo_id: int) -> list[TaskToPlan]:
+    """Return a repository's approved tasks, highest priority first, then oldest approval."""
+    rows = await store.fetchall(
+        "SELECT t.id, t.issue_number, i.title, i.body FROM tasks t JOIN issues i"
+        " ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+        " WHERE t.repo_id = ? AND t.state = ? ORDER BY t.priority DESC, t.approved_at",
+        (repo_id, TaskState.APPROVED),
+    )
+    return [TaskToPlan(r["id"], r["issue_number"], r["title"], r["body"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class TaskWithPull:
+    """A task that has a PR, and the PR's number."""
+
+    id: int
+    issue_number: int
+    state: TaskState
+    pr_number: int
+
+
+async def tasks_with_pull(
+    store: Store, repo_id: int, states: Sequence[TaskState]
+) -> list[TaskWithPull]:
+    """Return a repository's tasks in one of `states` that have a PR."""
+    rows = await store.fetchall(
+        "SELECT id, issue_number, state, pr_number FROM tasks WHERE repo_id = ?"  # noqa: S608 - only placeholders are formatted in
+        f" AND state IN ({_marks(states)}) AND pr_number IS NOT NULL",
+        (repo_id, *states),
+    )
+    return [
+        TaskWithPull(r["id"], r["issue_number"], TaskState(r["state"]), r["pr_number"])
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class TaskOfClosedIssue:
+    """A task whose issue is no longer open, and the issue's state."""
+
+    id: int
+    issue_number: int
+    state: TaskState
+    issue_state: str
+
+
+def tasks_of_closed_issues_tx(tx: Tx, repo_id: int) -> list[TaskOfClosedIssue]:
+    """Return a repository's tasks whose issue was closed (or deleted), whatever their state."""
+    rows = tx.fetchall(
+        "SELECT t.id, t.issue_number, t.state, i.state AS issue_state FROM tasks t"
+        " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+        " WHERE t.repo_id = ? AND i.state != 'open'",
+        (repo_id,),
+    )
+    return [
+        TaskOfClosedIssue(r["id"], r["issue_number"], TaskState(r["state"]), r["issue_state"])
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class TaskToSchedule:
+    """A queued or running task as the scheduler reads it."""
+
+    id: int
+    issue_number: int
+    state: TaskState
+    role: str | None
+    priority: float
+    approved_at: datetime
+    passed_over: int
+    predicted_files: tuple[str, ...]
+    cost_usd: float
+    waiting_reason: str | None
+    pr_number: int | None
+
+
+async def tasks_to_schedule(store: Store, repo_id: int) -> list[TaskToSchedule]:
+    """Return a repository's queued and running tasks."""
+    rows = await store.fetchall(
+        "SELECT id, issue_number, state, role, priority, approved_at, passed_over, predicted_files,"
+        " cost_usd, waiting_reason, pr_number FROM tasks WHERE repo_id = ? AND state IN (?, ?)",
+        (repo_id, TaskState.QUEUED, TaskState.RUNNING),
+    )
+    return [
+        TaskToSchedule(
+            id=r["id"],
+            issue_number=r["issue_number"],
+            state=TaskState(r["state"]),
+            role=r["role"],
+            priority=r["priority"],
+            approved_at=from_db(r["approved_at"]),
+            passed_over=r["passed_over"],
+            predicted_files=tuple(json.loads(r["predicted_files"] or "[]")),
+            cost_usd=r["cost_usd"],
+            waiting_reason=r["waiting_reason"],
+            pr_number=r["pr_number"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class NeedsHumanTask:
+    """A task in needs_human: the event that put it there, and the last time people were told."""
+
+    id: int
+    issue_number: int
+    reached: int  # id of the event that moved the task to needs_human (the latest one)
+    told: int | None  # id of the latest needs_human_told event
+    reason: str
+
+    @property
+    def already_told(self) -> bool:
+        """Whether people were told since the task last reached needs_human."""
+        return self.told is not None and self.told > self.reached
+
+
+NEEDS_HUMAN_TOLD = "needs_human_told"
+
+
+async def tasks_needing_human(store: Store, repo_id: int) -> list[NeedsHumanTask]:
+    """Return a repository's needs_human tasks, with when they got there and were last told."""
+    needs_human = TaskState.NEEDS_HUMAN
+    rows = await store.fetchall(
+        "SELECT t.id, t.issue_number,"
+        " (SELECT MAX(e.id) FROM events e WHERE e.task_id = t.id AND e.to_state = ?) AS reached,"
+        " (SELECT MAX(e.id) FROM events e WHERE e.task_id = t.id AND e.kind = ?) AS told,"
+        " (SELECT e.reason FROM events e WHERE e.task_id = t.id AND e.to_state = ?"
+        " ORDER BY e.id DESC LIMIT 1) AS reason"
+        " FROM tasks t WHERE t.repo_id = ? AND t.state = ?",
+        (needs_human, NEEDS_HUMAN_TOLD, needs_human, repo_id, needs_human),
+    )
+    return [
+        NeedsHumanTask(r["id"], r["issue_number"], r["reached"], r["told"], r["reason"])
+        for r in rows
+    ]
+
+
+async def set_waiting_reason(store: Store, task_id: int, reason: str) -> None:
+    """Record why a task waits (no state change, so no event)."""
+    await store.execute("UPDATE tasks SET waiting_reason = ? WHERE id = ?", (reason, task_id))
+
+
+async def set_passed_over(store: Store, task_id: int, passed_over: int) -> None:
+    """Record how many times the scheduler has let a later task go first."""
+    await store.execute("UPDATE tasks SET passed_over = ? WHERE id = ?", (passed_over, task_id))

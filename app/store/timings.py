@@ -15,63 +15,100 @@ from datetime import datetime
 
 from app.clock import Clock
 from app.logs import redact
-from app.store import Store, Tx
+from app.store.db import Store, Tx
 from app.store.times import from_db, to_db
 
 log = logging.getLogger("townhall.records")
 
 DETAIL_LIMIT = 2000
 
+# The CEO's tick appends this event when it has done its work (app/ceo/tick.py).
+TICK_COMPLETED = "tick_completed"
 
-def record_step_tx(
-    tx: Tx,
-    clock: Clock,
-    task_id: int,
-    attempt: int,
-    step: str,
-    started: datetime,
-    ended: datetime,
-    ok: bool,
-    detail: str = "",
-) -> int:
+
+@dataclass(frozen=True)
+class StepTiming:
+    """One timed step of an attempt (e.g. "fetch", "agent_turn", "verify", "publish")."""
+
+    task_id: int
+    attempt: int
+    step: str
+    started: datetime
+    ended: datetime
+    ok: bool
+    detail: str = ""
+
+    @property
+    def duration_ms(self) -> float:
+        """Return how long the step took, never negative (clocks may step back)."""
+        return max((self.ended - self.started).total_seconds() * 1000, 0.0)
+
+
+@dataclass(frozen=True)
+class TickTiming:
+    """One CEO tick: ok when it did its work to the end (health reads these)."""
+
+    started: datetime
+    ended: datetime
+    ok: bool
+    detail: str = ""
+
+
+def record_step_tx(tx: Tx, clock: Clock, timing: StepTiming) -> int:
     """Append one timed step of an attempt inside `tx`; return its id."""
     return tx.insert(
         "INSERT INTO attempt_steps (task_id, attempt, step, started_at, ended_at, duration_ms,"
         " ok, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            task_id,
-            attempt,
-            step,
-            to_db(started),
-            to_db(ended),
-            max((ended - started).total_seconds() * 1000, 0.0),
-            1 if ok else 0,
-            redact(detail)[:DETAIL_LIMIT],
+            timing.task_id,
+            timing.attempt,
+            timing.step,
+            to_db(timing.started),
+            to_db(timing.ended),
+            timing.duration_ms,
+            1 if timing.ok else 0,
+            redact(timing.detail)[:DETAIL_LIMIT],
             to_db(clock.now()),
         ),
     )
 
 
-async def record_step(
-    store: Store,
-    clock: Clock,
-    task_id: int,
-    attempt: int,
-    step: str,
-    started: datetime,
-    ended: datetime,
-    ok: bool,
-    detail: str = "",
-) -> int:
-    """Append one timed step of an attempt (e.g. "fetch", "agent_turn", "verify", "publish")."""
-    return await store.run(
-        lambda tx: record_step_tx(tx, clock, task_id, attempt, step, started, ended, ok, detail)
+async def record_step(store: Store, clock: Clock, timing: StepTiming) -> int:
+    """Append one timed step of an attempt; return its id."""
+    return await store.run(lambda tx: record_step_tx(tx, clock, timing))
+
+
+def record_tick_tx(tx: Tx, timing: TickTiming) -> int:
+    """Append one CEO tick inside `tx`; return its id."""
+    return tx.insert(
+        "INSERT INTO ticks (started_at, ended_at, ok, detail) VALUES (?, ?, ?, ?)",
+        (
+            to_db(timing.started),
+            to_db(timing.ended),
+            1 if timing.ok else 0,
+            redact(timing.detail)[:DETAIL_LIMIT],
+        ),
     )
+
+
+async def record_tick(store: Store, timing: TickTiming) -> int:
+    """Append one CEO tick; return its id."""
+    return await store.run(lambda tx: record_tick_tx(tx, timing))
+
+
+def last_successful_tick_tx(tx: Tx) -> datetime | None:
+    """Return when the last successful tick ended (a ticks row or a tick_completed event)."""
+    values = [
+        tx.scalar("SELECT MAX(ended_at) FROM ticks WHERE ok = 1"),
+        tx.scalar("SELECT MAX(created_at) FROM events WHERE kind = ?", (TICK_COMPLETED,)),
+    ]
+    moments = [from_db(str(value)) for value in values if value]
+    return max(moments, default=None)
 
 
 @dataclass
 class StepNote:
-    """What a timed block may add to its step record before it ends."""
+    """What a timed block may add to its step record before it ends (the block mutates it)."""
 
     detail: str = ""
     ok: bool = True
@@ -108,46 +145,16 @@ def timed_step(
     """Time the block and record it as one step of an attempt."""
 
     async def record(started: datetime, ended: datetime, note: StepNote) -> object:
-        return await record_step(
-            store, clock, task_id, attempt, step, started, ended, note.ok, note.detail
-        )
+        timing = StepTiming(task_id, attempt, step, started, ended, note.ok, note.detail)
+        return await record_step(store, clock, timing)
 
     return _timed(clock, record, f"step {step} of task {task_id} attempt {attempt}")
-
-
-def record_tick_tx(tx: Tx, started: datetime, ended: datetime, ok: bool, detail: str = "") -> int:
-    """Append one CEO tick inside `tx`; return its id."""
-    return tx.insert(
-        "INSERT INTO ticks (started_at, ended_at, ok, detail) VALUES (?, ?, ?, ?)",
-        (to_db(started), to_db(ended), 1 if ok else 0, redact(detail)[:DETAIL_LIMIT]),
-    )
-
-
-async def record_tick(
-    store: Store, started: datetime, ended: datetime, ok: bool, detail: str = ""
-) -> int:
-    """Append one CEO tick: ok=True when it did its work to the end (health reads these)."""
-    return await store.run(lambda tx: record_tick_tx(tx, started, ended, ok, detail))
-
-
-# The CEO's tick appends this event when it has done its work (app/ceo/tick.py).
-TICK_COMPLETED = "tick_completed"
-
-
-def last_successful_tick_tx(tx: Tx) -> datetime | None:
-    """Return when the last successful tick ended (a ticks row or a tick_completed event)."""
-    values = [
-        tx.scalar("SELECT MAX(ended_at) FROM ticks WHERE ok = 1"),
-        tx.scalar("SELECT MAX(created_at) FROM events WHERE kind = ?", (TICK_COMPLETED,)),
-    ]
-    moments = [from_db(str(value)) for value in values if value]
-    return max(moments, default=None)
 
 
 def timed_tick(store: Store, clock: Clock) -> contextlib.AbstractAsyncContextManager[StepNote]:
     """Record the block as one CEO tick: successful if it ends normally, failed if it raises."""
 
     async def record(started: datetime, ended: datetime, note: StepNote) -> object:
-        return await record_tick(store, started, ended, note.ok, note.detail)
+        return await record_tick(store, TickTiming(started, ended, note.ok, note.detail))
 
     return _timed(clock, record, "the CEO tick")

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Outcome = Literal["pending", "approved", "rejected", "held"]
+# Where an issue stands in the vote (the `issues.decision` column, the tally's status).
+VoteStatus = Literal["pending", "approved", "rejected", "held"]
 Verdict = Literal["approve", "reject"]
 Direction = Literal["for", "against", "both"]
 
@@ -72,7 +73,7 @@ class MaintainerAct:
 class Standing:
     """What the store remembers about an issue from before this sweep."""
 
-    decision: Outcome = "pending"
+    decision: VoteStatus = "pending"
     approved_body_hash: str | None = None
     held_since: datetime | None = None
 
@@ -121,7 +122,7 @@ class Decision:
     """The rules' answer for one issue, with everything needed to explain it."""
 
     number: int
-    outcome: Outcome
+    outcome: VoteStatus
     reasons: tuple[str, ...]
     score: float
     threshold: float

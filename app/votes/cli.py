@@ -8,7 +8,9 @@ import re
 import sys
 
 from app.settings import Settings, SettingsError, settings_from_process
-from app.store import Row, StoreError, Tx, open_store
+from app.store import StoreError, Tx, open_store
+from app.store.repos import repo_id_by_name_tx
+from app.store.votes import VoteSnapshot, snapshots_tx
 from app.votes.explain import render_explanation
 
 _REF = re.compile(r"^(?:(?P<repo>[\w.-]+/[\w.-]+)#)?(?P<number>\d+)$")
@@ -43,16 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _snapshots(tx: Tx, full_name: str, number: int, history: bool) -> list[Row] | None:
-    repo_id = tx.scalar("SELECT id FROM repos WHERE lower(full_name) = lower(?)", (full_name,))
+def _snapshots(tx: Tx, full_name: str, number: int, history: bool) -> list[VoteSnapshot] | None:
+    repo_id = repo_id_by_name_tx(tx, full_name)
     if repo_id is None:
         return None
-    rows = tx.fetchall(
-        "SELECT taken_at, explanation FROM vote_snapshots"
-        " WHERE repo_id = ? AND issue_number = ? ORDER BY id",
-        (repo_id, number),
-    )
-    return rows if history else rows[-1:]
+    snapshots = snapshots_tx(tx, repo_id, number)
+    return snapshots if history else snapshots[-1:]
 
 
 def main(argv: list[str], settings: Settings | None = None) -> int:
@@ -66,15 +64,15 @@ def main(argv: list[str], settings: Settings | None = None) -> int:
         print(f"townhall votes: {error}", file=sys.stderr)
         return 2
     try:
-        rows = store.run_sync(lambda tx: _snapshots(tx, full_name, number, args.history))
+        snapshots = store.run_sync(lambda tx: _snapshots(tx, full_name, number, args.history))
     finally:
         store.close_sync()
     ref = f"{full_name}#{number}"
-    if not rows:
-        what = "repository is not known" if rows is None else "issue has not been swept"
+    if not snapshots:
+        what = "repository is not known" if snapshots is None else "issue has not been swept"
         print(f"townhall votes: {ref}: this {what}", file=sys.stderr)
         return 1
-    explained = [(json.loads(row["explanation"]), row["taken_at"]) for row in rows]
+    explained = [(snapshot.explanation, snapshot.taken_at) for snapshot in snapshots]
     if args.json:
         print(json.dumps([data | {"taken_at": taken} for data, taken in explained], indent=2))
         return 0

@@ -19,20 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.policy import VotePolicy
-from app.store.entities import body_hash
+from app.store.issues import body_hash
 from app.votes import texts
 from app.votes.ballots import (
     Decision,
     Direction,
     IssueSnapshot,
     MaintainerAct,
-    Outcome,
     Reaction,
     SignalLine,
     Standing,
     Verdict,
     VoteLine,
     VoterFacts,
+    VoteStatus,
 )
 
 # Scores are sums of floats (weights, decay); rounding keeps 2.9999999 from missing 3.
@@ -207,7 +207,7 @@ class _Count:
 
 @dataclass(frozen=True)
 class _Result:
-    outcome: Outcome
+    outcome: VoteStatus
     reasons: tuple[str, ...]
     approved_hash: str | None
     held_since: datetime | None = None

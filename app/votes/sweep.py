@@ -19,20 +19,19 @@ from app.clock import Clock
 from app.github.client import Client, GitHubAccess
 from app.policy import Policy
 from app.store import Store, leases
+from app.store.votes import (
+    SweepFigures,
+    finish_sweep_tx,
+    save_labels_applied_tx,
+    save_tally_tx,
+    start_sweep_tx,
+)
 from app.votes import query
 from app.votes.explain import explanation, explanation_fingerprint
 from app.votes.facts import VoterCaches, VoterLookup
 from app.votes.fetch import Meter, VoteReader, chunks
 from app.votes.publish import Publisher
-from app.votes.record import (
-    Decided,
-    IssueMemory,
-    finish_sweep_tx,
-    load_memory_tx,
-    record_decisions_tx,
-    save_published_tx,
-    start_sweep_tx,
-)
+from app.votes.record import Decided, IssueMemory, load_memory_tx, record_decisions_tx
 from app.votes.rules import decide
 from app.votes.tally import OWN_LABELS, fingerprint, render_tally, state_labels
 
@@ -114,15 +113,15 @@ class SweepReport:
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)
 
-    def figures(self) -> dict[str, int]:
+    def figures(self) -> SweepFigures:
         """Return the figures stored on the sweep's audit row."""
-        return {
-            "issues": self.issues,
-            "changed": len(self.changes),
-            "graphql_requests": self.meter.graphql_requests,
-            "graphql_cost": self.meter.graphql_cost,
-            "rest_requests": self.meter.rest_reads + self.meter.rest_writes,
-        }
+        return SweepFigures(
+            issues=self.issues,
+            changed=len(self.changes),
+            graphql_requests=self.meter.graphql_requests,
+            graphql_cost=self.meter.graphql_cost,
+            rest_requests=self.meter.rest_reads + self.meter.rest_writes,
+        )
 
 
 async def sweep_repository(
@@ -250,7 +249,9 @@ async def _publish(
         if tuple(sorted(wanted_labels)) != tuple(sorted(applied)):
             await publisher.labels(number, issue.labels, wanted_labels)
             await services.store.run(
-                partial(save_published_tx, repo_id=repo.id, number=number, labels=wanted_labels)
+                partial(
+                    save_labels_applied_tx, repo_id=repo.id, number=number, labels=wanted_labels
+                )
             )
             synced += 1
         if not (decision.has_activity or memory.tally_comment_id is not None):
@@ -262,11 +263,11 @@ async def _publish(
         comment_id = await publisher.tally(number, body, memory.tally_comment_id)
         await services.store.run(
             partial(
-                save_published_tx,
+                save_tally_tx,
                 repo_id=repo.id,
                 number=number,
                 comment_id=comment_id,
-                tally_fingerprint=digest,
+                fingerprint=digest,
             )
         )
         written += 1

@@ -16,13 +16,12 @@ from typing import Any
 
 from app.commands import Verb, parse_command
 from app.store import Tx
-from app.store.entities import ensure_installation_tx
+from app.store.decisions import add_maintainer_decision_tx, withdraw_label_decisions_tx
 from app.store.tasks import record_event
-from app.store.times import to_db
 from app.votes.debounce import SweepDebouncer
 from app.votes.sweep import RepoRef
 from app.votes.tally import STATE_LABELS
-from app.webhooks.handler_context import HandlerContext, is_bot, repo_of
+from app.webhooks.handler_context import HandlerContext, ensure_repository_tx, is_bot, repo_of
 from app.webhooks.permissions import api_lookup
 from app.webhooks.router import Router
 
@@ -50,24 +49,15 @@ def _record_label_tx(
     tx: Tx, context: HandlerContext, payload: dict[str, Any], verdict: str, added: bool
 ) -> None:
     """Record (or, for an unlabel, withdraw) a maintainer's decision by label."""
-    repo_id = ensure_installation_tx(tx, context.clock, payload)
+    repo_id = ensure_repository_tx(tx, context.clock, payload)
     if repo_id is None:
         return
     number = payload["issue"]["number"]
     login = payload["sender"]["login"]
-    now = to_db(context.clock.now())
     if added:
-        tx.execute(
-            "INSERT INTO maintainer_decisions (repo_id, issue_number, login, decision, source,"
-            " created_at) VALUES (?, ?, ?, ?, 'label', ?)",
-            (repo_id, number, login, verdict, now),
-        )
+        add_maintainer_decision_tx(tx, context.clock, repo_id, number, login, verdict, "label")
     else:
-        tx.execute(
-            "UPDATE maintainer_decisions SET withdrawn_at = ? WHERE repo_id = ?"
-            " AND issue_number = ? AND source = 'label' AND decision = ? AND withdrawn_at IS NULL",
-            (now, repo_id, number, verdict),
-        )
+        withdraw_label_decisions_tx(tx, context.clock, repo_id, number, verdict)
     record_event(
         tx,
         context.clock,

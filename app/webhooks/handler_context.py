@@ -8,7 +8,9 @@ from typing import Any
 
 from app.clock import Clock
 from app.github.client import Client, GitHubAccess
-from app.store import Store
+from app.store import Store, Tx
+from app.store.installations import ensure_installation_tx
+from app.store.repos import Repository, upsert_repo_tx
 from app.webhooks.permissions import PermissionCache
 
 
@@ -46,3 +48,13 @@ def is_bot(user: dict[str, Any] | None) -> bool:
     if not user:
         return True
     return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+
+
+def ensure_repository_tx(tx: Tx, clock: Clock, payload: dict[str, Any]) -> int | None:
+    """Make sure the payload's installation and repository rows exist; return the repo id."""
+    installation = payload.get("installation")
+    repository = payload.get("repository")
+    if not isinstance(installation, dict) or not isinstance(repository, dict):
+        return None
+    ensure_installation_tx(tx, clock, installation["id"], repository["owner"]["login"])
+    return upsert_repo_tx(tx, clock, installation["id"], Repository.from_github(repository))

@@ -11,6 +11,7 @@ from app.clock import Clock
 from app.github.client import GitHubAccess
 from app.logs import log_context
 from app.store import Store
+from app.store.inbox import Delivery
 from app.webhooks import inbox
 from app.webhooks.handler_context import HandlerContext
 from app.webhooks.permissions import PermissionCache
@@ -39,12 +40,12 @@ class InboxProcessor:
         """Tell the processor new work is waiting."""
         self._wakeup.set()
 
-    async def process_one(self, delivery: inbox.Delivery) -> str:
+    async def process_one(self, delivery: Delivery) -> str:
         """Run every handler for one claimed delivery; return the status recorded."""
         with log_context(delivery=delivery.id):
             return await self._process(delivery)
 
-    async def _process(self, delivery: inbox.Delivery) -> str:
+    async def _process(self, delivery: Delivery) -> str:
         handlers = self._router.handlers_for(delivery.event, delivery.action)
         if not handlers:
             await inbox.finish(self._store, self._clock, delivery, "ignored")

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from reviewer.static.diff import FileDiff, first_commentable_line, parse_diff
 from reviewer.static.findings import DIFF_TOOL, Finding, Severity
-from reviewer.static.paths import is_generated_blob, matches_any
+from reviewer.static.paths import any_glob_matches, is_generated_blob
 from reviewer.static.secrets import find_secrets
 from reviewer.static.testloss import check_deleted_tests
 
@@ -62,7 +62,7 @@ def check_protected_paths(files: Sequence[FileDiff], protected: Sequence[str]) -
     patterns = tuple(protected)
     for file in files:
         touched = [path for path in (file.old_path, file.new_path) if path]
-        hits = [path for path in dict.fromkeys(touched) if matches_any(patterns, path)]
+        hits = [path for path in dict.fromkeys(touched) if any_glob_matches(patterns, path)]
         if hits:
             findings.append(
                 Finding(

@@ -42,7 +42,7 @@ def matches_glob(pattern: str, path: str) -> bool:
     return glob_match(pattern, path)
 
 
-def matches_any(patterns: tuple[str, ...] | list[str], path: str) -> bool:
+def any_glob_matches(patterns: tuple[str, ...] | list[str], path: str) -> bool:
     """Return whether `path` matches at least one of `patterns`."""
     return any(matches_glob(pattern, path) for pattern in patterns)
 

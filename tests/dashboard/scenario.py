@@ -21,10 +21,10 @@ from app.settings import DEFAULT_MODELS
 from app.standins.scripted_model import Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx, open_store
 from app.store.attempts import fail_attempt_tx, start_attempt_tx
-from app.store.entities import upsert_issue_tx
+from app.store.issues import IssueRecord, upsert_issue_tx
 from app.store.reviews import ReviewRecord, insert_review_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
-from app.store.timings import record_tick
+from app.store.timings import TickTiming, record_tick
 from app.taskstate import TaskState
 from tests.stands import calc_repository, running_stands
 from workers.attempt import WorkerDeps, run_attempt
@@ -108,7 +108,7 @@ def _seed(tx: Tx, clock: SystemClock, installation_id: int, number: int, head: s
             tx,
             clock,
             1,
-            {"number": issue_number, "title": title, "body": body, "user": {"login": "alice"}},
+            IssueRecord(number=issue_number, title=title, body=body, author="alice"),
         )
         tx.execute(
             "UPDATE issues SET decision = 'approved', score = ? WHERE repo_id = 1 AND number = ?",
@@ -200,6 +200,7 @@ async def _after_attempts(store: Store, clock: SystemClock, head: str) -> None:
                 model_decision="approve",
                 merge_sha="5eed" * 10,
             ),
+            head_reviewed=True,
         )
         transition_tx(tx, clock, 1, TaskState.MERGED, actor="reviewer", reason="approved")
         start_attempt_tx(tx, clock, 3, head, "ceo", "worker-2")
@@ -208,4 +209,4 @@ async def _after_attempts(store: Store, clock: SystemClock, head: str) -> None:
 
     await store.run(merge_and_stall)
     now = clock.now()
-    await record_tick(store, now - timedelta(seconds=3), now, True, "1 repositories")
+    await record_tick(store, TickTiming(now - timedelta(seconds=3), now, True, "1 repositories"))

@@ -17,7 +17,7 @@ import pytest
 from app.clock import ManualClock
 from app.serving import ServerThread
 from app.store import Store, Tx, open_store
-from app.store.entities import upsert_issue_tx
+from app.store.issues import IssueRecord, upsert_issue_tx
 from app.web import WebConfig, create_web_app
 from tests.dashboard.fill import fill
 
@@ -112,7 +112,7 @@ def _hostile_issue(tx: Tx, store: Store) -> None:
         tx,
         ManualClock(NOW),
         1,
-        {"number": 5000, "title": HOSTILE, "body": "", "user": {"login": "mallory"}},
+        IssueRecord(number=5000, title=HOSTILE, body="", author="mallory"),
     )
     tx.execute("UPDATE issues SET score = 999 WHERE number = 5000")
 

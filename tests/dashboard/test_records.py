@@ -11,6 +11,8 @@ from app.logs import REDACTED
 from app.store import Store
 from app.store.tasks import record_event
 from app.store.timings import (
+    StepTiming,
+    TickTiming,
     last_successful_tick_tx,
     record_step,
     record_tick,
@@ -23,9 +25,8 @@ async def test_record_step_stores_the_duration_and_outcome(
     store: Store, clock: ManualClock
 ) -> None:
     started = clock.now()
-    await record_step(
-        store, clock, 4, 1, "fetch", started, started + timedelta(seconds=2.5), True, "main@abc"
-    )
+    timing = StepTiming(4, 1, "fetch", started, started + timedelta(seconds=2.5), True, "main@abc")
+    await record_step(store, clock, timing)
     row = await store.fetchone("SELECT * FROM attempt_steps")
     assert row is not None
     assert (row["task_id"], row["attempt"], row["step"], row["ok"], row["detail"]) == (
@@ -64,9 +65,9 @@ async def test_last_successful_tick_reads_ticks_and_tick_completed_events(
 ) -> None:
     assert store.run_sync(last_successful_tick_tx) is None
     first = clock.now()
-    await record_tick(store, first - timedelta(seconds=20), first, True)
+    await record_tick(store, TickTiming(first - timedelta(seconds=20), first, True))
     clock.advance(timedelta(minutes=5))
-    await record_tick(store, clock.now(), clock.now(), False, "GitHub was down")
+    await record_tick(store, TickTiming(clock.now(), clock.now(), False, "GitHub was down"))
     assert store.run_sync(last_successful_tick_tx) == first  # the failed one does not count
     clock.advance(timedelta(minutes=5))
     await store.run(

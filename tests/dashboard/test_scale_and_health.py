@@ -18,7 +18,7 @@ from app.dashboard.render import render_html, status_json
 from app.dashboard.routes import DashboardConfig, load_dashboard
 from app.serving import ServerThread
 from app.store import Store, open_store
-from app.store.timings import record_tick
+from app.store.timings import TickTiming, record_tick
 from app.web import WebConfig, create_web_app
 from tests.dashboard.fill import Filled, fill
 
@@ -143,7 +143,8 @@ def test_healthz_turns_unhealthy_when_the_tick_is_overdue_and_recovers(tmp_path:
             overdue = health()
             assert overdue.status_code == 503
             assert overdue.json()["status"] == "unhealthy"
-            asyncio.run(record_tick(store, clock.now() - timedelta(seconds=5), clock.now(), True))
+            ended = clock.now()
+            asyncio.run(record_tick(store, TickTiming(ended - timedelta(seconds=5), ended, True)))
             assert health().status_code == 200
             clock.advance(timedelta(minutes=14))
             assert health().status_code == 200

@@ -19,16 +19,18 @@ import pytest
 from githubkit import GitHub
 
 from app.clock import SystemClock
-from app.sandbox import LocalOptions
+from app.sandbox import LocalOptions, LocalSandboxes
 from app.sandbox.env import DEFAULT_PATH
 from app.standins.localhub import LocalHubControl
 from app.standins.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx
+from app.store.reviews import tasks_due_for_post_merge
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
 from reviewer.deps import ReviewDeps
+from reviewer.postmerge import run_post_merge_check
 from reviewer.rubric import DEFAULT_RUBRIC
-from reviewer.run import review_pending, run_review
+from reviewer.run import run_review
 from tests.stands import calc_repository, running_stands, seed_running_task
 from workers.publish import FileChange, PullRequestText, publish_change
 
@@ -85,9 +87,8 @@ def make_world(tmp_path: Path, store: Store, policy: str = POLICY) -> Iterator[W
         seed_running_task(
             store, stands, title="add() subtracts", body="2 + 3 should be 5", max_attempts=3
         )
-        deps = ReviewDeps(
-            store, SystemClock(), stands.access, stands.llm, sandbox_local=tool_sandbox()
-        )
+        sandboxes = LocalSandboxes(tool_sandbox())
+        deps = ReviewDeps(store, SystemClock(), stands.access, stands.llm, sandboxes=sandboxes)
         yield World(stands.ctl, stands.model, deps, store, stands.repo_path, stands.installation_id)
 
 
@@ -338,8 +339,8 @@ async def test_maintainer_mode_approves_labels_and_waits(tmp_path: Path, store: 
         assert [label.name for label in pull.labels] == ["townhall:ready"]
         assert [r.state for r in reviews] == ["APPROVED"]
 
-        # A maintainer merges by hand; the tick's reconcile moves the task, and the reviewer's
-        # pending work then checks the base branch after that merge.
+        # A maintainer merges by hand; the tick's reconcile moves the task, and the CEO's
+        # review step then checks the base branch after that merge.
         async with world.github() as github:
             await github.rest.pulls.async_merge(OWNER, REPO, pr, merge_method="squash")
         await world.store.run(
@@ -347,11 +348,13 @@ async def test_maintainer_mode_approves_labels_and_waits(tmp_path: Path, store: 
                 tx, SystemClock(), 1, TaskState.MERGED, actor="github", reason="PR merged by hand"
             )
         )
-        pending = await review_pending(world.deps)
-        assert [(r.outcome, r.post_merge) for r in pending] == [("merged", "passed")]
+        assert await tasks_due_for_post_merge(world.store) == [1]
+        checked = await run_post_merge_check(world.deps, 1)
+        assert checked.outcome == "passed"
         [row] = await review_rows(world)
         assert row["post_merge"] == "passed" and "unittest" in row["post_merge_log"]
-        assert await review_pending(world.deps) == []  # checked once
+        assert await tasks_due_for_post_merge(world.store) == []  # checked once
+        assert (await run_post_merge_check(world.deps, 1)).outcome == "not_due"
 
 
 async def test_a_failed_new_head_loses_the_ready_label(tmp_path: Path, store: Store) -> None:
@@ -359,7 +362,7 @@ async def test_a_failed_new_head_loses_the_ready_label(tmp_path: Path, store: St
     for world in make_world(tmp_path, store, policy):
         pr = await open_pr(world, {"calc/core.py": FIXED}, as_app=False)
         world.model.load([Script("reviewer", [submit(), submit()])])
-        assert (await review_pending(world.deps))[0].outcome == "awaiting_maintainer"
+        assert (await run_review(world.deps, 1)).outcome == "awaiting_maintainer"
 
         # A person pushes a new head with a lint error onto the approved PR.
         async with world.github() as person:
@@ -377,7 +380,7 @@ async def test_a_failed_new_head_loses_the_ready_label(tmp_path: Path, store: St
             head = (await person.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data.head.sha
         await world.store.execute("UPDATE tasks SET head_sha = ? WHERE id = 1", (head,))
 
-        [result] = await review_pending(world.deps)
+        result = await run_review(world.deps, 1)
 
         assert (result.outcome, result.head_sha) == ("changes_requested", head)
         async with world.github() as github:

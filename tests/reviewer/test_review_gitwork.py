@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.github.git import Remote
 from reviewer.gitwork import (
     Conflict,
     HeadMoved,
@@ -59,7 +60,9 @@ def test_the_head_is_merged_with_the_current_base(origin: Path, tmp_path: Path) 
     head = branch(origin, "townhall/issue-1", {"a.py": "x = 10\n"})
     base = commit(origin, {"b.py": "y = 20\n"}, "meanwhile on main")
 
-    merged = merge_pull_head(str(origin), "t0ken", "main", "townhall/issue-1", head, tmp_path / "w")
+    merged = merge_pull_head(
+        Remote(str(origin), "t0ken"), "main", "townhall/issue-1", head, tmp_path / "w"
+    )
 
     assert isinstance(merged, Merged)
     assert (merged.base_sha, merged.head_sha) == (base, head)
@@ -72,14 +75,14 @@ def test_the_head_is_merged_with_the_current_base(origin: Path, tmp_path: Path) 
 
 def test_the_policy_comes_from_the_base_not_the_pull_request(origin: Path, tmp_path: Path) -> None:
     head = branch(origin, "pr", {".townhall.toml": '[merge]\nmode = "auto"\n'})
-    merged = merge_pull_head(str(origin), "t", "main", "pr", head, tmp_path / "w")
+    merged = merge_pull_head(Remote(str(origin), "t"), "main", "pr", head, tmp_path / "w")
     assert isinstance(merged, Merged) and merged.policy_text == "[merge]\n"
 
 
 def test_a_conflict_names_the_files(origin: Path, tmp_path: Path) -> None:
     head = branch(origin, "pr", {"a.py": "x = 'head'\n"})
     base = commit(origin, {"a.py": "x = 'base'\n"}, "conflicting")
-    result = merge_pull_head(str(origin), "t", "main", "pr", head, tmp_path / "w")
+    result = merge_pull_head(Remote(str(origin), "t"), "main", "pr", head, tmp_path / "w")
     assert result == Conflict(base, ("a.py",))
 
 
@@ -88,7 +91,7 @@ def test_a_head_no_longer_on_its_branch_is_stale(origin: Path, tmp_path: Path) -
     git(origin, "branch", "-f", "pr", "main")  # force-pushed away
     git(origin, "gc", "-q", "--prune=now")
     with pytest.raises(HeadMoved):
-        merge_pull_head(str(origin), "t", "main", "pr", old, tmp_path / "w")
+        merge_pull_head(Remote(str(origin), "t"), "main", "pr", old, tmp_path / "w")
 
 
 def test_a_gitconfig_in_the_pull_request_is_never_read(origin: Path, tmp_path: Path) -> None:
@@ -109,7 +112,7 @@ def test_a_gitconfig_in_the_pull_request_is_never_read(origin: Path, tmp_path: P
     assert marker.exists()
     marker.unlink()
 
-    merged = merge_pull_head(str(origin), "t", "main", "pr", head, tmp_path / "w")
+    merged = merge_pull_head(Remote(str(origin), "t"), "main", "pr", head, tmp_path / "w")
     assert isinstance(merged, Merged)
     assert not marker.exists()
 
@@ -117,7 +120,7 @@ def test_a_gitconfig_in_the_pull_request_is_never_read(origin: Path, tmp_path: P
 def test_a_revert_is_computed_on_top_of_later_commits(origin: Path, tmp_path: Path) -> None:
     merge = commit(origin, {"a.py": "x = 'merged'\n", "c.py": "new = 1\n"}, "the merge")
     tip = commit(origin, {"b.py": "y = 'later'\n"}, "a later commit")
-    space, fetched_tip = fetch_branch(str(origin), "t", "main", tmp_path / "w")
+    space, fetched_tip = fetch_branch(Remote(str(origin), "t"), "main", tmp_path / "w")
     assert fetched_tip == tip
 
     changes = revert_changes(space, merge, tip)
@@ -128,5 +131,5 @@ def test_a_revert_is_computed_on_top_of_later_commits(origin: Path, tmp_path: Pa
 def test_a_revert_that_conflicts_with_later_commits_is_none(origin: Path, tmp_path: Path) -> None:
     merge = commit(origin, {"a.py": "x = 'merged'\n"}, "the merge")
     tip = commit(origin, {"a.py": "x = 'edited after'\n"}, "edits the same line")
-    space, _ = fetch_branch(str(origin), "t", "main", tmp_path / "w")
+    space, _ = fetch_branch(Remote(str(origin), "t"), "main", tmp_path / "w")
     assert revert_changes(space, merge, tip) is None

@@ -6,20 +6,14 @@ from datetime import timedelta
 
 from app.clock import ManualClock
 from app.store import Store, Tx
-from app.store.reviews import claim_tx, recover_stalled_reviews, send_back_tx
+from app.store.reviews import PastReview, claim_tx, recover_stalled_reviews, send_back_tx
 from app.store.tasks import create_task_tx, transition_tx
 from app.taskstate import TaskState
 from reviewer.actions import combine_checks
 from reviewer.messages import comment_list, inline_payload, review_body, worker_feedback
 from reviewer.rubric import Criterion
 from reviewer.static.report import StaticReport
-from reviewer.trigger import (
-    MAX_ERRORS,
-    PastReview,
-    needs_merge,
-    needs_post_merge_check,
-    needs_review,
-)
+from reviewer.trigger import MAX_ERRORS, needs_merge, needs_post_merge_check, needs_review
 from reviewer.verdict import Comment, ModelReview, Verdict
 
 REPORT: StaticReport = {

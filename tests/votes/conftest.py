@@ -18,7 +18,8 @@ from app.settings import GitHubAppCredentials
 from app.standins.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
 from app.standins.localhub.models import Comment
 from app.store import Store, Tx
-from app.store.entities import upsert_installation_tx, upsert_repo_tx
+from app.store.installations import Installation, upsert_installation_tx
+from app.store.repos import Repository, upsert_repo_tx
 from app.votes.sweep import RepoRef, SweepReport, VoteServices, sweep_repository
 
 APP_ID = 4242
@@ -96,8 +97,8 @@ POLICY = Policy(votes=VotePolicy(window_hours=1.0))
 
 
 def _register(tx: Tx, clock: ManualClock, installation_id: int, repo: dict[str, Any]) -> None:
-    upsert_installation_tx(tx, clock, {"id": installation_id, "account": {"login": OWNER}})
-    upsert_repo_tx(tx, clock, installation_id, repo)
+    upsert_installation_tx(tx, clock, Installation(installation_id, OWNER))
+    upsert_repo_tx(tx, clock, installation_id, Repository.from_github(repo))
 
 
 @pytest.fixture

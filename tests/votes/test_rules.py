@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.policy import VotePolicy
-from app.store.entities import body_hash
+from app.store.issues import body_hash
 from app.votes.ballots import (
     Account,
     IssueSnapshot,

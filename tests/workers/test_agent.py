@@ -9,7 +9,15 @@ import anthropic
 import pytest
 
 from app.clock import ManualClock
-from app.llm import LLM, CallContext, store_recorder
+from app.llm import (
+    LLM,
+    AnthropicModel,
+    CallContext,
+    ModelTurn,
+    ModelUsage,
+    ToolCall,
+    store_recorder,
+)
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES
 from app.standins.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
@@ -54,12 +62,11 @@ def scripted() -> Iterator[tuple[ScriptedModel, str]]:
 def session(url: str, store: Store, clock: ManualClock, limits: Limits) -> AgentSession:
     client = anthropic.AsyncAnthropic(api_key="k", base_url=url, max_retries=0, timeout=10)
     llm = LLM(client, DEFAULT_MODELS, DEFAULT_PRICES, store_recorder(store, clock))
+    context = CallContext(phase="agent", task_id=1, attempt=1, role="developer")
     return AgentSession(
-        llm=llm,
+        model=AnthropicModel(llm, "standard", context),
         tools=NotesToolBox(),
         system="You are a worker.",
-        tier="standard",
-        context=CallContext(phase="agent", task_id=1, attempt=1, role="developer"),
         limits=limits,
     )
 
@@ -161,3 +168,46 @@ async def test_model_errors_end_the_run_with_an_outcome(
     agent = session(url, store, clock, Limits())
     assert await agent.run("Work.") == Outcome.MODEL_ERROR
     assert "Overloaded" in agent.summary or "529" in agent.summary
+
+
+class SteadyModel:
+    """A model stand-in that asks for the same tool every turn and adds fixed usage per turn."""
+
+    def __init__(self, per_turn: ModelUsage) -> None:
+        self.usage = ModelUsage()
+        self.per_turn = per_turn
+
+    async def query(
+        self,
+        system: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+    ) -> ModelTurn:
+        self.usage += self.per_turn
+        call_id = f"call-{self.usage.calls}"
+        block = {"type": "tool_use", "id": call_id, "name": "write_note", "input": {"name": "x"}}
+        return ModelTurn((block,), (ToolCall(call_id, "write_note", {"name": "x"}),), "")
+
+
+async def test_output_token_limit_stops_the_loop() -> None:
+    agent = AgentSession(
+        model=SteadyModel(ModelUsage(calls=1, output_tokens=600)),
+        tools=NotesToolBox(),
+        system="You are a worker.",
+        limits=Limits(max_output_tokens=1000),
+    )
+    assert await agent.run("Write.") == Outcome.TOKEN_LIMIT
+    assert agent.turns == 2
+
+
+async def test_wall_time_limit_stops_the_loop() -> None:
+    ticks = iter(range(0, 1000, 10))
+    agent = AgentSession(
+        model=SteadyModel(ModelUsage(calls=1)),
+        tools=NotesToolBox(),
+        system="You are a worker.",
+        limits=Limits(max_seconds=25),
+        clock=lambda: float(next(ticks)),
+    )
+    assert await agent.run("Write.") == Outcome.TIME_LIMIT
+    assert agent.turns == 2  # queried at 10 s and 20 s after the start, stopped at 30 s

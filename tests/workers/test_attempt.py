@@ -127,6 +127,22 @@ async def test_no_change_is_a_failure_not_a_success(world: World) -> None:
     assert attempt is not None and attempt["outcome"] == "no_changes", attempt
 
 
+async def test_the_attempt_returns_the_report_it_recorded(world: World) -> None:
+    world.model.load([Script("worker", [FINISH])])
+    report = await run_attempt(world.deps, 1, 1)
+    assert report is not None
+    assert (report.outcome, report.changed_files, report.pull, report.turns) == (
+        "no_changes",
+        (),
+        None,
+        1,
+    )
+    assert report.summary == "add() now adds; the unit test passes."
+    attempt = await world.store.fetchone("SELECT outcome, cost_usd FROM attempts")
+    assert attempt == {"outcome": report.outcome, "cost_usd": report.cost_usd}
+    assert await run_attempt(world.deps, 1, 1) is None  # recorded: no longer a running attempt
+
+
 async def test_a_stale_dispatch_does_nothing(world: World) -> None:
     await run_attempt(world.deps, 1, 7)
     assert world.model.requests == []
@@ -303,16 +319,15 @@ async def test_an_agent_probing_for_secrets_finds_none(
 
 
 async def test_the_worker_renews_its_lease_as_the_holder_recorded_at_dispatch(
-    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from dataclasses import replace
     from datetime import timedelta
 
-    import workers.attempt
-
-    monkeypatch.setattr(workers.attempt, "WORKER_LEASE_TTL", timedelta(seconds=0.3))
+    deps = replace(world.deps, lease_ttl=timedelta(seconds=0.3))
     slow = Turn([ToolUse("run", {"command": "sleep 1"})])
     world.model.load([Script("worker", [slow, FIX, FINISH])])
-    await run_attempt(world.deps, 1, 1, worker="some-other-name")
+    await run_attempt(deps, 1, 1, worker="some-other-name")
     assert "was lost" not in caplog.text
     attempt = await world.store.fetchone("SELECT outcome FROM attempts")
     assert attempt == {"outcome": "verified"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sandbox import LocalOptions, LocalSandbox, create_sandbox
+from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes
 from app.sandbox.bwrap import bwrap_argv
 from tests.workers.sandbox_helpers import BWRAP_SKIP, write_tree
 
@@ -34,7 +34,7 @@ def host_port() -> Iterator[int]:
 @pytest.fixture
 async def auto_sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     """A local sandbox with the default isolation ("auto")."""
-    sandbox = await create_sandbox("local", write_tree(tmp_path / "tree"))
+    sandbox = await LocalSandboxes().create(write_tree(tmp_path / "tree"))
     assert isinstance(sandbox, LocalSandbox)
     yield sandbox
     await sandbox.close()
@@ -79,7 +79,7 @@ async def test_network_is_blocked_inside_bwrap(auto_sandbox: LocalSandbox, host_
 async def test_without_bwrap_the_same_connection_succeeds(tmp_path: Path, host_port: int) -> None:
     # The counterpart of the test above: the probe really does reach the host when not isolated.
     tree = write_tree(tmp_path / "tree")
-    sandbox = await create_sandbox("local", tree, local=LocalOptions(isolation="none"))
+    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(tree)
     try:
         result = await sandbox.exec(CONNECT.format(port=host_port), timeout=30)
         assert result.stdout.strip() == "connected", result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
-from app.github.git import FetchError, fetch_tree
+from app.github.git import FetchError, Remote, fetch_tree
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
@@ -58,14 +58,14 @@ def git(*args: str, cwd: Path) -> str:
 async def test_fetch_checks_out_the_tree_without_any_credential(hub: Hub, tmp_path: Path) -> None:
     token = await hub.access.installation_token(hub.installation_id, [REPO])
     clone_url = hub.ctl.clone_url(OWNER, REPO)
-    sha = fetch_tree(clone_url, token.token, "main", None, tmp_path / "tree")
+    sha = fetch_tree(Remote(clone_url, token.token), "main", None, tmp_path / "tree")
     assert (tmp_path / "tree" / "pkg" / "core.py").read_text() == "VALUE = 1\n"
     assert len(sha) == 40
     for path in (tmp_path / "tree").rglob("*"):
         if path.is_file():
             assert token.token.encode() not in path.read_bytes(), path
     with pytest.raises(FetchError, match="git fetch failed") as failed:
-        fetch_tree(clone_url, "not-a-token", "main", None, tmp_path / "denied")
+        fetch_tree(Remote(clone_url, "not-a-token"), "main", None, tmp_path / "denied")
     assert "not-a-token" not in str(failed.value)
 
 
@@ -140,7 +140,7 @@ async def test_an_empty_change_is_refused(hub: Hub) -> None:
 
 
 def test_a_committed_gitconfig_is_never_read_on_the_trusted_side(tmp_path: Path) -> None:
-    from app.github.git import mirror_branch
+    from app.github.git import Remote, mirror_branch
 
     canary = tmp_path / "pwned"
     source = tmp_path / "evil"
@@ -151,7 +151,7 @@ def test_a_committed_gitconfig_is_never_read_on_the_trusted_side(tmp_path: Path)
     git("add", ".", cwd=source)
     git("-c", "user.name=e", "-c", "user.email=e@e", "commit", "-qm", "evil", cwd=source)
     mirror = tmp_path / "mirror"
-    mirror_branch(str(source), "unused-token", "main", mirror)
-    mirror_branch(str(source), "unused-token", "main", mirror)  # checkout + clean again
+    mirror_branch(Remote(str(source), "unused-token"), "main", mirror)
+    mirror_branch(Remote(str(source), "unused-token"), "main", mirror)  # checkout + clean again
     assert (mirror / ".gitconfig").exists()
     assert not canary.exists()

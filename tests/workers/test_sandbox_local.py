@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.pathrules import PathError
-from app.sandbox import LocalOptions, LocalSandbox, SandboxFileError, create_sandbox
+from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes, SandboxFileError
 from tests.workers.sandbox_helpers import ISOLATIONS, git, write_tree
 
 
@@ -19,7 +19,7 @@ from tests.workers.sandbox_helpers import ISOLATIONS, git, write_tree
 async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     """A local sandbox over the sample tree, with and without bubblewrap."""
     options = LocalOptions(isolation=request.param, output_cap=4096)
-    created = await create_sandbox("local", write_tree(tmp_path / "tree"), local=options)
+    created = await LocalSandboxes(options).create(write_tree(tmp_path / "tree"))
     assert isinstance(created, LocalSandbox)
     yield created
     await created.close()
@@ -138,8 +138,8 @@ async def test_a_fresh_git_repository_holds_the_base_tree(sandbox: LocalSandbox)
 
 
 async def test_close_deletes_the_sandbox(tmp_path: Path) -> None:
-    sandbox = await create_sandbox(
-        "local", write_tree(tmp_path / "tree"), local=LocalOptions(isolation="none")
+    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(
+        write_tree(tmp_path / "tree")
     )
     checkout = Path(sandbox.checkout)
     assert await asyncio.to_thread(checkout.is_dir)
@@ -152,17 +152,12 @@ async def test_the_source_git_directory_is_never_copied(tmp_path: Path) -> None:
     git(tree, "init", "-q")
     git(tree, "add", "-A")
     git(tree, "commit", "-qm", "source commit")
-    sandbox = await create_sandbox("local", tree, local=LocalOptions(isolation="none"))
+    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(tree)
     try:
         log = await sandbox.exec("git log --format=%s", timeout=30)
         assert log.stdout == "Townhall: base tree\n"
     finally:
         await sandbox.close()
-
-
-async def test_unknown_backend_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown sandbox backend 'docker'"):
-        await create_sandbox("docker", tmp_path)
 
 
 def test_extra_environment_cannot_carry_secrets(tmp_path: Path) -> None:

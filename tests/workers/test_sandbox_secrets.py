@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sandbox import LocalOptions, LocalSandbox, create_sandbox, export_tree
+from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes, export_tree
 from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, git, write_tree
 
 SECRET = "ghs_TownhallFakeSecret0123456789"
@@ -68,7 +68,7 @@ async def test_secrets_appear_nowhere_in_the_sandbox(
 ) -> None:
     tree = tmp_path / "export"
     export_tree(secret_host, "HEAD", tree)
-    sandbox = await create_sandbox("local", tree, local=LocalOptions(isolation=isolation))
+    sandbox = await LocalSandboxes(LocalOptions(isolation=isolation)).create(tree)
     assert isinstance(sandbox, LocalSandbox)
     try:
         dump = await sandbox.exec(
@@ -103,7 +103,7 @@ async def test_secrets_appear_nowhere_in_the_sandbox(
 async def test_no_process_inside_bwrap_sees_a_secret(secret_host: Path, tmp_path: Path) -> None:
     tree = tmp_path / "export"
     export_tree(secret_host, "HEAD", tree)
-    sandbox = await create_sandbox("local", tree, local=LocalOptions(isolation="bwrap"))
+    sandbox = await LocalSandboxes(LocalOptions(isolation="bwrap")).create(tree)
     try:
         seen = await sandbox.exec(
             "for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; done;"

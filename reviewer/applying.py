@@ -1,4 +1,4 @@
-"""Act on a review: post it, then merge, wait, or send the task back with its feedback."""
+"""Apply a review's verdict: post it, then merge, wait, or send the task back with feedback."""
 
 from __future__ import annotations
 
@@ -6,15 +6,7 @@ from dataclasses import replace
 
 from app.github.client import Client
 from app.policy import Policy
-from app.store import Tx
-from app.store.reviews import (
-    ReviewRecord,
-    ReviewResult,
-    ReviewTarget,
-    insert_review_tx,
-    send_back_tx,
-    settle_tx,
-)
+from app.store.reviews import ReviewRecord, ReviewTarget, send_back, settle
 from app.taskstate import TaskState
 from reviewer import actions
 from reviewer.deps import ReviewDeps
@@ -22,7 +14,9 @@ from reviewer.evaluate import Evaluation
 from reviewer.gitwork import Conflict, Merged
 from reviewer.merging import Landing, land
 from reviewer.messages import inline_payload, review_body, worker_feedback
+from reviewer.result import ReviewResult
 from reviewer.texts import CONFLICT_COMMENT, CONFLICT_FEEDBACK, MAINTAINER_NOTE, READY_LABEL
+from reviewer.trigger import head_is_done
 
 
 async def act_on_verdict(
@@ -78,12 +72,7 @@ async def act_on_verdict(
     if not approve:
         feedback = worker_feedback(verdict, pull.number, head)
         reason = f"changes requested: {verdict.reasons[0]}"
-
-        def send_back(tx: Tx) -> None:
-            insert_review_tx(tx, deps.clock, record)
-            send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
-
-        await deps.store.run(send_back)
+        await _send_back(deps, record, reason, feedback)
         # A new head that fails review is no longer ready for a maintainer to merge.
         await actions.remove_label(client, target.owner, target.repo, pull.number, READY_LABEL)
         return ReviewResult(target.task_id, "changes_requested", reason, head)
@@ -91,12 +80,16 @@ async def act_on_verdict(
         await actions.add_label(client, target.owner, target.repo, pull.number, READY_LABEL)
         waiting = replace(record, outcome="awaiting_maintainer")
         reason = f"approved {head[:12]}; merge mode is maintainer, waiting for a person to merge"
-
-        def wait(tx: Tx) -> None:
-            insert_review_tx(tx, deps.clock, waiting)
-            settle_tx(tx, deps.clock, target.task_id, TaskState.PR_OPEN, reason, head_sha=head)
-
-        await deps.store.run(wait)
+        await settle(
+            deps.store,
+            deps.clock,
+            target.task_id,
+            TaskState.PR_OPEN,
+            reason,
+            record=waiting,
+            head_reviewed=head_is_done(waiting.outcome),
+            head_sha=head,
+        )
         return ReviewResult(target.task_id, "awaiting_maintainer", reason, head)
     landing = Landing(deps.store, deps.clock, client, target, pull, policy)
     return await land(landing, review=record, base_sha=merged.base_sha)
@@ -138,10 +131,12 @@ async def send_back_conflict(
         reasons=(f"merge conflict with {pull.base_ref} in {files}",),
     )
     reason = f"merge conflict with {pull.base_ref}"
-
-    def send_back(tx: Tx) -> None:
-        insert_review_tx(tx, deps.clock, record)
-        send_back_tx(tx, deps.clock, target.task_id, reason, feedback)
-
-    await deps.store.run(send_back)
+    await _send_back(deps, record, reason, feedback)
     return ReviewResult(target.task_id, "conflict", reason, head)
+
+
+async def _send_back(deps: ReviewDeps, record: ReviewRecord, reason: str, feedback: str) -> None:
+    done = head_is_done(record.outcome)
+    await send_back(
+        deps.store, deps.clock, record, head_reviewed=done, reason=reason, feedback=feedback
+    )

@@ -1,0 +1,44 @@
+"""What one tick did: kept for the log, the CLI, Modal's function result and the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for the log, the CLI and the demo's progress view."""
+
+    ran: bool
+    reason: str = ""
+    drained: dict[str, int] = field(default_factory=dict)
+    recovered: list[tuple[int, int]] = field(default_factory=list)
+    swept: dict[str, int] = field(default_factory=dict)
+    planned: list[int] = field(default_factory=list)
+    plan_failures: list[int] = field(default_factory=list)
+    dispatched: list[tuple[int, int]] = field(default_factory=list)
+    waiting: dict[int, str] = field(default_factory=dict)
+    reconciled: list[str] = field(default_factory=list)
+    reviews: list[int] = field(default_factory=list)
+    post_merge_checks: list[int] = field(default_factory=list)
+    told: list[int] = field(default_factory=list)
+    budget_stop: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One paragraph saying what the tick did."""
+        if not self.ran:
+            return f"tick skipped: {self.reason}"
+        parts = [
+            f"inbox {self.drained or 'empty'}",
+            f"swept {self.swept}",
+            f"planned {len(self.planned)}",
+            f"dispatched {len(self.dispatched)}",
+            f"waiting {len(self.waiting)}",
+        ]
+        if self.recovered:
+            parts.append(f"recovered {len(self.recovered)} lost attempts")
+        if self.budget_stop:
+            parts.append(self.budget_stop)
+        parts += [f"error: {error}" for error in self.errors]
+        return "tick: " + "; ".join(parts)

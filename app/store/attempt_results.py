@@ -1,0 +1,189 @@
+"""A worker's attempt as the store sees it: what it reads at the start, what it records at the end.
+
+The worker reads one `AttemptInput` and, whatever happens, hands back one immutable
+`AttemptReport`; `record_attempt_report` writes it in one transaction (attempt row, changed
+files, the task's note, and the task's move to `pr_open` or back to the queue). A task that
+moved on meanwhile (cancelled, vetoed, recovered as lost) keeps its state: the late result is
+recorded on the attempt only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.clock import Clock
+from app.store import Store, Tx
+from app.store.attempts import end_attempt_tx, fail_attempt_tx, live_attempt_tx
+from app.store.notes import Note, add_note_tx, read_notes_tx
+from app.store.tasks import transition_tx
+from app.taskstate import TaskState
+
+
+class AttemptOutcome(StrEnum):
+    """How an attempt ended; only `verified` work becomes a ready PR."""
+
+    VERIFIED = "verified"
+    BUILD_FAILED = "build_failed"
+    NO_CHANGES = "no_changes"
+    LIMIT_REACHED = "limit_reached"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class AttemptInput:
+    """Everything read from the store about the task being attempted."""
+
+    task_id: int
+    attempt: int
+    max_attempts: int
+    issue_number: int
+    title: str
+    body: str
+    brief: str
+    role: str
+    complexity: str
+    feedback: str | None
+    base_sha: str
+    owner: str
+    repo: str
+    default_branch: str
+    installation_id: int
+    notes: tuple[Note, ...] = ()
+    holder: str = "worker"  # the lease holder recorded when the attempt was dispatched
+    spent_usd: float = 0.0  # what earlier attempts of this task cost
+
+
+@dataclass(frozen=True)
+class PublishedPull:
+    """The pull request an attempt opened or updated."""
+
+    number: int
+    head_sha: str
+    branch: str
+    reused: bool
+    draft: bool
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """How one attempt ended, as the worker hands it back; recorded once, never changed."""
+
+    task_id: int
+    attempt: int
+    outcome: AttemptOutcome
+    log: str  # why it failed (what the next attempt hears), or the checks' report
+    note: str  # what later attempts of the task read about this one
+    transcript: str = ""
+    diff: str | None = None
+    changed_files: tuple[str, ...] = ()
+    summary: str = ""
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    pull: PublishedPull | None = None
+
+
+def read_attempt_input_tx(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
+    """Read what attempt `attempt` of a running task works from; LookupError if it is stale."""
+    row = tx.fetchone(
+        "SELECT t.*, r.full_name, r.default_branch, r.installation_id, i.title, i.body"
+        " FROM tasks t JOIN repos r ON r.id = t.repo_id"
+        " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
+        " WHERE t.id = ?",
+        (task_id,),
+    )
+    if row is None:
+        raise LookupError(f"task {task_id} or its repository is not recorded")
+    if row["state"] != TaskState.RUNNING or row["attempt"] != attempt:
+        raise LookupError(
+            f"task is {row['state']} at attempt {row['attempt']}, not running {attempt}"
+        )
+    owner, repo = str(row["full_name"]).split("/", 1)
+    holder = tx.scalar(
+        "SELECT worker FROM attempts WHERE task_id = ? AND number = ?", (task_id, attempt)
+    )
+    return AttemptInput(
+        task_id=task_id,
+        attempt=attempt,
+        max_attempts=int(row["max_attempts"]),
+        issue_number=int(row["issue_number"]),
+        title=str(row["title"]),
+        body=str(row["body"]),
+        brief=str(row["brief"] or ""),
+        role=str(row["role"] or "developer"),
+        complexity=str(row["complexity"] or "medium"),
+        feedback=row["feedback"],
+        base_sha=str(row["base_sha"]),
+        owner=owner,
+        repo=repo,
+        default_branch=str(row["default_branch"]),
+        installation_id=int(row["installation_id"]),
+        notes=tuple(read_notes_tx(tx, task_id)),
+        holder=str(holder or "worker"),
+        spent_usd=float(row["cost_usd"] or 0.0),
+    )
+
+
+async def read_attempt_input(store: Store, task_id: int, attempt: int) -> AttemptInput:
+    """Read what an attempt works from; LookupError if the task is not running it."""
+    return await store.run(lambda tx: read_attempt_input_tx(tx, task_id, attempt))
+
+
+def record_attempt_report_tx(tx: Tx, clock: Clock, report: AttemptReport) -> TaskState | None:
+    """Record how an attempt ended; return the task's state if it moved on meanwhile."""
+    moved_on = live_attempt_tx(tx, report.task_id, report.attempt)
+    task_id, attempt, outcome = report.task_id, report.attempt, report.outcome
+    log = f"{report.log}\n\n{report.transcript}".strip()
+    if outcome == AttemptOutcome.VERIFIED:
+        end_attempt_tx(
+            tx, clock, task_id, attempt, outcome=outcome, log=log, diff=report.diff,
+            cost_usd=report.cost_usd,
+        )  # fmt: skip
+    elif moved_on is None:
+        # The next attempt hears why this one failed, not the tail of its transcript.
+        fail_attempt_tx(
+            tx, clock, task_id, attempt, outcome=outcome, log=log, diff=report.diff,
+            feedback=report.log, cost_usd=report.cost_usd,
+        )  # fmt: skip
+    else:
+        end_attempt_tx(
+            tx, clock, task_id, attempt, outcome=outcome,
+            log=f"(task {moved_on} meanwhile) {log}", diff=report.diff, cost_usd=report.cost_usd,
+        )  # fmt: skip
+    tx.execute(
+        "UPDATE attempts SET changed_files = ? WHERE task_id = ? AND number = ?",
+        (json.dumps(list(report.changed_files)), task_id, attempt),
+    )
+    add_note_tx(tx, clock, task_id, Note(attempt, outcome, report.note))
+    if outcome == AttemptOutcome.VERIFIED and moved_on is None:
+        _open_pull_tx(tx, clock, report)
+    return moved_on
+
+
+def _open_pull_tx(tx: Tx, clock: Clock, report: AttemptReport) -> None:
+    pull = report.pull
+    if pull is None:
+        raise ValueError(f"verified attempt {report.attempt} of task {report.task_id} has no PR")
+    transition_tx(
+        tx,
+        clock,
+        report.task_id,
+        TaskState.PR_OPEN,
+        actor="worker",
+        reason=f"PR #{pull.number} {'updated' if pull.reused else 'opened'}",
+        expect=[TaskState.RUNNING],
+        pr_number=pull.number,
+        head_sha=pull.head_sha,
+        branch=pull.branch,
+        feedback=None,
+    )
+
+
+async def record_attempt_report(
+    store: Store, clock: Clock, report: AttemptReport
+) -> TaskState | None:
+    """Record how an attempt ended in one transaction; return the task's state if it moved on."""
+    return await store.run(lambda tx: record_attempt_report_tx(tx, clock, report))

@@ -1,0 +1,76 @@
+"""Repository rows: which repositories the App covers, their names and default branches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.clock import Clock
+from app.store.db import Store, Tx
+from app.store.times import to_db
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository as GitHub describes it; an empty default branch keeps the stored one."""
+
+    id: int
+    full_name: str
+    default_branch: str = ""
+
+    @staticmethod
+    def from_github(repository: Mapping[str, Any]) -> Repository:
+        """Read a repository object of a webhook payload or REST answer."""
+        return Repository(
+            id=int(repository["id"]),
+            full_name=str(repository["full_name"]),
+            default_branch=str(repository.get("default_branch") or ""),
+        )
+
+
+def upsert_repo_tx(tx: Tx, clock: Clock, installation_id: int, repository: Repository) -> int:
+    """Record a repository of an installation as active; return its id."""
+    now = to_db(clock.now())
+    tx.execute(
+        "INSERT INTO repos (id, installation_id, full_name, default_branch, active, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        " installation_id = excluded.installation_id, full_name = excluded.full_name,"
+        " default_branch = CASE WHEN excluded.default_branch = '' THEN repos.default_branch"
+        " ELSE excluded.default_branch END, active = 1, updated_at = excluded.updated_at",
+        (
+            repository.id,
+            installation_id,
+            repository.full_name,
+            repository.default_branch,
+            now,
+            now,
+        ),
+    )
+    return repository.id
+
+
+def deactivate_repos_tx(tx: Tx, clock: Clock, repo_ids: Iterable[int]) -> None:
+    """Mark repositories removed from an installation as inactive (their history is kept)."""
+    for repo_id in repo_ids:
+        tx.execute(
+            "UPDATE repos SET active = 0, updated_at = ? WHERE id = ?",
+            (to_db(clock.now()), repo_id),
+        )
+
+
+def repo_id_by_name_tx(tx: Tx, full_name: str) -> int | None:
+    """Return the id of the repository called `full_name` (case-insensitively), if known."""
+    repo_id = tx.scalar("SELECT id FROM repos WHERE lower(full_name) = lower(?)", (full_name,))
+    return None if repo_id is None else int(repo_id)
+
+
+def repo_default_branch_tx(tx: Tx, repo_id: int) -> str | None:
+    """Return a repository's default branch, or None when the repository is not known."""
+    branch = tx.scalar("SELECT default_branch FROM repos WHERE id = ?", (repo_id,))
+    return None if branch is None else str(branch)
+
+
+async def repo_default_branch(store: Store, repo_id: int) -> str | None:
+    """Return a repository's default branch in its own transaction (None: not known)."""
+    return await store.run(lambda tx: repo_default_branch_tx(tx, repo_id))

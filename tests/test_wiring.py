@@ -1,0 +1,62 @@
+"""The wiring turns the backends named in settings into objects, once; nothing else compares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.ceo.dispatch import InlineDispatcher, SpawnedDispatcher, SpawnedReviews
+from app.sandbox import LocalSandboxes, ModalSandboxes
+from app.settings import GitHubAppCredentials, Settings
+from app.wiring import (
+    InlineReviewer,
+    Runtime,
+    build_reviewer,
+    build_runtime,
+    build_tick_deps,
+    sandboxes_for,
+)
+from reviewer.deps import TOOL_OUTPUT_CAP
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Runtime]:
+    """A runtime whose settings name the backends given as the test's parameter."""
+    sandbox, dispatch = request.param
+    settings = Settings(
+        github_app=GitHubAppCredentials(1, "not-used-offline"),
+        db_url=str(tmp_path / "wiring.db"),
+        anthropic_api_key="k",
+        sandbox_backend=sandbox,
+        dispatch_backend=dispatch,
+    )
+    built = build_runtime(settings, sweep_on_webhooks=False)
+    yield built
+    built.store.close_sync()
+
+
+@pytest.mark.parametrize("runtime", [("local", "inline")], indirect=True)
+def test_local_settings_run_attempts_and_reviews_in_this_process(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    deps = build_tick_deps(runtime, tmp_path / "work")
+    assert isinstance(deps.dispatcher, InlineDispatcher)
+    assert isinstance(deps.reviewer, InlineReviewer)
+    sandboxes = deps.reviewer.deps.sandboxes
+    assert isinstance(sandboxes, LocalSandboxes) and sandboxes.options is not None
+    assert sandboxes.options.output_cap == TOOL_OUTPUT_CAP  # whole tool reports fit
+
+
+@pytest.mark.parametrize("runtime", [("modal", "modal")], indirect=True)
+def test_modal_settings_spawn_attempts_and_reviews(runtime: Runtime, tmp_path: Path) -> None:
+    deps = build_tick_deps(runtime, tmp_path / "work")
+    assert isinstance(deps.dispatcher, SpawnedDispatcher)
+    assert isinstance(deps.reviewer, SpawnedReviews)
+    assert isinstance(build_reviewer(runtime).deps.sandboxes, ModalSandboxes)
+
+
+def test_an_unknown_sandbox_backend_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown sandbox backend 'docker'"):
+        sandboxes_for("docker")
