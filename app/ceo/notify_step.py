@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from app.ceo.deps import RepoView, TickDeps
-from app.github.comments import BotComments
+from app.github.bot_comments import BotComments
 from app.store.attempts import attempt_summaries
 from app.store.tasks import NEEDS_HUMAN_TOLD, record_event, tasks_needing_human
 

@@ -11,7 +11,7 @@ from functools import partial
 from app.ceo.deps import RepoView, TickDeps
 from app.ceo.plan_step import is_held
 from app.ceo.report import TickReport
-from app.github.comments import BotComments
+from app.github.bot_comments import BotComments
 from app.scheduling import (
     AdmissionRules,
     BarrierRules,

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from githubkit.exception import RequestFailed
 
 from app.github.client import Client
-from app.github.comments import BotComments
+from app.github.bot_comments import BotComments
 from app.votes.fetch import Meter
 from app.votes.tally import OWN_LABELS
 from app.votes.texts import TALLY_MARKER

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from githubkit import GitHub
 
-from app.github.comments import BotComments
+from app.github.bot_comments import BotComments
 from app.store import Store
 from tests.stands import Stands, running_stands
 
