@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from app.wiring import Runtime
 
 APP_NAME = "townhall"
-# Secrets by name; the README's deploy guide says which keys each one holds.
-SECRET_NAMES = ("townhall-github", "townhall-anthropic", "townhall-store")
+# Secrets by name; the README's deploy guide says which keys each one holds. Each function gets
+# only the secrets it needs: the internet-facing `web` never holds the model key, which only the
+# functions that call the model (the tick's planning, workers, the reviewer) get.
+WEB_SECRET_NAMES = ("townhall-github", "townhall-store", "townhall-settings")
+MODEL_CALLER_SECRET_NAMES = (*WEB_SECRET_NAMES, "townhall-anthropic")
 TICK_SCHEDULE = "*/5 * * * *"
 WORKDIR = "/tmp/townhall"  # noqa: S108 - per-container scratch space for repository mirrors
 
@@ -34,7 +37,8 @@ image = (
 )
 
 app = modal.App(APP_NAME, image=image)
-secrets = [modal.Secret.from_name(name) for name in SECRET_NAMES]
+web_secrets = [modal.Secret.from_name(name) for name in WEB_SECRET_NAMES]
+model_caller_secrets = [modal.Secret.from_name(name) for name in MODEL_CALLER_SECRET_NAMES]
 
 
 def _runtime(need: tuple[Need, ...]) -> Runtime:
@@ -44,7 +48,7 @@ def _runtime(need: tuple[Need, ...]) -> Runtime:
     return runtime_from_process(need)
 
 
-@app.function(secrets=secrets, timeout=60, min_containers=1, scaledown_window=600)
+@app.function(secrets=web_secrets, timeout=60, min_containers=1, scaledown_window=600)
 @modal.concurrent(max_inputs=200)
 @modal.asgi_app()
 def web() -> Any:
@@ -67,7 +71,7 @@ async def _tick() -> str:
         await runtime.store.close()
 
 
-@app.function(secrets=secrets, schedule=modal.Cron(TICK_SCHEDULE), timeout=900)
+@app.function(secrets=model_caller_secrets, schedule=modal.Cron(TICK_SCHEDULE), timeout=900)
 def ceo_tick() -> str:
     """Run one CEO tick (every 5 minutes, or spawned when an issue is approved)."""
     return asyncio.run(_tick())
@@ -86,7 +90,7 @@ async def _work(task_id: int, attempt: int) -> None:
 
 # No Modal retries: a retried attempt would run twice. A worker that dies stops renewing its
 # lease, and the next tick records the attempt as lost and queues the task again.
-@app.function(secrets=secrets, timeout=3600, retries=0)
+@app.function(secrets=model_caller_secrets, timeout=3600, retries=0)
 def run_worker(task_id: int, attempt: int) -> None:
     """Run one attempt of one task (spawned by the CEO's modal dispatcher)."""
     asyncio.run(_work(task_id, attempt))
@@ -104,7 +108,7 @@ async def _review(task_id: int) -> str:
         await runtime.store.close()
 
 
-@app.function(secrets=secrets, timeout=1800, retries=0)
+@app.function(secrets=model_caller_secrets, timeout=1800, retries=0)
 def run_review(task_id: int) -> str:
     """Review (and merge, or send back) one task's open PR; the tick also does this."""
     return asyncio.run(_review(task_id))

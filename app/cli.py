@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from app.ceo.deps import TickReport
+# Only light modules load here, so `version` and `--help` start fast; each command imports its
+# implementation (model and GitHub SDKs, uvicorn, the dashboard) inside its own function.
 from app.policy import POLICY_FILE, PolicyError, parse_policy
 from app.settings import Need, Settings, SettingsError, settings_from_process
 from app.store import StoreError, open_store
@@ -106,6 +107,7 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     import uvicorn
 
     from app.logs import configure_logging, secrets_of
+    from app.serving import bounded_http
     from app.wiring import build_runtime, build_web_app
 
     loaded = settings_from_process(PURPOSES["serve"])
@@ -114,7 +116,14 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     try:
         app = build_web_app(runtime, process=not args.no_process)
         # log_config=None: uvicorn's own lines go through Townhall's JSON, redacting handler.
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            log_config=None,
+            **bounded_http(),
+        )
     finally:
         runtime.store.close_sync()
     return 0
@@ -135,7 +144,7 @@ def cmd_tick(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
         while True:
             report = await run_tick(deps)
             await deps.dispatcher.wait()
-            print(describe_tick(report))
+            print(report.describe())
             if not args.every:
                 return 0 if report.ran and not report.errors else 1
             await asyncio.sleep(args.every)
@@ -146,31 +155,13 @@ def cmd_tick(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
         runtime.store.close_sync()
 
 
-def describe_tick(report: TickReport) -> str:
-    """One paragraph saying what a tick did."""
-    if not report.ran:
-        return f"tick skipped: {report.reason}"
-    parts = [
-        f"inbox {report.drained or 'empty'}",
-        f"swept {report.swept}",
-        f"planned {len(report.planned)}",
-        f"dispatched {len(report.dispatched)}",
-        f"waiting {len(report.waiting)}",
-    ]
-    if report.recovered:
-        parts.append(f"recovered {len(report.recovered)} lost attempts")
-    if report.budget_stop:
-        parts.append(report.budget_stop)
-    parts += [f"error: {error}" for error in report.errors]
-    return "tick: " + "; ".join(parts)
-
-
 def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Serve webhooks and run the CEO tick loop with local workers, in one process."""
     import uvicorn
 
     from app.ceo.tick import run_tick
     from app.logs import configure_logging, secrets_of
+    from app.serving import bounded_http
     from app.wiring import build_runtime, build_tick_deps, build_web_app
 
     loaded = settings_from_process(PURPOSES["all"])
@@ -183,6 +174,7 @@ def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
             port=args.port,
             log_level="warning",
             log_config=None,
+            **bounded_http(),
         )
     )
 
@@ -190,7 +182,7 @@ def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
         deps = build_tick_deps(runtime, Path(args.workdir))
         while not server.should_exit:
             try:
-                print(describe_tick(await run_tick(deps)), flush=True)
+                print((await run_tick(deps)).describe(), flush=True)
             except Exception:  # a failed tick must not end the loop: the next one retries
                 logging.getLogger("townhall.dev").exception("tick failed")
             await asyncio.sleep(args.every)
@@ -256,6 +248,14 @@ def cmd_localhub(args: argparse.Namespace, settings: Callable[[], Settings]) -> 
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or "",
     )
+    return 0
+
+
+def cmd_libsql_server(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Serve the libSQL server (Turso) stand-in: Hrana over HTTP on a local SQLite file."""
+    from app.standins.libsql_server import serve
+
+    serve(args.host, args.port, Path(args.db) if args.db else None, latency_ms=args.latency_ms)
     return 0
 
 
@@ -396,6 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_options(model_server, default_port=8100)
     model_server.add_argument("--script", metavar="FILE", help="a JSON or TOML script to play")
     model_server.set_defaults(handler=cmd_model_server)
+
+    libsql_server = commands.add_parser(
+        "libsql-server", help="serve a libSQL server (Turso) stand-in: Hrana over HTTP"
+    )
+    _add_server_options(libsql_server, default_port=8080)
+    libsql_server.add_argument("--db", metavar="FILE", help="the SQLite file (default: a new one)")
+    libsql_server.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added to every round trip"
+    )
+    libsql_server.set_defaults(handler=cmd_libsql_server)
 
     commands.add_parser(
         "votes",

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.untrusted import code_span
+
 
 class Verb(StrEnum):
     """What a command asks for."""
@@ -20,6 +22,12 @@ class Verb(StrEnum):
 
 # Commands that change what Townhall does need write permission; the rest anyone may use.
 PRIVILEGED = frozenset({Verb.APPROVE, Verb.REJECT, Verb.RETRY})
+
+# Replies to one person without write access per hour; past it their commands go unanswered,
+# so nobody can make Townhall fill issues (and everyone's notifications) with its replies.
+REPLIES_PER_HOUR = 5
+# How much of a typed word a reply repeats.
+MAX_ECHOED = 40
 
 _COMMAND = re.compile(r"^\s*/townhall(?=\s|$)(?:\s+(?P<verb>\S+))?(?P<rest>[^\n]*)$", re.MULTILINE)
 
@@ -66,10 +74,26 @@ Townhall commands (comment on an issue):
 Vote with 👍 or 👎 on the issue itself."""
 
 NOT_PERMITTED_TEXT = (
-    "Sorry @{login}, `/townhall {word}` needs write access to this repository. "
+    "Sorry @{login}, {command} needs write access to this repository. "
     "You can still vote with 👍 or 👎 on the issue."
 )
 
-UNKNOWN_TEXT = "I don't know `/townhall {word}`.\n\n" + HELP_TEXT
+UNKNOWN_TEXT = "I don't know {command}.\n\n" + HELP_TEXT
 
 RECORDED_TEXT = "Recorded: **{verb}** by @{login}. {effect}"
+
+# Every reply starts with this marker naming the command's comment: after a crash between
+# posting a reply and recording it, the retry finds the reply instead of posting it again.
+REPLY_MARKER = "<!-- townhall:reply:{comment_id} -->"
+
+
+def echoed(command: Command) -> str:
+    """Return the command as typed, shortened, as an inline code span nothing in it can end.
+
+    The word is the commenter's: with backticks of its own it could close a plain span and
+    turn the rest into live @mentions, links or markup in Townhall's name.
+    """
+    text = f"/townhall {command.word}"
+    if len(text) > MAX_ECHOED:
+        text = text[: MAX_ECHOED - 1] + "…"
+    return code_span(text)

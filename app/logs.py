@@ -127,6 +127,7 @@ def register_secrets(secrets: Iterable[str | None]) -> None:
 def secrets_of(settings: Settings) -> list[str]:
     """Return the secret values in `settings` (to pass to `configure_logging`)."""
     values = [settings.webhook_secret, settings.db_auth_token, settings.anthropic_api_key]
+    values += [settings.oauth_client_secret, settings.session_secret]
     if settings.github_app is not None:
         values.append(settings.github_app.private_key)
     return [value for value in values if value]

@@ -1,29 +1,76 @@
 """Path confinement for the agent's file tools: relative paths, `**` globs, write rules.
 
-Everything here is pure except `resolve_inside`, which follows symlinks on the local disk.
+Everything here is pure except `resolve_inside`, which follows symlinks on the local disk,
+and `read_tree_file`, which reads a trusted checkout without following any link.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from app.globs import glob_match
 from app.policy import PathPolicy
 from app.roles import Role
 
+# Files that tell a CI service what to run on its runners, where the repository's secrets are
+# at hand. A branch Townhall pushes runs `push` workflows before any review, so model-written
+# code must never change them (README "Security model" lists them).
+RUNNER_CONFIG: tuple[str, ...] = (
+    ".github/**",  # Actions workflows and composite actions, dependabot, CODEOWNERS, ...
+    ".gitea/**",
+    ".forgejo/**",
+    ".gitlab-ci.yml",
+    ".gitlab/**",
+    ".circleci/**",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "azure-pipelines.yaml",
+    ".azure-pipelines/**",
+    "Jenkinsfile",
+    ".buildkite/**",
+    ".drone.yml",
+    ".drone.yaml",
+    ".drone.jsonnet",
+    ".drone.star",
+    "bitbucket-pipelines.yml",
+    "appveyor.yml",
+    ".appveyor.yml",
+    ".cirrus.yml",
+    ".cirrus.star",
+    ".woodpecker.yml",
+    ".woodpecker.yaml",
+    ".woodpecker/**",
+    ".semaphore/**",
+    "cloudbuild.yaml",
+    "cloudbuild.yml",
+    "codemagic.yaml",
+    ".pre-commit-config.yaml",  # pre-commit.ci runs the hooks it names
+    ".devcontainer/**",  # Codespaces prebuilds run it with the Codespaces secrets
+    ".devcontainer.json",
+)
+
 # Never writable, whatever the repository's policy says: git internals (anywhere, so a nested
-# repository cannot be used to plant hooks), CI workflows, Townhall's own policy file, and the
-# codebase map, which workers regenerate but never edit (DESIGN.md "Codebase map").
+# repository cannot be used to plant hooks), CI and runner configuration, Townhall's own policy
+# file, and the codebase map, which workers regenerate but never edit (DESIGN.md "Codebase map").
 ALWAYS_PROTECTED: tuple[str, ...] = (
     "**/.git",
     "**/.git/**",
-    ".github/workflows/**",
     ".townhall.toml",
     "CODEBASE_MAP.md",
+    *RUNNER_CONFIG,
 )
+
+
+def protected_globs(configured: Iterable[str]) -> tuple[str, ...]:
+    """Return the built-in protected globs plus a policy's own, without repeats."""
+    return tuple(dict.fromkeys((*ALWAYS_PROTECTED, *configured)))
 
 
 class PathError(ValueError):
@@ -34,6 +81,9 @@ def normalize_path(path: str) -> str:
     """Return `path` as a clean relative POSIX path ("." for the root); raise PathError if not."""
     if "\x00" in path:
         raise PathError(f"{path!r}: paths may not contain NUL bytes")
+    # A line break in a file name would break out of the line it is shown on (a PR body).
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        raise PathError(f"{path!r}: paths may not contain control characters (line breaks, tabs)")
     if not path.strip():
         raise PathError("the path is empty")
     if "\\" in path:
@@ -64,8 +114,11 @@ class WriteRules:
     @classmethod
     def for_role(cls, role: Role, paths: PathPolicy) -> WriteRules:
         """Combine the repository's path policy with a role's write globs."""
-        protected = tuple(dict.fromkeys((*ALWAYS_PROTECTED, *paths.protected)))
-        return cls(protected=protected, allowed=role.writes, max_file_bytes=paths.max_file_bytes)
+        return cls(
+            protected=protected_globs(paths.protected),
+            allowed=role.writes,
+            max_file_bytes=paths.max_file_bytes,
+        )
 
     def violation(self, path: str) -> str | None:
         """Return why a normalized `path` may not be written, or None if it may."""
@@ -113,3 +166,61 @@ def resolve_inside(root: Path, path: str) -> tuple[str, Path]:
         raise PathError(f"{path!r}: resolves outside the checkout (through a symlink)")
     relative = target.relative_to(real_root).as_posix()
     return relative, target
+
+
+def read_tree_file(root: Path, path: str, max_bytes: int) -> bytes | None:
+    """Return a regular file's bytes from a trusted checkout, or None when there is none.
+
+    No link is followed at any depth: a committed symlink (to /proc/self/environ, say) would
+    copy this process's environment into a prompt. A link, a special file, or a file over
+    `max_bytes` raises PathError.
+    """
+    *directories, name = normalize_path(path).split("/")
+    directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in directories:
+            inner = _open_nofollow(part, parent=directory, path=path)
+            if inner is None:
+                return None
+            os.close(directory)
+            directory = inner
+        file = _open_nofollow(name, parent=directory, path=path, directory=False)
+    finally:
+        os.close(directory)
+    if file is None:
+        return None
+    with os.fdopen(file, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise PathError(f"{path}: not a regular file; it is not read")
+        if info.st_size > max_bytes:
+            raise PathError(f"{path}: {info.st_size} bytes is over the {max_bytes} bytes read")
+        data = _read_at_most(handle, max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PathError(f"{path}: over the {max_bytes} bytes read")
+    return data
+
+
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Read up to `limit` bytes in chunks (one read of `limit` would allocate it all at once)."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _open_nofollow(name: str, *, parent: int, path: str, directory: bool = True) -> int | None:
+    """Open one path component under `parent` without following a link; None when absent."""
+    # O_NONBLOCK: opening a FIFO must not hang; only regular files are read afterwards.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_DIRECTORY if directory else os.O_NONBLOCK)
+    try:
+        return os.open(name, flags, dir_fd=parent)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            kind = "a symbolic link or not a directory" if directory else "a symbolic link"
+            raise PathError(f"{path}: {name!r} is {kind}; links are not followed") from error
+        raise

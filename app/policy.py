@@ -48,9 +48,13 @@ class CommandPolicy:
 
 @dataclass(frozen=True)
 class PathPolicy:
-    """Files no worker may write, and files whose change makes a task run alone."""
+    """Files no worker may write, and files whose change makes a task run alone.
 
-    protected: tuple[str, ...] = (".github/workflows/**", ".townhall.toml")
+    `protected` adds to the built-in list (`app.pathrules.ALWAYS_PROTECTED`: CI and runner
+    configuration, this file, git internals), which always applies and cannot be narrowed.
+    """
+
+    protected: tuple[str, ...] = ()
     barriers: tuple[str, ...] = ()
     max_file_bytes: int = 1_000_000
 

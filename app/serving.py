@@ -6,9 +6,20 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+
+# The request line and headers of one request may take this many bytes; a larger head is
+# refused with 400. uvicorn's default parser (httptools) buffers a head of any size, so the
+# internet-facing app is served with h11, which enforces this bound.
+MAX_HEADER_BYTES = 32 * 1024
+
+
+def bounded_http() -> dict[str, Any]:
+    """uvicorn settings for a server that faces the internet: h11 with a bounded head."""
+    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -20,15 +31,29 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServerThread:
-    """A uvicorn server in a daemon thread; use as a context manager or call start()/stop()."""
+    """A uvicorn server in a daemon thread; use as a context manager or call start()/stop().
+
+    With `bounded`, it is configured as `townhall serve` is (h11, a bounded request head).
+    """
 
     def __init__(
-        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        *,
+        bounded: bool = False,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level=log_level, lifespan="on"
+            app,
+            host=self.host,
+            port=self.port,
+            log_level=log_level,
+            lifespan="on",
+            **(bounded_http() if bounded else {}),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn:{self.port}")

@@ -72,6 +72,9 @@ class Settings:
     github_app: GitHubAppCredentials | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_max_bytes: int = 25 * 1024 * 1024
+    # A body still arriving after this many seconds is dropped (408): stalled senders
+    # must not hold connections open.
+    webhook_body_timeout_s: float = 10.0
     db_url: str = "townhall.db"
     db_auth_token: str | None = field(default=None, repr=False)
     anthropic_api_key: str | None = field(default=None, repr=False)
@@ -83,6 +86,11 @@ class Settings:
     daily_budget_usd: float = 25.0
     public_url: str | None = None
     log_level: str = "INFO"
+    # Dashboard sign-in (the App's OAuth web flow); without it private repositories stay hidden.
+    github_web_url: str = "https://github.com"
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+    session_secret: str | None = field(default=None, repr=False)
 
     def require_github_app(self) -> GitHubAppCredentials:
         """Return the App credentials or fail naming the missing settings."""
@@ -273,6 +281,36 @@ def _db(reader: _Reader) -> tuple[str, str | None]:
     return url, token
 
 
+# Sessions are signed with HMAC-SHA256; a shorter key is guessable offline from one cookie.
+MIN_SESSION_SECRET = 32
+
+
+def web_url_for(api_url: str) -> str:
+    """Return GitHub's web address for an API address (github.com, GHES, or localhub)."""
+    if api_url.rstrip("/") == "https://api.github.com":
+        return "https://github.com"
+    return api_url.rstrip("/").removesuffix("/api/v3")
+
+
+def _sign_in(reader: _Reader) -> tuple[str | None, str | None, str | None]:
+    client_id = reader.text("TOWNHALL_GITHUB_CLIENT_ID")
+    client_secret = reader.text("TOWNHALL_GITHUB_CLIENT_SECRET")
+    session_secret = reader.text("TOWNHALL_SESSION_SECRET")
+    if bool(client_id) != bool(client_secret):
+        reader.problems.append(
+            "TOWNHALL_GITHUB_CLIENT_ID and TOWNHALL_GITHUB_CLIENT_SECRET: set both or neither"
+        )
+    if client_id and not session_secret:
+        reader.problems.append("TOWNHALL_SESSION_SECRET: required for dashboard sign-in")
+    if session_secret and len(session_secret) < MIN_SESSION_SECRET:
+        reader.problems.append(
+            f"TOWNHALL_SESSION_SECRET: at least {MIN_SESSION_SECRET} characters, got"
+            f" {len(session_secret)}"
+        )
+        session_secret = None
+    return client_id, client_secret, session_secret
+
+
 def load_settings(env: Mapping[str, str], need: Iterable[Need] = ()) -> Settings:
     """Build Settings from `env`, checking that every part in `need` is present.
 
@@ -303,13 +341,21 @@ def load_settings(env: Mapping[str, str], need: Iterable[Need] = ()) -> Settings
         reader.problems.append("ANTHROPIC_API_KEY: missing (needed to call the model)")
     db_url, db_token = _db(reader)
     models = _models(reader)
+    api_url = reader.url("TOWNHALL_GITHUB_API_URL", None) or "https://api.github.com"
+    client_id, client_secret, session_secret = _sign_in(reader)
     settings = Settings(
-        github_api_url=reader.url("TOWNHALL_GITHUB_API_URL", "https://api.github.com")
-        or "https://api.github.com",
+        github_api_url=api_url,
+        github_web_url=reader.url("TOWNHALL_GITHUB_WEB_URL", None) or web_url_for(api_url),
+        oauth_client_id=client_id,
+        oauth_client_secret=client_secret,
+        session_secret=session_secret,
         github_app=github_app,
         webhook_secret=webhook_secret,
         webhook_max_bytes=reader.integer("TOWNHALL_WEBHOOK_MAX_BYTES", minimum=1024)
         or 25 * 1024 * 1024,
+        webhook_body_timeout_s=_default(
+            reader.number("TOWNHALL_WEBHOOK_BODY_TIMEOUT", minimum=0.1), 10.0
+        ),
         db_url=db_url,
         db_auth_token=db_token,
         anthropic_api_key=api_key,

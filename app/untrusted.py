@@ -86,10 +86,60 @@ def fence_issue(title: str, body: str, fence: Fence) -> str:
     return f"{fence.instruction()}\n\n{fence.wrap(text)}"
 
 
-_REFERENCES = re.compile(r"(?<![\w`])((?:[\w.-]+/[\w.-]+)?#\d+|@[A-Za-z0-9-]+(?:/[A-Za-z0-9_-]+)?)")
+# What GitHub links or acts on: issue URLs, `owner/repo#N`, `#N`, `GH-N`, @-mentions.
+_REFERENCE = (
+    r"https?://github\.com/[\w.-]+/[\w.-]+/(?:issues|pull)/\d+"
+    r"|(?:[\w.-]+/[\w.-]+)?#\d+|GH-\d+|@[A-Za-z0-9-]+(?:/[A-Za-z0-9_-]+)?"
+)
+_REFERENCES = re.compile(rf"(?<![\w`])({_REFERENCE})")
+_ANY_REFERENCE = re.compile(rf"(?<!\w)({_REFERENCE})")
+_BACKTICK_WITH_BACKSLASHES = re.compile(r"(\\*)`")
+# A reference already quoted as code (by `inert_markdown`), kept as it is.
+_QUOTED_REFERENCE = re.compile(rf"`({_REFERENCE})`")
 
 
 def inert_markdown(text: str) -> str:
     """Quote issue references and @-mentions as code, so model-written text in a PR body or
-    commit message can neither close other issues (`Fixes #12`) nor ping people."""
-    return _REFERENCES.sub(lambda match: f"`{match.group(1)}`", sanitize(text))
+    commit message can neither close other issues (`Fixes #12`) nor ping people.
+
+    The text's own backticks are escaped first: a stray one would pair with a backtick further
+    down the page (Townhall's own text) and leave a quoted reference outside its code span.
+    """
+    # k backslashes before a backtick become 2k and an escaped backtick: shown as written.
+    clean = _BACKTICK_WITH_BACKSLASHES.sub(
+        lambda match: "\\" * (2 * len(match.group(1))) + "\\`", sanitize(text)
+    )
+
+    def quote(match: re.Match[str]) -> str:
+        # A space keeps an escaped backtick just before from joining the quote's own.
+        before = " " if clean[match.start() - 1 : match.start()] == "`" else ""
+        return f"{before}`{match.group(1)}`"
+
+    return _ANY_REFERENCE.sub(quote, clean)
+
+
+def inert_line(text: str) -> str:
+    """Return untrusted text (an issue title) as one inert line for a PR or commit title.
+
+    References and mentions are quoted as code; every other backtick becomes a plain quote, so
+    no code span of the text's own can swallow those quotes. Applied twice, it changes nothing.
+    """
+    line = " ".join(sanitize(text).split())
+    parts = _QUOTED_REFERENCE.split(line)  # text, quoted reference, text, ...
+    return "".join(
+        f"`{part}`" if index % 2 else _REFERENCES.sub(r"`\1`", part.replace("`", "'"))
+        for index, part in enumerate(parts)
+    )
+
+
+def code_span(text: str) -> str:
+    """Return `text` (a file name, say) as one inline code span that nothing in it can close.
+
+    Inside a code span no mention, reference or closing keyword is live; line breaks and tabs
+    are shown escaped so the span stays on its line.
+    """
+    visible = strip_hidden(text).replace("\n", "\\n").replace("\t", "\\t")
+    longest = max((len(run) for run in re.findall(r"`+", visible)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if visible[:1] == "`" or visible[-1:] == "`" else ""
+    return f"{fence}{pad}{visible}{pad}{fence}"

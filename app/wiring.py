@@ -25,7 +25,9 @@ from app.ceo.ports import Dispatcher, Reviewer
 from app.ceo.report import TickReport
 from app.ceo.tick import run_tick
 from app.clock import Clock, SystemClock
+from app.dashboard.signin import SignIn
 from app.github.client import GitHubAccess
+from app.github.oauth import OAuthApp
 from app.github.policy import policy_from_github
 from app.handlers import build_router
 from app.llm import LLM, build_llm
@@ -213,7 +215,23 @@ def build_web_app(runtime: Runtime, *, process: bool = True) -> Starlette:
             clock=runtime.clock,
             webhook_secret=runtime.settings.require_webhook_secret(),
             max_body_bytes=runtime.settings.webhook_max_bytes,
+            body_timeout_s=runtime.settings.webhook_body_timeout_s,
             daily_budget_usd=runtime.settings.daily_budget_usd,
             processor=runtime.processor if process else None,
+            github=runtime.github,
+            sign_in=dashboard_sign_in(runtime.settings),
         )
     )
+
+
+def dashboard_sign_in(settings: Settings) -> SignIn | None:
+    """Build dashboard sign-in from settings (None when the App's OAuth client is not set)."""
+    if not (settings.oauth_client_id and settings.oauth_client_secret and settings.session_secret):
+        return None
+    oauth = OAuthApp(
+        settings.oauth_client_id,
+        settings.oauth_client_secret,
+        web_url=settings.github_web_url,
+        api_url=settings.github_api_url,
+    )
+    return SignIn(oauth, settings.session_secret, settings.public_url)

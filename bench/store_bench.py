@@ -1,25 +1,50 @@
-"""Store throughput on a libSQL file: inserts and task transitions per second.
+"""Store throughput on a libSQL file and on a libSQL server (Turso's protocol) at 0 and 20 ms.
 
-Compares one caller issuing statements one after another with 8 concurrent async callers
-sharing the store's single writer connection. Prints figures and exits 0 (not a test).
-Run: .venv/bin/python bench/store_bench.py [--ops N]
+Part 1, the file: inserts and task transitions per second, one caller issuing statements one
+after another against 8 concurrent async callers sharing the store's single writer connection.
+Part 2, each backend (the file; the libSQL server stand-in reached over HTTP by the `libsql`
+client, with 0 and with 20 ms added to every round trip, Turso seen from a Modal region):
+- webhook acknowledgements per second: `townhall serve --no-process` on that store, signed
+  issue deliveries from 16 connections (each acknowledgement stores the delivery first);
+- a tick's store work: not a whole tick (that needs GitHub and the model) but its transaction
+  mix on 5 deliveries and 2 tasks: take the CEO lease, claim the due deliveries and finish each,
+  create 2 tasks and move each through planned and queued, read the schedule, release the
+  lease; its time and the round trips the server counted.
+Prints figures and exits 0 (not a test).
+Run: .venv/bin/python bench/store_bench.py [--ops N] [--deliveries N] [--ticks N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from app.clock import SystemClock
+from app.serving import free_port
+from app.standins.libsql_server.process import LibsqlServerProcess
 from app.store import Store, Tx, open_store
-from app.store.tasks import create_task_tx, transition
+from app.store.inbox import claim_due_tx, finish_delivery, store_delivery_tx
+from app.store.leases import acquire, release
+from app.store.tasks import create_task_tx, tasks_to_schedule, transition
 from app.taskstate import TaskState
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from webhook_bench import SECRET, prepare, private_key, send_all
+
 CLOCK = SystemClock()
+LEASE = timedelta(minutes=5)
+ROUND_TRIP_MS = (0.0, 20.0)
+PAYLOAD = {"action": "opened", "installation": {"id": 1}}
 
 
 def seed_repo(tx: Tx) -> None:
@@ -71,6 +96,112 @@ async def measure(
     return ops / (time.perf_counter() - started)
 
 
+async def tick_mix(store: Store, tick: int) -> None:
+    """One tick's store transactions on 5 new deliveries and 2 new tasks."""
+    for n in range(5):
+        await store_delivery(store, f"tick-{tick}-{n}")
+    assert await acquire(store, CLOCK, "ceo", f"tick-{tick}", LEASE)
+    for claimed in await store.run(lambda tx: claim_due_tx(tx, CLOCK, 50, LEASE)):
+        await finish_delivery(store, CLOCK, claimed.id, "done")
+    for n in range(2):
+        # Ends in planned; the scheduler queues it below.
+        await create_and_transition(store, 100_000 + tick * 10 + n)
+    for task in await tasks_to_schedule(store, 1):
+        await transition(store, CLOCK, task.id, TaskState.QUEUED, actor="bench", reason="")
+    await release(store, "ceo", f"tick-{tick}")
+
+
+async def store_delivery(store: Store, delivery_id: str) -> None:
+    """Record a delivery as the webhook endpoint does before acknowledging it."""
+    await store.run(lambda tx: store_delivery_tx(tx, CLOCK, delivery_id, "issues", PAYLOAD, "{}"))
+
+
+def serve_townhall(db_url: str, port: int) -> subprocess.Popen[bytes]:
+    """Start `townhall serve --no-process` on the store at `db_url`."""
+    env = {
+        **os.environ,
+        "TOWNHALL_GITHUB_APP_ID": "1",
+        "TOWNHALL_GITHUB_PRIVATE_KEY": private_key(),
+        "TOWNHALL_WEBHOOK_SECRET": SECRET,
+        "TOWNHALL_DB_URL": db_url,
+        "TOWNHALL_GITHUB_API_URL": "http://127.0.0.1:9",
+        "TOWNHALL_LOG_LEVEL": "WARNING",
+    }
+    townhall = str(Path(sys.executable).parent / "townhall")
+    process = subprocess.Popen([townhall, "serve", "--port", str(port), "--no-process"], env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz")
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("townhall serve did not start")
+
+
+def acknowledgements(
+    db_url: str, deliveries: int, round_trips: Callable[[], int] = lambda: 0
+) -> tuple[float, float]:
+    """Send signed deliveries to `townhall serve` on the store; return acks/s and trips/ack."""
+    port = free_port()
+    server = serve_townhall(db_url, port)
+    try:
+        warm_up, timed = prepare(20), prepare(deliveries)
+        asyncio.run(send_all(port, warm_up, 16))
+        before = round_trips()
+        started = time.perf_counter()
+        latencies, failures = asyncio.run(send_all(port, timed, 16))
+        elapsed = time.perf_counter() - started
+        trips = (round_trips() - before) / deliveries
+    finally:
+        server.terminate()
+        server.wait(10)
+    if failures:
+        print(f"  ({failures} deliveries were not acknowledged with 202)")
+    return len(latencies) / elapsed, trips
+
+
+def tick_figures(
+    db_url: str, ticks: int, server: LibsqlServerProcess | None
+) -> tuple[float, float]:
+    """Run the tick mix `ticks` times; return the mean seconds and round trips per tick."""
+    store = open_store(db_url)
+    store.run_sync(seed_repo)
+    before = server.round_trips() if server else 0
+    started = time.perf_counter()
+    for tick in range(ticks):
+        asyncio.run(tick_mix(store, tick))
+    seconds = (time.perf_counter() - started) / ticks
+    trips = (server.round_trips() - before) / ticks if server else 0.0
+    store.close_sync()
+    return seconds, trips
+
+
+def compare_backends(deliveries: int, ticks: int) -> None:
+    """Print acknowledgements per second and the tick mix on the file and the remote store."""
+    print(
+        f"\nbackends: webhook intake ({deliveries} deliveries, 16 connections) and a tick's "
+        f"store work (mean of {ticks} runs of the mix)"
+    )
+    print(f"{'store':<30}{'acks/s':>10}{'trips/ack':>11}{'tick mix':>12}{'trips/tick':>12}")
+    with tempfile.TemporaryDirectory() as directory:
+        base = Path(directory)
+        acks, _ = acknowledgements(str(base / "acks.db"), deliveries)
+        seconds, _ = tick_figures(str(base / "tick.db"), ticks, None)
+        print(f"{'libSQL file':<30}{acks:>10.0f}{'-':>11}{seconds * 1000:>10.0f}ms{'-':>12}")
+        for latency in ROUND_TRIP_MS:
+            with LibsqlServerProcess(base / f"main-{latency:g}.db", latency_ms=latency) as server:
+                name = f"{latency:g}ms"
+                acks_url = server.database_url(f"acks-{name}")
+                acks, per_ack = acknowledgements(acks_url, deliveries, server.round_trips)
+                seconds, trips = tick_figures(server.database_url(f"tick-{name}"), ticks, server)
+            label = f"libSQL server, {latency:g} ms/trip"
+            print(
+                f"{label:<30}{acks:>10.0f}{per_ack:>11.1f}{seconds * 1000:>10.0f}ms{trips:>12.0f}"
+            )
+
+
 async def main(ops: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = open_store(str(Path(directory) / "bench.db"))
@@ -99,4 +230,8 @@ async def main(ops: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ops", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().ops))
+    parser.add_argument("--deliveries", type=int, default=300)
+    parser.add_argument("--ticks", type=int, default=5)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.ops))
+    compare_backends(arguments.deliveries, arguments.ticks)

@@ -3,7 +3,10 @@
 Compares what one GraphQL sweep asks of GitHub (requests, GraphQL points) with a naive REST
 baseline that lists the issues and then every issue's reactions, all pages. Also times the
 sweep end to end (read, decide, record; the first sweep also posts tallies and labels) and a
-second, unchanged sweep. Prints the figures and exits 0.
+second, unchanged sweep. Then counts the requests GitHub would charge to the REST rate limit
+(a 304 to a conditional request is free) for an unchanged sweep and for an idle CEO tick of a
+repository with open PRs, without and with Townhall's conditional requests (ETags).
+Prints the figures and exits 0.
 
     .venv/bin/python bench/vote_sweep_bench.py [--issues 1000] [--reactions 10000]
 """
@@ -16,25 +19,32 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from app.ceo.tick import run_tick
 from app.clock import ManualClock
 from app.github.client import Client, GitHubAccess
 from app.policy import Policy, VotePolicy
 from app.serving import ServerThread
-from app.settings import GitHubAppCredentials
+from app.settings import GitHubAppCredentials, Settings, load_settings
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.store import Tx, open_store
 from app.store.installations import Installation, upsert_installation_tx
 from app.store.repos import Repository, upsert_repo_tx
 from app.votes.sweep import RepoRef, SweepReport, VoteServices, sweep_repository
+from app.wiring import build_runtime, build_tick_deps
+from workers.publish import FileChange, PullRequestText, publish_change
 
 APP_ID = 77
 OWNER, NAME = "bench", "votes"
 HOT_ISSUES = 5  # issues with more reactions than one inline page holds
 HOT_REACTIONS = 300
+TICK_REPO = "ticked"
+TICK_OPEN_PRS = 3
+TICK_POLICY = "[votes]\nthreshold = 50\n"
 
 
 def seed(ctl: LocalHubControl, clock: ManualClock, issues: int, reactions: int) -> int:
@@ -106,6 +116,115 @@ async def _naive_rest(client: Client, started: float) -> tuple[int, int, float]:
     return requests, reactions, time.perf_counter() - started
 
 
+async def _main_sha(access: GitHubAccess, installation_id: int) -> str:
+    async with await access.installation_client(installation_id) as client:
+        refs = await client.rest.git.async_list_matching_refs(OWNER, TICK_REPO, "heads/main")
+    return str(refs.parsed_data[0].object_.sha)
+
+
+def charged(counters: dict[str, Any]) -> tuple[int, int]:
+    """Return (REST requests charged to the core limit, 304s that were not)."""
+    return int(counters["rate_limited_requests"].get("core", 0)), int(counters["not_modified"])
+
+
+async def sweep_charges(
+    ctl: LocalHubControl, services: VoteServices, repo: RepoRef, policy: Policy
+) -> tuple[int, int, int]:
+    """Run an unchanged sweep twice (the first warms caches); count the second one."""
+    await sweep_repository(services, repo, policy)
+    ctl.reset_counters()
+    report = await sweep_repository(services, repo, policy)
+    core, free = charged(ctl.counters())
+    return core, free, report.meter.graphql_cost
+
+
+async def seed_tick_repo(access: GitHubAccess, installation_id: int, main_sha: str) -> None:
+    """Open TICK_OPEN_PRS pull requests on the ticked repository."""
+    async with await access.installation_client(installation_id) as client:
+        for number in range(1, TICK_OPEN_PRS + 1):
+            await publish_change(
+                client,
+                owner=OWNER,
+                repo=TICK_REPO,
+                base_branch="main",
+                base_sha=main_sha,
+                issue_number=number,
+                changes={f"change{number}.txt": FileChange(b"change\n")},
+                message=f"Change {number}",
+                pr=PullRequestText(f"Change {number}", "A person's change"),
+            )
+
+
+async def tick_charges(
+    ctl: LocalHubControl, settings: Settings, work: Path, clock: ManualClock, conditional: bool
+) -> tuple[int, int]:
+    """Run two idle ticks of the ticked repository (the first warms caches); count the second."""
+    runtime = build_runtime(settings, clock, sweep_on_webhooks=False)
+    runtime.github = GitHubAccess(
+        settings.github_api_url,
+        settings.require_github_app(),
+        clock,
+        conditional_requests=conditional,
+    )
+    deps = build_tick_deps(runtime, work / "tick-work")
+    try:
+        await run_tick(deps)
+        clock.advance(timedelta(minutes=5))
+        ctl.reset_counters()
+        await run_tick(deps)
+        clock.advance(timedelta(minutes=5))
+        return charged(ctl.counters())
+    finally:
+        runtime.store.close_sync()
+
+
+async def conditional_figures(
+    ctl: LocalHubControl,
+    server_url: str,
+    keys_pem: str,
+    clock: ManualClock,
+    store: Any,
+    repo: RepoRef,
+    policy: Policy,
+    work: Path,
+    tick_repository: dict[str, Any],
+    installation_id: int,
+) -> None:
+    """Print REST requests charged per unchanged sweep and per idle tick, before and after."""
+    credentials = GitHubAppCredentials(APP_ID, keys_pem)
+    sweeps = []
+    for conditional in (False, True):
+        access = GitHubAccess(server_url, credentials, clock, conditional_requests=conditional)
+        services = VoteServices(store, clock, access, "townhall[bot]")
+        sweeps.append(await sweep_charges(ctl, services, repo, policy))
+    settings = replace(
+        load_settings({"TOWNHALL_DB_URL": str(work / "tick.db")}),
+        github_api_url=server_url,
+        github_app=credentials,
+        anthropic_api_key="unused",  # nothing is approved: the idle tick plans nothing
+        anthropic_base_url="http://127.0.0.1:9",
+    )
+    tick_store = open_store(settings.db_url)
+
+    def register(tx: Tx) -> None:
+        upsert_installation_tx(tx, clock, Installation(installation_id, OWNER))
+        upsert_repo_tx(tx, clock, installation_id, Repository.from_github(tick_repository))
+
+    await tick_store.run(register)
+    tick_store.close_sync()
+    ticks = [await tick_charges(ctl, settings, work, clock, c) for c in (False, True)]
+    print("\nREST requests charged to the rate limit (304s are free), conditional requests off/on:")
+    print(f"{'':<34} {'off':>5} {'on':>5}   (304s with them on)")
+    print(
+        f"{'unchanged sweep':<34} {sweeps[0][0]:>5} {sweeps[1][0]:>5}   ({sweeps[1][1]};"
+        f" GraphQL points {sweeps[0][2]} / {sweeps[1][2]}: GraphQL has no ETags)"
+    )
+    print(
+        f"{f'idle tick, {TICK_OPEN_PRS} open PRs':<34} {ticks[0][0]:>5} {ticks[1][0]:>5}"
+        f"   ({ticks[1][1]})"
+    )
+
+
 def line(label: str, report: SweepReport, counters: dict[str, Any]) -> str:
     meter = report.meter
     phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in report.phases.items())
@@ -170,6 +289,17 @@ async def run(issues: int, reactions: int) -> int:
             f" {second.meter.follow_ups} reaction follow-up queries for the"
             f" {HOT_ISSUES} issues with {HOT_REACTIONS} reactions"
         )
+        tick_source = work / "tick-source"
+        tick_source.mkdir()
+        (tick_source / ".townhall.toml").write_text(TICK_POLICY)
+        (tick_source / "README.md").write_text("# ticked\n")
+        created = ctl.create_repo_from_dir(OWNER, TICK_REPO, tick_source)
+        main_sha = await _main_sha(access, installation_id)
+        await seed_tick_repo(access, installation_id, main_sha)
+        await conditional_figures(
+            ctl, server.url, keys.private_key_pem, clock, store, repo, policy, work,
+            created["repository"], installation_id,
+        )  # fmt: skip
     store.close_sync()
     return 0
 

@@ -10,6 +10,7 @@ from app.github.client import GitHubAccess
 from app.llm import LLM
 from app.sandbox import LocalOptions, LocalSandboxes, SandboxFactory
 from app.store import Store
+from app.store.leases import process_holder
 from app.store.reviews import REVIEW_LEASE_TTL
 
 # Narrowed installation token: review and merge PRs, label and comment, read checks and the
@@ -42,6 +43,7 @@ class ReviewDeps:
     github: GitHubAccess
     llm: LLM
     sandboxes: SandboxFactory = field(default_factory=local_review_sandboxes)
-    holder: str = "reviewer"
+    # Names this process, so a review lease left by a killed reviewer is ended at once.
+    holder: str = field(default_factory=lambda: process_holder("reviewer"))
     # The review lease is renewed every third of this; an expired one is recovered by the tick.
     lease_ttl: timedelta = REVIEW_LEASE_TTL

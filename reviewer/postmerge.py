@@ -36,6 +36,7 @@ from app.store.reviews import (
     record_revert,
 )
 from app.taskstate import TaskState
+from app.untrusted import inert_line
 from reviewer import actions
 from reviewer.deps import PERMISSIONS, ReviewDeps
 from reviewer.gitwork import POLICY_PATH, TreeEntry, Workspace, fetch_branch, revert_changes
@@ -131,7 +132,7 @@ async def _push_revert(
     remote: Remote,
 ) -> str:
     branch = target.default_branch
-    title = target.issue_title
+    title = inert_line(target.issue_title)  # lands on the default branch: no live "Fixes #N"
     message = REVERT_MESSAGE.format(
         title=title, pr_number=target.pr_number, merge_sha=merge_sha, base_branch=branch
     )

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import anthropic
+from githubkit import GitHub
 
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
@@ -124,9 +125,18 @@ def seed_running_task(
     store: Store, stands: Stands, *, title: str, body: str, max_attempts: int = 2,
     brief: str = "Make add() add.", predicted: tuple[str, ...] = ("calc/core.py",),
 ) -> int:  # fmt: skip
-    """Record the installation, repo, issue and a task running its first attempt; return it."""
+    """Record the installation, repo, issue and a task running its first attempt; return it.
+
+    GitHub's issue is given the same title and body, as the sweep that approved it saw them:
+    the worker and the reviewer check that the approved text still stands before they publish
+    or merge.
+    """
     clock = SystemClock()
     base = stands.main_sha()
+    with GitHub("alice-token", base_url=stands.hub_url + "/") as author:
+        author.rest.issues.update(
+            stands.owner, stands.repo, stands.issue_number, data={"title": title, "body": body}
+        )
 
     def seed(tx: Tx) -> int:
         tx.execute(

@@ -14,22 +14,43 @@ from app.serving import ServerThread
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
 from app.standins.scripted_model import ScriptedModel
 
-SECRETS = [f"modal.Secret.from_name('{name}')" for name in modal_app.SECRET_NAMES]
+
+def secrets(*names: str) -> list[str]:
+    return [f"modal.Secret.from_name('{name}')" for name in names]
+
+
+WEB = secrets("townhall-github", "townhall-store", "townhall-settings")
+MODEL_CALLER = [*WEB, *secrets("townhall-anthropic")]
 
 
 def test_every_function_has_its_schedule_timeout_and_secrets() -> None:
     web = modal_app.web.info()
     assert web.web_info is not None and web.timeout == 60
-    assert web.secrets == SECRETS
+    assert web.secrets == WEB
     tick = modal_app.ceo_tick.info()
     assert tick.schedule == "Cron('*/5 * * * *', UTC)"
-    assert tick.timeout == 900 and tick.secrets == SECRETS
+    assert tick.timeout == 900 and tick.secrets == MODEL_CALLER
     worker = modal_app.run_worker.info()
-    assert worker.timeout == 3600 and worker.secrets == SECRETS
+    assert worker.timeout == 3600 and worker.secrets == MODEL_CALLER
     assert worker.max_retries == 0  # a retried attempt would run twice; leases recover instead
     assert worker.schedule is None and worker.web_info is None
     review = modal_app.run_review.info()
-    assert review.timeout == 1800 and review.secrets == SECRETS and review.max_retries == 0
+    assert review.timeout == 1800 and review.secrets == MODEL_CALLER and review.max_retries == 0
+
+
+def test_only_functions_that_call_the_model_hold_its_key() -> None:
+    secrets_by_function = {
+        "web": modal_app.web.info().secrets,
+        "ceo_tick": modal_app.ceo_tick.info().secrets,
+        "run_worker": modal_app.run_worker.info().secrets,
+        "run_review": modal_app.run_review.info().secrets,
+    }
+    holders = {
+        name
+        for name, held in secrets_by_function.items()
+        if any("townhall-anthropic" in secret for secret in held)
+    }
+    assert holders == {"ceo_tick", "run_worker", "run_review"}
 
 
 @pytest.fixture
@@ -69,6 +90,16 @@ def test_the_worker_body_ends_quietly_for_an_unknown_task(offline_env: LocalHubC
 def test_the_web_body_serves_healthz(offline_env: LocalHubControl) -> None:
     web_app = modal_app.web.local()
     with ServerThread(web_app) as server:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_the_web_body_starts_without_the_model_key(
+    offline_env: LocalHubControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As deployed: `web` gets no townhall-anthropic secret, so no model key in its environment.
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL")
+    with ServerThread(modal_app.web.local()) as server:
         assert httpx.get(f"{server.url}/healthz").status_code == 200
 
 

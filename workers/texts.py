@@ -21,6 +21,12 @@ address it in this attempt.
 {feedback}
 """
 
+# Why an attempt was not published: its issue's approved text no longer stands.
+HELD_LOG = (
+    "not published: {reason}. The work is kept with this attempt; the task waits in the queue"
+    " until approval is confirmed again, and this attempt does not count."
+)
+
 FIX_ROUND_MESSAGE = """\
 Verification failed after your change. Fix the problem, run the checks again, then call
 `finish`. The failing output:

@@ -1,4 +1,8 @@
-"""Plan every approved (and not held) task of a repository: approved → planned → queued."""
+"""Plan every approved (and not held) task of a repository: approved → planned → queued.
+
+The planner reads the text the issue was approved with (the task's snapshot), never the live
+issue, which its author may have edited since.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from app.codemap import build_map
 from app.pathrules import WriteRules
 from app.sandbox.tree import walk_files
 from app.store import Tx
+from app.store.issue_tasks import approved_text_tx
 from app.store.tasks import tasks_to_plan, transition_tx
 from app.taskstate import TaskState
 from app.untrusted import Fence, fence_issue
@@ -59,8 +64,8 @@ async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list
             failed.append(task.id)
             continue
 
-        await _record_plan(deps, task.id, plan)
-        planned.append(task.id)
+        if await _record_plan(deps, task.id, task.approved_hash, plan):
+            planned.append(task.id)
     return planned, failed
 
 
@@ -69,10 +74,17 @@ async def is_held(deps: TickDeps, repo_id: int, issue_number: int) -> bool:
     return await deps.store.run(lambda tx: hold_reason_tx(tx, repo_id, issue_number)) is not None
 
 
-async def _record_plan(deps: TickDeps, task_id: int, plan: Plan) -> None:
-    """Store the plan and queue the task, in one transaction."""
+async def _record_plan(deps: TickDeps, task_id: int, approved_hash: str, plan: Plan) -> bool:
+    """Store the plan and queue the task, in one transaction; False if approval moved meanwhile.
 
-    def record(tx: Tx) -> None:
+    A plan answers the text it was made from: when the issue was approved again with other
+    text while the planner worked, the plan is dropped and the next tick plans the new text.
+    """
+
+    def record(tx: Tx) -> bool:
+        recorded = approved_text_tx(tx, task_id)
+        if recorded is None or recorded.hash != approved_hash:
+            return False
         transition_tx(
             tx,
             deps.clock,
@@ -94,8 +106,9 @@ async def _record_plan(deps: TickDeps, task_id: int, plan: Plan) -> None:
             actor="ceo",
             reason=f"queued: {len(plan.files)} predicted file(s)",
         )
+        return True
 
-    await deps.store.run(record)
+    return await deps.store.run(record)
 
 
 async def _give_up(

@@ -14,6 +14,8 @@ class TickReport:
     drained: dict[str, int] = field(default_factory=dict)
     recovered: list[tuple[int, int]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)
+    sweeps_busy: list[str] = field(default_factory=list)
+    caught_up: dict[str, int] = field(default_factory=dict)
     planned: list[int] = field(default_factory=list)
     plan_failures: list[int] = field(default_factory=list)
     dispatched: list[tuple[int, int]] = field(default_factory=list)

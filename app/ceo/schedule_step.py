@@ -28,6 +28,7 @@ from app.scheduling import (
 from app.scheduling.admission import plan_admission
 from app.scheduling.sources import read_git_history
 from app.store.attempts import StartedAttempt, start_attempt_tx, undo_dispatch_tx
+from app.store.leases import process_holder
 from app.store.pull_files import predicted_and_changed
 from app.store.spend import budget_stop, spend_today, task_over_budget
 from app.store.tasks import (
@@ -148,9 +149,11 @@ async def schedule(
 
 async def _start(deps: TickDeps, task_id: int, base_sha: str) -> StartedAttempt:
     """Record the attempt (state, row, worker lease) before anything is dispatched."""
+    # The holder names this process, so a kill before the worker takes over is seen at once.
+    worker = process_holder(f"worker:{task_id}")
     return await deps.store.run(
         lambda tx: start_attempt_tx(
-            tx, deps.clock, task_id, base_sha, "ceo", f"worker:{task_id}", deps.worker_lease_ttl
+            tx, deps.clock, task_id, base_sha, "ceo", worker, deps.worker_lease_ttl
         )
     )
 

@@ -13,6 +13,14 @@ from app.taskstate import TaskState
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Who is looking at the page: a login once signed in, and whether sign-in is offered."""
+
+    login: str | None = None
+    can_sign_in: bool = False
+
+
+@dataclass(frozen=True)
 class Limits:
     """How much the dashboard reads: rows per section, days charted, days of statistics."""
 

@@ -13,8 +13,7 @@ from app.clock import Clock, SystemClock
 from app.dashboard.board import Dashboard, Limits
 from app.dashboard.queries import read_facts_tx
 from app.dashboard.render import costs_json, plain, status_json
-from app.dashboard.routes import DEFAULT_TICK_MAX_AGE
-from app.dashboard.summary import build_dashboard
+from app.dashboard.summary import DEFAULT_TICK_MAX_AGE, build_dashboard
 from app.dashboard.task_history import TaskNotFound, find_task_tx, read_history_tx
 from app.dashboard.terminal import costs_renderables, history_renderables, status_renderables
 from app.settings import Settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -63,26 +64,69 @@ _TASK_JOINS = (
 _TASK_COST = "(SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.task_id = t.id)"
 
 
-def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
+@dataclass(frozen=True)
+class Scope:
+    """Which repositories' rows a reader may see; None: every one (the operator's terminal).
+
+    Each condition binds the visible ids as one JSON array, so the statement stays the same
+    whatever their number. Spend and events reach their repository through their task.
+    """
+
+    repo_ids: frozenset[int] | None = None
+
+    @property
+    def is_partial(self) -> bool:
+        """Tell whether some repositories may be left out."""
+        return self.repo_ids is not None
+
+    def repo(self, column: str) -> str:
+        """Return a condition keeping rows whose `column` is a visible repository's id."""
+        if self.repo_ids is None:
+            return "1"
+        return f"{column} IN (SELECT value FROM json_each(?))"  # noqa: S608 - a fixed column name
+
+    def task(self, column: str) -> str:
+        """Return a condition keeping rows whose `column` is a task of a visible repository."""
+        if self.repo_ids is None:
+            return "1"
+        return (
+            f"{column} IN (SELECT s.id FROM tasks s"  # noqa: S608 - a fixed column name
+            " WHERE s.repo_id IN (SELECT value FROM json_each(?)))"
+        )
+
+    def params(self) -> tuple[object, ...]:
+        """Return the parameter one condition binds (none when nothing is filtered)."""
+        return () if self.repo_ids is None else (json.dumps(sorted(self.repo_ids)),)
+
+
+EVERYTHING = Scope()
+
+
+def read_facts_tx(tx: Tx, now: datetime, limits: Limits, scope: Scope = EVERYTHING) -> Facts:
     """Read every section of the dashboard at `now` (one transaction: a consistent picture)."""
     limits = limits.clamped()
     today = start_of_day(now)
     chart_since = today - timedelta(days=limits.chart_days - 1)
     window_since = now - timedelta(days=limits.window_days)
     attempts = tx.fetchone(
-        "SELECT COUNT(*) AS ended, COALESCE(SUM(outcome IN (?, ?)), 0) AS with_pr"
-        " FROM attempts WHERE ended_at >= ?",
-        (*SUCCESS_OUTCOMES, to_db(window_since)),
+        "SELECT COUNT(*) AS ended, COALESCE(SUM(outcome IN (?, ?)), 0) AS with_pr"  # noqa: S608 - fixed SQL fragments only
+        f" FROM attempts WHERE ended_at >= ? AND {scope.task('task_id')}",
+        (*SUCCESS_OUTCOMES, to_db(window_since), *scope.params()),
     )
     endings = _counts(
         tx.fetchall(
-            "SELECT to_state AS key, COUNT(DISTINCT task_id) AS n FROM events"
-            " WHERE to_state IN (?, ?) AND created_at >= ? GROUP BY to_state",
-            (TaskState.MERGED, TaskState.NEEDS_HUMAN, to_db(window_since)),
+            "SELECT to_state AS key, COUNT(DISTINCT task_id) AS n FROM events"  # noqa: S608 - fixed SQL fragments only
+            f" WHERE to_state IN (?, ?) AND created_at >= ? AND {scope.task('task_id')}"
+            " GROUP BY to_state",
+            (TaskState.MERGED, TaskState.NEEDS_HUMAN, to_db(window_since), *scope.params()),
         )
     )
     tasks_by_state = _counts(
-        tx.fetchall("SELECT state AS key, COUNT(*) AS n FROM tasks GROUP BY state")
+        tx.fetchall(
+            f"SELECT state AS key, COUNT(*) AS n FROM tasks WHERE {scope.repo('repo_id')}"  # noqa: S608 - fixed SQL fragments only
+            " GROUP BY state",
+            scope.params(),
+        )
     )
     last_tick = tx.fetchone("SELECT ended_at, ok, detail FROM ticks ORDER BY id DESC LIMIT 1")
     return Facts(
@@ -90,31 +134,36 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
         limits=limits,
         tasks_by_state=tasks_by_state,
         open_issues=int(
-            tx.scalar("SELECT COUNT(*) FROM issues WHERE state = 'open' AND is_pull_request = 0")
+            tx.scalar(
+                "SELECT COUNT(*) FROM issues WHERE state = 'open' AND is_pull_request = 0"  # noqa: S608 - fixed SQL fragments only
+                f" AND {scope.repo('repo_id')}",
+                scope.params(),
+            )
             or 0
         ),
-        leaderboard=leaderboard_tx(tx, now, limits.rows),
-        queue=queue_tx(tx, now, limits.rows, limits.queue_page),
+        leaderboard=leaderboard_tx(tx, now, limits.rows, scope),
+        queue=queue_tx(tx, now, limits.rows, limits.queue_page, scope),
         queue_total=sum(tasks_by_state.get(state, 0) for state in WAITING_STATES),
-        running=running_tx(tx, now, limits.rows),
-        pulls=pulls_tx(tx, limits.rows),
-        failures=failures_tx(tx, limits.rows),
-        needs_human=needs_human_tx(tx, limits.rows),
-        cost_by_day=cost_by_day_tx(tx, chart_since.date(), today.date()),
-        cost_by_role=cost_by_tx(tx, "role", window_since),
-        cost_by_model=cost_by_tx(tx, "model", window_since),
-        cost_by_task=cost_by_task_tx(tx, window_since, limits.rows),
-        throughput=throughput_tx(tx, chart_since.date(), today.date()),
-        lead_times=lead_times_since_tx(tx, window_since),
+        running=running_tx(tx, now, limits.rows, scope),
+        pulls=pulls_tx(tx, limits.rows, scope),
+        failures=failures_tx(tx, limits.rows, scope),
+        needs_human=needs_human_tx(tx, limits.rows, scope),
+        cost_by_day=cost_by_day_tx(tx, chart_since.date(), today.date(), scope),
+        cost_by_role=cost_by_tx(tx, "role", window_since, scope),
+        cost_by_model=cost_by_tx(tx, "model", window_since, scope),
+        cost_by_task=cost_by_task_tx(tx, window_since, limits.rows, scope),
+        throughput=throughput_tx(tx, chart_since.date(), today.date(), scope),
+        lead_times=lead_times_since_tx(tx, window_since, scope),
         attempts_ended=int(attempts["ended"]) if attempts else 0,
         attempts_with_pr=int(attempts["with_pr"]) if attempts else 0,
         tasks_merged=endings.get(TaskState.MERGED, 0),
         tasks_given_up=endings.get(TaskState.NEEDS_HUMAN, 0),
-        steps=steps_tx(tx, window_since),
+        steps=steps_tx(tx, window_since, scope),
         spent_today_usd=float(
             tx.scalar(
-                "SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls WHERE created_at >= ?",
-                (to_db(today),),
+                "SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls WHERE created_at >= ?"  # noqa: S608 - fixed SQL fragments only
+                f" AND {scope.task('task_id')}",
+                (to_db(today), *scope.params()),
             )
             or 0.0
         ),
@@ -124,7 +173,8 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits) -> Facts:
         else TickRow(
             ended_at=parse_time(last_tick["ended_at"]) or now,
             ok=bool(last_tick["ok"]),
-            detail=redact(last_tick["detail"] or ""),
+            # A failed tick's error may name any repository: shown only with the whole picture.
+            detail="" if scope.is_partial else redact(last_tick["detail"] or ""),
         ),
     )
 
@@ -133,10 +183,12 @@ def _counts(rows: Iterable[Row]) -> dict[str, int]:
     return {str(row["key"]): int(row["n"]) for row in rows}
 
 
-def leaderboard_tx(tx: Tx, now: datetime, limit: int) -> tuple[IssueRow, ...]:
+def leaderboard_tx(
+    tx: Tx, now: datetime, limit: int, scope: Scope = EVERYTHING
+) -> tuple[IssueRow, ...]:
     """Return open issues by vote score, with their decision, task state and window."""
     rows = tx.fetchall(
-        "SELECT COALESCE(r.full_name, '?') AS repo, i.number, i.title, i.score, i.decision,"
+        "SELECT COALESCE(r.full_name, '?') AS repo, i.number, i.title, i.score, i.decision,"  # noqa: S608 - fixed SQL fragments only
         " t.id AS task_id, t.state AS task_state,"
         " (SELECT COUNT(*) FROM votes v WHERE v.repo_id = i.repo_id"
         "  AND v.issue_number = i.number AND v.counted = 1) AS voters,"
@@ -145,9 +197,9 @@ def leaderboard_tx(tx: Tx, now: datetime, limit: int) -> tuple[IssueRow, ...]:
         "  ORDER BY s.id DESC LIMIT 1) AS window_ends"
         " FROM issues i LEFT JOIN repos r ON r.id = i.repo_id"
         " LEFT JOIN tasks t ON t.repo_id = i.repo_id AND t.issue_number = i.number"
-        " WHERE i.state = 'open' AND i.is_pull_request = 0"
+        f" WHERE i.state = 'open' AND i.is_pull_request = 0 AND {scope.repo('i.repo_id')}"
         " ORDER BY i.score DESC, i.number LIMIT ?",
-        (limit,),
+        (*scope.params(), limit),
     )
     issues = []
     for row in rows:
@@ -170,15 +222,17 @@ def leaderboard_tx(tx: Tx, now: datetime, limit: int) -> tuple[IssueRow, ...]:
     return tuple(issues)
 
 
-def queue_tx(tx: Tx, now: datetime, limit: int, page: int) -> tuple[QueueRow, ...]:
+def queue_tx(
+    tx: Tx, now: datetime, limit: int, page: int, scope: Scope = EVERYTHING
+) -> tuple[QueueRow, ...]:
     """Return one page of waiting tasks in scheduling order, with why each waits."""
     marks = ", ".join("?" for _ in WAITING_STATES)
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, t.state, t.role, t.priority, t.attempt, t.max_attempts,"  # noqa: S608 - fixed SQL fragments only
         f" t.passed_over, t.waiting_reason, t.approved_at FROM tasks t{_TASK_JOINS}"
-        f" WHERE t.state IN ({marks}) ORDER BY t.priority DESC, t.approved_at, t.id"
-        " LIMIT ? OFFSET ?",
-        (*WAITING_STATES, limit, page * limit),
+        f" WHERE t.state IN ({marks}) AND {scope.repo('t.repo_id')}"
+        " ORDER BY t.priority DESC, t.approved_at, t.id LIMIT ? OFFSET ?",
+        (*WAITING_STATES, *scope.params(), limit, page * limit),
     )
     return tuple(
         QueueRow(
@@ -199,14 +253,16 @@ def queue_tx(tx: Tx, now: datetime, limit: int, page: int) -> tuple[QueueRow, ..
     )
 
 
-def running_tx(tx: Tx, now: datetime, limit: int) -> tuple[RunningRow, ...]:
+def running_tx(
+    tx: Tx, now: datetime, limit: int, scope: Scope = EVERYTHING
+) -> tuple[RunningRow, ...]:
     """Return running attempts, oldest first, with the files their tasks claim."""
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, t.role, t.attempt, t.max_attempts, t.predicted_files,"  # noqa: S608 - fixed SQL fragments only
         f" a.worker, a.started_at, {_TASK_COST} AS cost FROM tasks t{_TASK_JOINS}"
         " LEFT JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt"
-        " WHERE t.state = ? ORDER BY a.started_at, t.id LIMIT ?",
-        (TaskState.RUNNING, limit),
+        f" WHERE t.state = ? AND {scope.repo('t.repo_id')} ORDER BY a.started_at, t.id LIMIT ?",
+        (TaskState.RUNNING, *scope.params(), limit),
     )
     return tuple(
         RunningRow(
@@ -234,14 +290,15 @@ def _json_list(text: Any) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def pulls_tx(tx: Tx, limit: int) -> tuple[PullRow, ...]:
+def pulls_tx(tx: Tx, limit: int, scope: Scope = EVERYTHING) -> tuple[PullRow, ...]:
     """Return the tasks with a pull request, most recently changed first, with cost and timing."""
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, t.pr_number, t.state, p.state AS pr_state, t.role, t.attempt,"  # noqa: S608 - fixed SQL fragments only
         f" t.updated_at, {_TASK_COST} AS cost FROM tasks t{_TASK_JOINS}"
         " LEFT JOIN pull_requests p ON p.repo_id = t.repo_id AND p.number = t.pr_number"
-        " WHERE t.pr_number IS NOT NULL ORDER BY t.updated_at DESC LIMIT ?",
-        (limit,),
+        f" WHERE t.pr_number IS NOT NULL AND {scope.repo('t.repo_id')}"
+        " ORDER BY t.updated_at DESC LIMIT ?",
+        (*scope.params(), limit),
     )
     times = {
         lead.task_id: lead for lead in lead_times_of_tx(tx, [int(row["task_id"]) for row in rows])
@@ -271,7 +328,7 @@ def pulls_tx(tx: Tx, limit: int) -> tuple[PullRow, ...]:
     return tuple(pulls)
 
 
-def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
+def failures_tx(tx: Tx, limit: int, scope: Scope = EVERYTHING) -> tuple[FailureRow, ...]:
     """Return the latest attempts that ended without a pull request."""
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, a.number, a.outcome, t.state, a.started_at, a.ended_at,"  # noqa: S608 - fixed SQL fragments only
@@ -279,8 +336,8 @@ def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
         "  WHERE c.task_id = a.task_id AND c.attempt = a.number) AS cost"
         f" FROM attempts a JOIN tasks t ON t.id = a.task_id{_TASK_JOINS}"
         " WHERE a.ended_at IS NOT NULL AND COALESCE(a.outcome, '') NOT IN (?, ?)"
-        " ORDER BY a.ended_at DESC LIMIT ?",
-        (*SUCCESS_OUTCOMES, limit),
+        f" AND {scope.repo('t.repo_id')} ORDER BY a.ended_at DESC LIMIT ?",
+        (*SUCCESS_OUTCOMES, *scope.params(), limit),
     )
     failures = []
     for row in rows:
@@ -304,14 +361,14 @@ def failures_tx(tx: Tx, limit: int) -> tuple[FailureRow, ...]:
     return tuple(failures)
 
 
-def needs_human_tx(tx: Tx, limit: int) -> tuple[NeedsHumanRow, ...]:
+def needs_human_tx(tx: Tx, limit: int, scope: Scope = EVERYTHING) -> tuple[NeedsHumanRow, ...]:
     """Return tasks waiting for a maintainer, with the reason of their last event."""
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, t.attempt, t.max_attempts, t.updated_at,"  # noqa: S608 - fixed SQL fragments only
         " (SELECT e.reason FROM events e WHERE e.task_id = t.id ORDER BY e.id DESC LIMIT 1)"
         f" AS reason FROM tasks t{_TASK_JOINS}"
-        " WHERE t.state = ? ORDER BY t.updated_at DESC LIMIT ?",
-        (TaskState.NEEDS_HUMAN, limit),
+        f" WHERE t.state = ? AND {scope.repo('t.repo_id')} ORDER BY t.updated_at DESC LIMIT ?",
+        (TaskState.NEEDS_HUMAN, *scope.params(), limit),
     )
     return tuple(
         NeedsHumanRow(
@@ -350,14 +407,16 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def cost_by_day_tx(tx: Tx, first: date, last: date) -> tuple[CostRow, ...]:
+def cost_by_day_tx(
+    tx: Tx, first: date, last: date, scope: Scope = EVERYTHING
+) -> tuple[CostRow, ...]:
     """Return model spend per UTC day from `first` to `last`, days without spend included."""
     spent = {
         str(row["day"]): _cost_row(str(row["day"]), row)
         for row in tx.fetchall(
             f"SELECT substr(created_at, 1, 10) AS day, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
-            " WHERE created_at >= ? GROUP BY day",
-            (first.isoformat(),),
+            f" WHERE created_at >= ? AND {scope.task('task_id')} GROUP BY day",
+            (first.isoformat(), *scope.params()),
         )
     }
     return tuple(
@@ -370,25 +429,27 @@ def cost_by_day_tx(tx: Tx, first: date, last: date) -> tuple[CostRow, ...]:
 COST_KEYS = {"role": "COALESCE(role, phase)", "model": "model"}
 
 
-def cost_by_tx(tx: Tx, key: str, since: datetime) -> tuple[CostRow, ...]:
+def cost_by_tx(tx: Tx, key: str, since: datetime, scope: Scope = EVERYTHING) -> tuple[CostRow, ...]:
     """Return model spend since `since` grouped by one of COST_KEYS."""
     rows = tx.fetchall(
         f"SELECT {COST_KEYS[key]} AS key, {_COST_SUMS} FROM llm_calls"  # noqa: S608 - fixed SQL fragments only
-        " WHERE created_at >= ? GROUP BY key ORDER BY cost DESC",
-        (to_db(since),),
+        f" WHERE created_at >= ? AND {scope.task('task_id')} GROUP BY key ORDER BY cost DESC",
+        (to_db(since), *scope.params()),
     )
     return tuple(_cost_row(str(row["key"] or "unknown"), row) for row in rows)
 
 
-def cost_by_task_tx(tx: Tx, since: datetime, limit: int) -> tuple[CostRow, ...]:
+def cost_by_task_tx(
+    tx: Tx, since: datetime, limit: int, scope: Scope = EVERYTHING
+) -> tuple[CostRow, ...]:
     """Return the costliest tasks since `since`."""
     rows = tx.fetchall(
         f"SELECT c.*, COALESCE(r.full_name, '?') AS repo, t.issue_number FROM (SELECT task_id,"  # noqa: S608 - fixed SQL fragments only
         f" {_COST_SUMS} FROM llm_calls WHERE created_at >= ? AND task_id IS NOT NULL"
-        " GROUP BY task_id ORDER BY cost DESC LIMIT ?) c"
+        f" AND {scope.task('task_id')} GROUP BY task_id ORDER BY cost DESC LIMIT ?) c"
         " LEFT JOIN tasks t ON t.id = c.task_id LEFT JOIN repos r ON r.id = t.repo_id"
         " ORDER BY c.cost DESC",
-        (to_db(since), limit),
+        (to_db(since), *scope.params(), limit),
     )
     return tuple(
         _cost_row(f"task {row['task_id']} ({row['repo']}#{row['issue_number']})", row)
@@ -396,16 +457,19 @@ def cost_by_task_tx(tx: Tx, since: datetime, limit: int) -> tuple[CostRow, ...]:
     )
 
 
-def throughput_tx(tx: Tx, first: date, last: date) -> tuple[DayCount, ...]:
+def throughput_tx(
+    tx: Tx, first: date, last: date, scope: Scope = EVERYTHING
+) -> tuple[DayCount, ...]:
     """Return pull requests opened by workers and merges per UTC day, from the events."""
     opened, merged = TaskState.PR_OPEN, TaskState.MERGED
     counts = {
         (str(row["day"]), TaskState(row["to_state"])): int(row["n"])
         for row in tx.fetchall(
-            "SELECT substr(created_at, 1, 10) AS day, to_state, COUNT(*) AS n FROM events"
+            "SELECT substr(created_at, 1, 10) AS day, to_state, COUNT(*) AS n FROM events"  # noqa: S608 - fixed SQL fragments only
             " WHERE to_state IN (?, ?) AND created_at >= ?"
-            " AND (to_state = ? OR from_state = ?) GROUP BY day, to_state",
-            (opened, merged, first.isoformat(), merged, TaskState.RUNNING),
+            f" AND (to_state = ? OR from_state = ?) AND {scope.task('task_id')}"
+            " GROUP BY day, to_state",
+            (opened, merged, first.isoformat(), merged, TaskState.RUNNING, *scope.params()),
         )
     }
     return tuple(
@@ -457,24 +521,26 @@ def lead_times_of_tx(tx: Tx, task_ids: Sequence[int]) -> tuple[LeadTime, ...]:
     )
 
 
-def lead_times_since_tx(tx: Tx, since: datetime) -> tuple[LeadTime, ...]:
+def lead_times_since_tx(tx: Tx, since: datetime, scope: Scope = EVERYTHING) -> tuple[LeadTime, ...]:
     """Return lead times of tasks that opened a pull request or merged since `since`.
 
     The pull request and merge times are the first such events inside the window, read from
     one index range rather than task by task.
     """
     return _lead_times_tx(
-        tx, "e.to_state IN (?, ?) AND e.created_at >= ?", (*_LEAD_STATES, to_db(since))
+        tx,
+        f"e.to_state IN (?, ?) AND e.created_at >= ? AND {scope.repo('t.repo_id')}",
+        (*_LEAD_STATES, to_db(since), *scope.params()),
     )
 
 
-def steps_tx(tx: Tx, since: datetime) -> tuple[StepRow, ...]:
+def steps_tx(tx: Tx, since: datetime, scope: Scope = EVERYTHING) -> tuple[StepRow, ...]:
     """Return, per kind of step, how many ran since `since`, how many failed, and how long."""
     rows = tx.fetchall(
-        "SELECT step, COUNT(*) AS runs, SUM(ok = 0) AS failures, AVG(duration_ms) AS mean_ms,"
-        " MAX(duration_ms) AS max_ms FROM attempt_steps WHERE started_at >= ?"
-        " GROUP BY step ORDER BY step",
-        (to_db(since),),
+        "SELECT step, COUNT(*) AS runs, SUM(ok = 0) AS failures, AVG(duration_ms) AS mean_ms,"  # noqa: S608 - fixed SQL fragments only
+        f" MAX(duration_ms) AS max_ms FROM attempt_steps WHERE started_at >= ?"
+        f" AND {scope.task('task_id')} GROUP BY step ORDER BY step",
+        (to_db(since), *scope.params()),
     )
     return tuple(
         StepRow(

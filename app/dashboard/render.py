@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from app.dashboard import text
-from app.dashboard.board import Dashboard
+from app.dashboard.board import Dashboard, Viewer
 from app.taskstate import TaskState
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,10 +41,12 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render_html(dashboard: Dashboard) -> str:
-    """Return the dashboard page for `dashboard`."""
+def render_html(dashboard: Dashboard, viewer: Viewer | None = None) -> str:
+    """Return the dashboard page for `dashboard`, as `viewer` (default: anonymous) sees it."""
     template = _environment().get_template("dashboard.html")
-    return template.render(d=dashboard, f=dashboard.facts, states=every_state(dashboard))
+    return template.render(
+        d=dashboard, f=dashboard.facts, states=every_state(dashboard), viewer=viewer or Viewer()
+    )
 
 
 def every_state(dashboard: Dashboard) -> dict[str, int]:

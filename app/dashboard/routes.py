@@ -1,4 +1,8 @@
-"""The dashboard's HTTP side: `GET /` (HTML), `GET /api/status` (JSON) and the tick health check."""
+"""The dashboard's HTTP side: `GET /` (HTML), `GET /api/status` (JSON) and the tick health check.
+
+Both show public repositories to everyone and private ones only to a signed-in viewer with
+read access (app.dashboard.access); sign-in itself lives in app.dashboard.signin.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,27 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from app.clock import Clock
-from app.dashboard.board import Dashboard, Health, Limits
-from app.dashboard.queries import read_facts_tx
+from app.dashboard.access import RepoReaders, visible_repo_ids
+from app.dashboard.board import Dashboard, Health, Limits, Viewer
+from app.dashboard.queries import EVERYTHING, Scope, read_facts_tx
 from app.dashboard.render import plain, render_html, status_json
-from app.dashboard.summary import assess_health, build_dashboard
+from app.dashboard.signin import SignIn, sign_in_routes
+from app.dashboard.summary import DEFAULT_TICK_MAX_AGE, assess_health, build_dashboard
 from app.store import Store
+from app.store.repos import repo_visibility_tx
 from app.store.timings import last_successful_tick_tx
 
-# The CEO ticks every few minutes; three missed ticks in a row is an outage worth paging for.
-DEFAULT_TICK_MAX_AGE = timedelta(minutes=15)
-
-# No script runs on the page and nothing loads from elsewhere; the styles are inline.
+# No script runs on the page and nothing loads from elsewhere; the styles are inline. The one
+# form is sign-out, posted to the dashboard itself. What a page shows depends on the viewer.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
-        " base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+    "Vary": "Cookie",
 }
 
 
@@ -43,6 +49,8 @@ class DashboardConfig:
     daily_budget_usd: float = 25.0
     tick_max_age: timedelta | None = DEFAULT_TICK_MAX_AGE
     up_since: datetime | None = None  # when this process started (grace before a first tick)
+    readers: RepoReaders | None = None  # None: no GitHub access, private repositories hidden
+    sign_in: SignIn | None = None  # None: nobody signs in, private repositories hidden
 
 
 def limits_from_query(params: Mapping[str, str]) -> Limits:
@@ -61,12 +69,28 @@ def limits_from_query(params: Mapping[str, str]) -> Limits:
     ).clamped()
 
 
-async def load_dashboard(config: DashboardConfig, limits: Limits | None = None) -> Dashboard:
+async def load_dashboard(
+    config: DashboardConfig, limits: Limits | None = None, scope: Scope = EVERYTHING
+) -> Dashboard:
     """Read the store once and build the dashboard at the clock's current time."""
     now = config.clock.now()
     chosen = (limits or Limits()).clamped()
-    facts = await config.store.run(lambda tx: read_facts_tx(tx, now, chosen))
+    facts = await config.store.run(lambda tx: read_facts_tx(tx, now, chosen, scope))
     return build_dashboard(facts, config.daily_budget_usd, config.tick_max_age, config.up_since)
+
+
+async def scope_for(config: DashboardConfig, login: str | None) -> Scope:
+    """Return the repositories a viewer (None: anonymous) may see."""
+    repos = await config.store.run(repo_visibility_tx)
+    visible = await visible_repo_ids(repos, login, config.readers)
+    return EVERYTHING if visible == {repo.id for repo in repos} else Scope(visible)
+
+
+def viewer_of(config: DashboardConfig, request: Request) -> Viewer:
+    """Return who is asking: a signed-in login, or an anonymous viewer."""
+    if config.sign_in is None:
+        return Viewer()
+    return Viewer(config.sign_in.viewer(request, config.clock), can_sign_in=True)
 
 
 async def tick_health(config: DashboardConfig) -> Health:
@@ -87,15 +111,24 @@ def health_json(health: Health) -> dict[str, Any]:
 def dashboard_routes(config: DashboardConfig) -> list[Route]:
     """Return the dashboard's routes, to mount in the web app."""
 
+    async def viewed(request: Request) -> tuple[Viewer, Dashboard]:
+        viewer = viewer_of(config, request)
+        scope = await scope_for(config, viewer.login)
+        limits = limits_from_query(request.query_params)
+        return viewer, await load_dashboard(config, limits, scope)
+
     async def page(request: Request) -> Response:
-        dashboard = await load_dashboard(config, limits_from_query(request.query_params))
-        return HTMLResponse(render_html(dashboard), headers=PAGE_HEADERS)
+        viewer, dashboard = await viewed(request)
+        return HTMLResponse(render_html(dashboard, viewer), headers=PAGE_HEADERS)
 
     async def api_status(request: Request) -> Response:
-        dashboard = await load_dashboard(config, limits_from_query(request.query_params))
-        return JSONResponse(status_json(dashboard), headers={"Cache-Control": "no-store"})
+        _, dashboard = await viewed(request)
+        headers = {"Cache-Control": "no-store", "Vary": "Cookie"}
+        return JSONResponse(status_json(dashboard), headers=headers)
 
+    sign_in = [] if config.sign_in is None else sign_in_routes(config.sign_in, config.clock)
     return [
         Route("/", page, methods=["GET"]),
         Route("/api/status", api_status, methods=["GET"]),
+        *sign_in,
     ]

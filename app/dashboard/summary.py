@@ -20,6 +20,9 @@ from app.dashboard.board import (
 from app.dashboard.text import duration
 from app.store.spend import Spend, budget_stop
 
+# The CEO ticks every few minutes; three missed ticks in a row is an outage worth paging for.
+DEFAULT_TICK_MAX_AGE = timedelta(minutes=15)
+
 CHART_WIDTH = 640
 CHART_HEIGHT = 180
 CHART_LEFT = 44  # room for the value axis labels

@@ -31,6 +31,8 @@ def app_manifest(name: str, public_url: str) -> dict[str, Any]:
         "url": base,
         "hook_attributes": {"url": f"{base}/webhook", "active": True},
         "redirect_url": base,
+        # Dashboard sign-in (the App's user authorization) comes back here.
+        "callback_urls": [f"{base}/oauth/callback"],
         "description": "Townhall: the repository evolves by its users' votes.",
         "public": False,
         "default_permissions": dict(PERMISSIONS),

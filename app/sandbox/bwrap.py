@@ -34,10 +34,22 @@ ETC_FILES = (
 )
 
 
+# The sandbox's /tmp is a tmpfs (memory): bounded, so a command cannot fill this machine's RAM.
+TMPFS_BYTES = 256 * 1024 * 1024
+
+
 def bwrap_argv(
-    bwrap: str, *, writable: Path, cwd: Path, read_only: Sequence[Path] = ()
+    bwrap: str,
+    *,
+    writable: Path,
+    cwd: Path,
+    read_only: Sequence[Path] = (),
+    tmp_bytes: int = TMPFS_BYTES,
 ) -> list[str]:
-    """Return the bwrap prefix that runs a command in `cwd` with only `writable` writable."""
+    """Return the bwrap prefix that runs a command in `cwd` with only `writable` writable.
+
+    /tmp is a fresh tmpfs of at most `tmp_bytes`; `writable` is bounded by the local backend.
+    """
     argv = [
         bwrap,
         # --unshare-all includes --unshare-net: the sandbox has only a loopback device.
@@ -52,7 +64,8 @@ def bwrap_argv(
         argv += ["--ro-bind-try", directory, directory]
     for name in ETC_FILES:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - a fresh tmpfs
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]  # noqa: S108 - a fresh, bounded tmpfs
     for path in read_only:
         argv += ["--ro-bind", str(path), str(path)]
     # Bound after the /tmp tmpfs so a sandbox directory under /tmp stays visible.

@@ -1,24 +1,42 @@
-"""The local backend: a copy of the tree in a temporary directory, commands as subprocesses."""
+"""The local backend: a copy of the tree in a temporary directory, commands as subprocesses.
+
+What a sandbox writes to this machine's disk is bounded: every command runs with a file size
+limit (RLIMIT_FSIZE) and is stopped as soon as the sandbox directory passes its quota (measured
+while it runs); the trusted side's own writes are checked against the same quota, and under
+bubblewrap /tmp is a size-limited tmpfs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from app.pathrules import PathError, resolve_inside
 from app.sandbox.base import ExecResult, SandboxError, SandboxFileError
-from app.sandbox.bwrap import bwrap_argv, bwrap_path
+from app.sandbox.bwrap import TMPFS_BYTES, bwrap_argv, bwrap_path
 from app.sandbox.env import DEFAULT_PATH, sandbox_env
 from app.sandbox.process import run_process
 from app.sandbox.tree import copy_tree, walk_files
 
 Isolation = Literal["auto", "bwrap", "none"]
+
+# Room for a checkout, its dependencies and build output; a sandbox never needs more.
+DISK_QUOTA_BYTES = 2 * 1024**3
+# How often a running command's disk use is measured (less often when measuring takes long).
+QUOTA_POLL_SECONDS = 0.2
+# What an unmeasurable sandbox directory counts as: more than any quota.
+UNMEASURABLE = 2**63
+# `ulimit -f` counts 512-byte blocks; `exec` keeps the command's own shell as the only process.
+_WITH_FILE_LIMIT = 'ulimit -f "$1" && exec /bin/sh -c "$2"'
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,8 @@ class LocalOptions:
 
     `isolation`: "auto" uses bubblewrap when it works here, "bwrap" requires it, "none" never
     uses it. `read_only` directories (a toolchain outside /usr, say) are visible under bwrap.
+    `disk_quota_bytes` bounds the sandbox directory (checkout, home and tmp together) and any
+    one file; `tmp_bytes` bounds the tmpfs at /tmp under bwrap.
     """
 
     isolation: Isolation = "auto"
@@ -34,6 +54,8 @@ class LocalOptions:
     read_only: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     output_cap: int = 64_000
+    disk_quota_bytes: int = DISK_QUOTA_BYTES
+    tmp_bytes: int = TMPFS_BYTES
 
 
 class LocalSandbox:
@@ -107,6 +129,12 @@ class LocalSandbox:
         relative, target = resolve_inside(self._root, path)
         if relative == ".":
             raise PathError("the checkout root is a directory, not a file")
+        used = await asyncio.to_thread(disk_usage, self._base)
+        if used + len(data) > self._options.disk_quota_bytes:
+            raise SandboxFileError(
+                f"{relative}: cannot write {len(data)} bytes; the sandbox uses {used} of its "
+                f"{self._options.disk_quota_bytes} bytes of disk"
+            )
         try:
             await asyncio.to_thread(_write, target, data)
         except OSError as error:
@@ -126,19 +154,49 @@ class LocalSandbox:
         _, directory = resolve_inside(self._root, cwd)
         if not directory.is_dir():
             raise SandboxFileError(f"{cwd}: no such directory in the checkout")
-        argv: list[str] = ["/bin/sh", "-c", command]
+        quota = self._options.disk_quota_bytes
+        blocks = str(math.ceil(quota / 512))
+        argv: list[str] = ["/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
         if self._bwrap is not None:
             prefix = bwrap_argv(
-                self._bwrap, writable=self._base, cwd=directory, read_only=self._options.read_only
+                self._bwrap,
+                writable=self._base,
+                cwd=directory,
+                read_only=self._options.read_only,
+                tmp_bytes=self._options.tmp_bytes,
             )
             argv = prefix + argv
-        return await run_process(
-            argv,
-            cwd=directory,
-            env=self._env,
-            time_limit=timeout,
+        started = time.monotonic()
+        process = run_process(
+            argv, cwd=directory, env=self._env, time_limit=timeout,
             output_cap=self._options.output_cap,
-        )
+        )  # fmt: skip
+        running = asyncio.create_task(process)
+        watching = asyncio.create_task(self._quota_passed())
+        try:
+            await asyncio.wait({running, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Cancelling the command kills its process group (and on our own cancellation too).
+            for task in (running, watching):
+                task.cancel()
+            await asyncio.gather(running, watching, return_exceptions=True)
+        used = await asyncio.to_thread(disk_usage, self._base)
+        if watching.done() and not watching.cancelled():
+            used = max(used, watching.result())  # what stopped the command
+        result = None if running.cancelled() else running.result()
+        if result is not None and used <= quota:
+            return result
+        return _over_quota(result, used, quota, time.monotonic() - started)
+
+    async def _quota_passed(self) -> int:
+        """Return the sandbox's disk use once it is over the quota (measured until then)."""
+        while True:
+            started = time.monotonic()
+            used = await asyncio.to_thread(disk_usage, self._base)
+            if used > self._options.disk_quota_bytes:
+                return used
+            # A large tree takes longer to measure: poll less often than spend a core on it.
+            await asyncio.sleep(max(QUOTA_POLL_SECONDS, 4 * (time.monotonic() - started)))
 
     async def close(self) -> None:
         """Delete the sandbox directory (commands never outlive their `exec`)."""
@@ -152,3 +210,37 @@ def _write(target: Path, data: bytes) -> None:
     descriptor = os.open(target, flags, 0o644)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
+
+
+def _over_quota(result: ExecResult | None, used: int, quota: int, duration: float) -> ExecResult:
+    """Say that a command was stopped (None: before it ended) with the sandbox over its quota."""
+    note = f"stopped: the sandbox uses {used} bytes of disk, over its quota of {quota} bytes"
+    if result is None:
+        return ExecResult(
+            exit_code=-1, stdout="", stderr=note, timed_out=False, truncated=False,
+            duration=duration,
+        )  # fmt: skip
+    stderr = f"{result.stderr}\n{note}".lstrip("\n")
+    return replace(result, exit_code=result.exit_code or 1, stderr=stderr)
+
+
+def disk_usage(root: Path) -> int:
+    """Return the bytes the tree under `root` takes on disk (links are not followed).
+
+    A directory the sandbox made unreadable cannot be measured, so it counts as over any quota.
+    """
+    total = 0
+    pending = [root]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    with contextlib.suppress(FileNotFoundError):  # removed while measured
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(Path(entry.path))
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            return UNMEASURABLE
+    return total

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +22,9 @@ T = TypeVar("T")
 Row = dict[str, Any]
 Params = Sequence[Any]
 
-REMOTE_SCHEMES = ("libsql://", "https://", "wss://")
+# A libSQL server is reached over HTTP: Turso as `libsql://` (the client uses https), a
+# self-hosted sqld as `http://` or `https://`. Hrana over WebSocket URLs name the same server.
+REMOTE_SCHEMES = ("libsql://", "https://", "http://", "wss://", "ws://")
 
 
 class StoreError(Exception):
@@ -70,10 +74,22 @@ class Tx:
 class Store:
     """Async access to one libSQL database (an embedded file, or Turso over the network)."""
 
-    def __init__(self, connection: Any, executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        executor: concurrent.futures.ThreadPoolExecutor,
+        file: Path | None = None,
+        *,
+        remote: bool = False,
+    ) -> None:
         self._connection = connection
         self._executor = executor
         self._closed = False
+        self._remote = remote
+        # A deleted or replaced file keeps taking writes through the open descriptor, and they
+        # vanish on restart; remembering which file was opened lets check_file() notice.
+        self._file = file
+        self._file_identity = _identity(file) if file is not None else None
 
     async def run(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in one transaction on the writer thread; commit, or roll back on error."""
@@ -88,14 +104,59 @@ class Store:
 
     def _transaction(self, work: Callable[[Tx], T]) -> T:
         connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
+        # BEGIN fails on a read-only database, COMMIT on a full disk: both are store errors.
+        self._control("BEGIN IMMEDIATE")
         try:
             result = work(Tx(connection))
         except BaseException:
-            connection.execute("ROLLBACK")
+            self._rollback()
             raise
-        connection.execute("COMMIT")
+        try:
+            self._control("COMMIT")
+        except StoreError:
+            self._rollback()
+            raise
         return result
+
+    def _control(self, statement: str) -> None:
+        """Begin or commit a transaction; raise StoreError when it does not happen."""
+        connection = self._connection
+        if not self._remote:
+            _control(connection, statement)
+            return
+        # Over the network `execute` costs two round trips (describe, then run) and
+        # `executescript` one; executescript swallows errors, so the transaction state
+        # (which the client learns in the same round trip) tells whether it worked.
+        connection.executescript(statement)
+        if connection.in_transaction == (statement != "COMMIT"):
+            return
+        if statement != "COMMIT":
+            # The reason was swallowed: beginning again the slow way works or names it.
+            _control(connection, statement)
+            return
+        # The client closes the stream after a COMMIT, so the server has rolled it back.
+        raise StoreError("COMMIT failed on the remote store; the transaction was rolled back")
+
+    def _rollback(self) -> None:
+        connection = self._connection
+        if self._remote:
+            # One round trip; an error means there was nothing left to roll back.
+            connection.executescript("ROLLBACK")
+            return
+        with contextlib.suppress(ValueError):
+            connection.execute("ROLLBACK")
+
+    def check_file(self) -> None:
+        """Raise StoreError when the database file was deleted or replaced since it was opened."""
+        if self._file is None:
+            return
+        if _identity(self._file) != self._file_identity:
+            raise StoreError(f"the database file {self._file} was deleted or replaced")
+
+    async def check(self) -> None:
+        """Raise StoreError unless the file is the one opened and a transaction can start."""
+        self.check_file()
+        await self.run(lambda tx: tx.scalar("SELECT 1"))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one query in its own transaction."""
@@ -128,10 +189,35 @@ class Store:
         self._executor.shutdown(wait=True)
 
 
+def _control(connection: Any, statement: str) -> None:
+    try:
+        connection.execute(statement)
+    except ValueError as error:
+        raise StoreError(f"{error} (in: {statement})") from error
+
+
+def _identity(file: Path) -> tuple[int, int] | None:
+    """Return the file's (device, inode), or None when it does not exist."""
+    try:
+        status = file.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _client_url(url: str) -> str:
+    """Return the URL the libsql client understands (it speaks Hrana over HTTP only)."""
+    for websocket, http in (("wss://", "https://"), ("ws://", "http://")):
+        if url.startswith(websocket):
+            return http + url.removeprefix(websocket)
+    return url
+
+
 def _connect(url: str, auth_token: str | None) -> Any:
     if url.startswith(REMOTE_SCHEMES):
-        # Turso: statements go over the network; the server serialises writers.
-        return libsql.connect(url, auth_token=auth_token or "", isolation_level=None)
+        # Turso or sqld: statements go over the network; the server serialises writers. The
+        # PRAGMAs below are per connection and Hrana gives each transaction its own stream.
+        return libsql.connect(_client_url(url), auth_token=auth_token or "", isolation_level=None)
     path = url.removeprefix("file:")
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -144,14 +230,22 @@ def _connect(url: str, auth_token: str | None) -> Any:
 
 
 def open_store(url: str, auth_token: str | None = None, *, migrate: bool = True) -> Store:
-    """Open the database at `url` (a path, `file:` path, or `libsql://` URL) and migrate it."""
+    """Open the database at `url` (a path, `file:` path, or libSQL server URL) and migrate it."""
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
     try:
         connection = executor.submit(_connect, url, auth_token).result()
     except Exception as error:
         executor.shutdown(wait=False)
         raise StoreError(f"cannot open the store at {url}: {error}") from error
-    store = Store(connection, executor)
+    store = Store(connection, executor, _local_file(url), remote=url.startswith(REMOTE_SCHEMES))
     if migrate:
         executor.submit(apply_migrations, connection, MIGRATIONS).result()
     return store
+
+
+def _local_file(url: str) -> Path | None:
+    """Return the database file behind `url`, or None for a remote or in-memory store."""
+    path = url.removeprefix("file:")
+    if url.startswith(REMOTE_SCHEMES) or path == ":memory:":
+        return None
+    return Path(os.path.abspath(Path(path).expanduser()))

@@ -306,6 +306,81 @@ CREATE INDEX task_notes_by_task ON task_notes(task_id, id);
 ALTER TABLE attempts ADD COLUMN changed_files TEXT NOT NULL DEFAULT '[]'
 """
 
+# The approved text (issue 16): each task keeps the title and body its issue was approved with,
+# and their hash, so planning, attempts and reviews read what was approved, never a later edit.
+# Existing tasks take their issue's text when it is still the approved text; the others get
+# theirs when approval is next confirmed.
+SCHEMA_V7 = """
+ALTER TABLE tasks ADD COLUMN approved_title TEXT;
+ALTER TABLE tasks ADD COLUMN approved_body TEXT;
+ALTER TABLE tasks ADD COLUMN approved_hash TEXT;
+UPDATE tasks SET
+    approved_title = (SELECT i.title FROM issues i
+        WHERE i.repo_id = tasks.repo_id AND i.number = tasks.issue_number),
+    approved_body = (SELECT i.body FROM issues i
+        WHERE i.repo_id = tasks.repo_id AND i.number = tasks.issue_number),
+    approved_hash = (SELECT i.body_hash FROM issues i
+        WHERE i.repo_id = tasks.repo_id AND i.number = tasks.issue_number)
+    WHERE EXISTS (SELECT 1 FROM issues i
+        WHERE i.repo_id = tasks.repo_id AND i.number = tasks.issue_number
+        AND i.body_hash != '' AND i.body_hash = i.approved_body_hash)
+"""
+
+# Open PRs and commands (issue 16): the files of each open PR that may claim files (Townhall's,
+# and people's with write access), kept with the head SHA they were listed at so a PR's files
+# are listed again only when its head moves; and who each command came from, so replies are
+# rate-limited per user (`silenced` says why a command got no reply).
+SCHEMA_V8 = """
+CREATE TABLE open_pull_files (
+    repo_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    head_sha TEXT NOT NULL,
+    files TEXT NOT NULL,
+    PRIMARY KEY (repo_id, number)
+);
+ALTER TABLE handled_comments ADD COLUMN login TEXT NOT NULL DEFAULT '';
+ALTER TABLE handled_comments ADD COLUMN silenced TEXT;
+CREATE INDEX handled_comments_by_login ON handled_comments(login, created_at)
+"""
+
+# Dashboard access (issue 16): whether each repository is private, from GitHub's payloads.
+# NULL means not known yet (rows recorded before this version): the dashboard treats those as
+# private until a webhook about the repository records the real value.
+SCHEMA_V9 = """
+ALTER TABLE repos ADD COLUMN private INTEGER
+"""
+
+# Reviews are posted once per head: the verdict and what it posts (event, body, inline comments,
+# the worker's feedback) are stored before posting, so a restart acts on it without asking the
+# model again (reviewer/applying.py).
+SCHEMA_V10 = """
+ALTER TABLE reviews ADD COLUMN draft TEXT
+"""
+
+# Catch-up (app/ceo/catch_up.py): GitHub never redelivers a webhook that failed, so each tick
+# reads what was said while Townhall was down. A command's reply is saved before it is posted
+# (a crash after posting finds the reply by its marker), a decision is recorded once per command
+# comment, and each repository keeps the time up to which it has caught up.
+SCHEMA_V11 = """
+ALTER TABLE handled_comments ADD COLUMN reply_body TEXT;
+ALTER TABLE maintainer_decisions ADD COLUMN comment_id INTEGER;
+CREATE UNIQUE INDEX maintainer_decisions_by_comment ON maintainer_decisions(comment_id)
+    WHERE comment_id IS NOT NULL;
+CREATE TABLE catch_up_marks (
+    repo_id INTEGER PRIMARY KEY,
+    caught_up_to TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+# Concurrent inbox (issue 20): each delivery's lane (its repository and issue or PR number, or
+# only its repository or installation) is stored, so the store hands out one delivery per lane
+# at a time and deliveries about one issue run in the order received. Older rows have no lane.
+SCHEMA_V12 = """
+ALTER TABLE deliveries ADD COLUMN lane TEXT;
+CREATE INDEX deliveries_by_lane ON deliveries(lane, status)
+"""
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, SCHEMA_V1),
     (2, SCHEMA_V2),
@@ -313,6 +388,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (4, SCHEMA_V4),
     (5, SCHEMA_V5),
     (6, SCHEMA_V6),
+    (7, SCHEMA_V7),
+    (8, SCHEMA_V8),
+    (9, SCHEMA_V9),
+    (10, SCHEMA_V10),
+    (11, SCHEMA_V11),
+    (12, SCHEMA_V12),
 )
 
 

@@ -1,7 +1,9 @@
-"""What Townhall's PRs change: actual files next to each task's predicted files.
+"""What open PRs change: actual files next to each task's predicted files.
 
-The CEO records a PR's files when it lists open PRs; the scheduler learns from predicted
-versus actual files, and the review step holds a PR whose files collide with an earlier one.
+The CEO records a PR's files when it lists open PRs, keeping them with the head SHA they were
+listed at so a PR's files are listed again only when its head moves; the scheduler learns
+from predicted versus actual files, and the review step holds a PR whose files collide with
+an earlier one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,45 @@ def set_changed_files_tx(tx: Tx, repo_id: int, number: int, changed: Iterable[st
     tx.execute(
         "UPDATE pull_requests SET changed_files = ? WHERE repo_id = ? AND number = ?",
         (json.dumps(sorted(changed)), repo_id, number),
+    )
+
+
+@dataclass(frozen=True)
+class ListedFiles:
+    """An open PR's changed files as GitHub listed them at one head commit."""
+
+    number: int
+    head_sha: str
+    files: frozenset[str]
+
+
+async def listed_files(store: Store, repo_id: int) -> dict[int, ListedFiles]:
+    """Return the files last listed for each open PR of a repository, by PR number."""
+    rows = await store.fetchall(
+        "SELECT number, head_sha, files FROM open_pull_files WHERE repo_id = ?", (repo_id,)
+    )
+    return {
+        r["number"]: ListedFiles(r["number"], r["head_sha"], frozenset(json.loads(r["files"])))
+        for r in rows
+    }
+
+
+def remember_listed_files_tx(tx: Tx, repo_id: int, listed: ListedFiles) -> None:
+    """Keep an open PR's files with the head SHA they were listed at."""
+    tx.execute(
+        "INSERT INTO open_pull_files (repo_id, number, head_sha, files) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (repo_id, number) DO UPDATE SET head_sha = excluded.head_sha,"
+        " files = excluded.files",
+        (repo_id, listed.number, listed.head_sha, json.dumps(sorted(listed.files))),
+    )
+
+
+def keep_listed_files_tx(tx: Tx, repo_id: int, numbers: Iterable[int]) -> None:
+    """Forget the listed files of every PR of a repository but `numbers` (the open ones)."""
+    tx.execute(
+        "DELETE FROM open_pull_files WHERE repo_id = ?"
+        " AND number NOT IN (SELECT value FROM json_each(?))",
+        (repo_id, json.dumps(sorted(set(numbers)))),
     )
 
 

@@ -1,4 +1,9 @@
-"""Pull request rows on Townhall's branches, each pointing at the task whose work it carries."""
+"""Pull request rows of Townhall's own PRs, each pointing at the task whose work it carries.
+
+A PR is Townhall's only when the App opened it from a `townhall/issue-N` branch of the base
+repository itself: anyone can name a fork's branch that way, and a PR taken for a task's would
+have its number and head reviewed and merged in the task's name.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from app.store.times import to_db
 from app.taskstate import TaskState
 
 TOWNHALL_BRANCH_PREFIX = "townhall/issue-"
+# GitHub's author_association values of people who hold a role on the repository itself.
+ROLE_HOLDERS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 # A task in these states has a current PR that only a newer event about that PR may replace.
 _PR_BOUND = (TaskState.PR_OPEN, TaskState.REVIEWING)
 
@@ -35,11 +42,17 @@ class PullRequestRecord:
     state: str
     merged: bool
     merge_sha: str | None
+    author: str
+    author_association: str
+    # The head branch lives in the base repository (not in a fork).
+    same_repository: bool
 
     @staticmethod
     def from_github(pull: Mapping[str, Any]) -> PullRequestRecord:
         """Read a REST pull request (webhook payload, or a model dumped as JSON)."""
         merged = bool(pull.get("merged"))
+        head_repo = pull["head"].get("repo") or {}
+        base_repo = pull["base"].get("repo") or {}
         return PullRequestRecord(
             number=int(pull["number"]),
             head_ref=pull["head"]["ref"],
@@ -48,15 +61,38 @@ class PullRequestRecord:
             state="merged" if merged else pull["state"],
             merged=merged,
             merge_sha=pull.get("merge_commit_sha"),
+            author=str((pull.get("user") or {}).get("login") or ""),
+            author_association=str(pull.get("author_association") or "NONE"),
+            # A fork whose repository was deleted has no head repository: not ours either.
+            same_repository=head_repo.get("id") is not None
+            and head_repo.get("id") == base_repo.get("id"),
         )
+
+    def on_townhall_branch(self) -> bool:
+        """Whether the head is a `townhall/issue-N` branch of the base repository itself."""
+        return self.same_repository and issue_number_of_branch(self.head_ref) is not None
+
+    def is_townhalls(self, app_login: str) -> bool:
+        """Whether Townhall opened this PR: the App's login, on its branch, in the base repo."""
+        by_app = bool(app_login) and self.author.lower() == app_login.lower()
+        return by_app and self.on_townhall_branch()
+
+    def claims_files(self, app_login: str) -> bool:
+        """Whether this PR holds its files against queued tasks.
+
+        Townhall's own PRs do, and so do those of people with a role on the repository; an
+        outsider's PR never does, or anyone could stop voted work by opening one.
+        """
+        by_app = bool(app_login) and self.author.lower() == app_login.lower()
+        return by_app or self.author_association in ROLE_HOLDERS
 
 
 def upsert_pull_request_tx(
-    tx: Tx, clock: Clock, repo_id: int, pull: PullRequestRecord
+    tx: Tx, clock: Clock, repo_id: int, pull: PullRequestRecord, app_login: str
 ) -> int | None:
-    """Record a pull request on a Townhall branch; return its task id (None if not Townhall's)."""
+    """Record a PR Townhall opened; return its task id (None, and nothing kept, if not ours)."""
     issue_number = issue_number_of_branch(pull.head_ref)
-    if issue_number is None:
+    if issue_number is None or not pull.is_townhalls(app_login):
         return None
     task_id = tx.scalar(
         "SELECT id FROM tasks WHERE repo_id = ? AND issue_number = ?", (repo_id, issue_number)

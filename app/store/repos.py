@@ -13,11 +13,12 @@ from app.store.times import to_db
 
 @dataclass(frozen=True)
 class Repository:
-    """A repository as GitHub describes it; an empty default branch keeps the stored one."""
+    """A repository as GitHub describes it; an empty branch or a None `private` keeps the stored."""
 
     id: int
     full_name: str
     default_branch: str = ""
+    private: bool | None = None
 
     @staticmethod
     def from_github(repository: Mapping[str, Any]) -> Repository:
@@ -26,6 +27,7 @@ class Repository:
             id=int(repository["id"]),
             full_name=str(repository["full_name"]),
             default_branch=str(repository.get("default_branch") or ""),
+            private=repository["private"] if isinstance(repository.get("private"), bool) else None,
         )
 
 
@@ -33,16 +35,18 @@ def upsert_repo_tx(tx: Tx, clock: Clock, installation_id: int, repository: Repos
     """Record a repository of an installation as active; return its id."""
     now = to_db(clock.now())
     tx.execute(
-        "INSERT INTO repos (id, installation_id, full_name, default_branch, active, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        "INSERT INTO repos (id, installation_id, full_name, default_branch, private, active,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET"
         " installation_id = excluded.installation_id, full_name = excluded.full_name,"
         " default_branch = CASE WHEN excluded.default_branch = '' THEN repos.default_branch"
-        " ELSE excluded.default_branch END, active = 1, updated_at = excluded.updated_at",
+        " ELSE excluded.default_branch END, private = COALESCE(excluded.private, repos.private),"
+        " active = 1, updated_at = excluded.updated_at",
         (
             repository.id,
             installation_id,
             repository.full_name,
             repository.default_branch,
+            repository.private,
             now,
             now,
         ),
@@ -74,3 +78,27 @@ def repo_default_branch_tx(tx: Tx, repo_id: int) -> str | None:
 async def repo_default_branch(store: Store, repo_id: int) -> str | None:
     """Return a repository's default branch in its own transaction (None: not known)."""
     return await store.run(lambda tx: repo_default_branch_tx(tx, repo_id))
+
+
+@dataclass(frozen=True)
+class RepoVisibility:
+    """Who may see a repository: its installation, and whether GitHub says it is private."""
+
+    id: int
+    full_name: str
+    installation_id: int
+    private: bool | None  # None: not recorded yet (treat as private)
+
+
+def repo_visibility_tx(tx: Tx) -> tuple[RepoVisibility, ...]:
+    """Return every known repository with its installation and privacy."""
+    rows = tx.fetchall("SELECT id, full_name, installation_id, private FROM repos ORDER BY id")
+    return tuple(
+        RepoVisibility(
+            id=int(row["id"]),
+            full_name=str(row["full_name"]),
+            installation_id=int(row["installation_id"]),
+            private=None if row["private"] is None else bool(row["private"]),
+        )
+        for row in rows
+    )

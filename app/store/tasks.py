@@ -10,6 +10,7 @@ from typing import Any
 
 from app.clock import Clock
 from app.store.db import Row, Store, Tx
+from app.store.issue_tasks import ApprovedText
 from app.store.times import from_db, to_db
 from app.taskstate import IllegalTransition, TaskPosition, TaskState, check_transition
 
@@ -110,14 +111,24 @@ def create_task_tx(
     priority: float,
     actor: str,
     reason: str,
+    approved: ApprovedText | None = None,
 ) -> Task:
-    """Create the task for an approved issue, in state `approved`, with its event."""
+    """Create the task for an approved issue, in state `approved`, with its event.
+
+    `approved` is the text the issue was approved with; without it, the issue's recorded text
+    is taken as approved now (a task of an unrecorded issue gets no snapshot and waits).
+    """
     now = to_db(clock.now())
+    text = approved or _recorded_text_tx(tx, repo_id, issue_number)
     task_id = tx.insert(
         "INSERT INTO tasks (repo_id, issue_number, state, max_attempts, priority, approved_at,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (repo_id, issue_number, TaskState.APPROVED, max_attempts, priority, now, now, now),
-    )
+        " created_at, updated_at, approved_title, approved_body, approved_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            repo_id, issue_number, TaskState.APPROVED, max_attempts, priority, now, now, now,
+            *((text.title, text.body, text.hash) if text else (None, None, None)),
+        ),
+    )  # fmt: skip
     record_event(
         tx,
         clock,
@@ -130,6 +141,14 @@ def create_task_tx(
         to_state=TaskState.APPROVED,
     )
     return get_task_tx(tx, task_id)
+
+
+def _recorded_text_tx(tx: Tx, repo_id: int, issue_number: int) -> ApprovedText | None:
+    """The issue's title and body as last recorded, as an approved snapshot."""
+    row = tx.fetchone(
+        "SELECT title, body FROM issues WHERE repo_id = ? AND number = ?", (repo_id, issue_number)
+    )
+    return None if row is None else ApprovedText.of(row["title"], row["body"] or "")
 
 
 def get_task_tx(tx: Tx, task_id: int) -> Task:
@@ -215,23 +234,30 @@ def _marks(states: Sequence[TaskState]) -> str:
 
 @dataclass(frozen=True)
 class TaskToPlan:
-    """An approved task with its issue's text, as the planner reads it."""
+    """An approved task with the text its issue was approved with, as the planner reads it."""
 
     id: int
     issue_number: int
     title: str
     body: str
+    approved_hash: str
 
 
 async def tasks_to_plan(store: Store, repo_id: int) -> list[TaskToPlan]:
-    """Return a repository's approved tasks, highest priority first, then oldest approval."""
+    """Return a repository's approved tasks with their approved text, by priority then age."""
     rows = await store.fetchall(
-        "SELECT t.id, t.issue_number, i.title, i.body FROM tasks t JOIN issues i"
-        " ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-        " WHERE t.repo_id = ? AND t.state = ? ORDER BY t.priority DESC, t.approved_at",
+        "SELECT id, issue_number, approved_title, approved_body, approved_hash FROM tasks"
+        " WHERE repo_id = ? AND state = ? AND approved_hash IS NOT NULL"
+        " ORDER BY priority DESC, approved_at",
         (repo_id, TaskState.APPROVED),
     )
-    return [TaskToPlan(r["id"], r["issue_number"], r["title"], r["body"]) for r in rows]
+    return [
+        TaskToPlan(
+            r["id"], r["issue_number"], r["approved_title"] or "", r["approved_body"] or "",
+            r["approved_hash"],
+        )
+        for r in rows
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -119,10 +119,12 @@ class VoterLookup:
                     self._owner, self._name, per_page=CONTRIBUTORS_PER_PAGE, page=page
                 )
             except RequestFailed as error:
-                if error.response.status_code in {204, 404}:
+                if error.response.status_code == 404:
                     log.warning("contributors of %s/%s unavailable", self._owner, self._name)
                     return frozenset(found)
                 raise
+            if response.status_code == 204:  # an empty repository: no body to parse
+                return frozenset(found)
             batch = response.parsed_data or []
             found |= {person.login.lower() for person in batch if person.login}
             if len(batch) < CONTRIBUTORS_PER_PAGE:

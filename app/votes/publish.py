@@ -6,8 +6,8 @@ from collections.abc import Collection
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import Client
 from app.github.bot_comments import BotComments
+from app.github.client import Client
 from app.votes.fetch import Meter
 from app.votes.tally import OWN_LABELS
 from app.votes.texts import TALLY_MARKER

@@ -14,7 +14,16 @@ from typing import Any
 from app.clock import Clock, format_timestamp, parse_timestamp
 from app.store import Tx
 from app.store.decisions import standing_decisions_tx
-from app.store.issue_tasks import set_task_priority_tx, task_of_issue_tx
+from app.store.issue_tasks import (
+    APPROVAL_CHANGED,
+    ApprovedText,
+    IssueTask,
+    approved_text_tx,
+    issue_hold_tx,
+    set_approved_text_tx,
+    set_task_priority_tx,
+    task_of_issue_tx,
+)
 from app.store.issues import IssueRecord, upsert_issue_tx
 from app.store.tasks import create_task_tx, record_event, transition_tx
 from app.store.votes import (
@@ -22,7 +31,6 @@ from app.store.votes import (
     IssueVoteRecord,
     VoteRecord,
     add_snapshot_tx,
-    issue_vote_tx,
     issue_votes_tx,
     record_issue_decision_tx,
     replace_votes_tx,
@@ -127,13 +135,19 @@ def _vote_records(explanation: dict[str, Any]) -> list[VoteRecord]:
 
 
 def _apply_task_tx(
-    tx: Tx, clock: Clock, repo_id: int, decision: Decision, max_attempts: int
+    tx: Tx, clock: Clock, repo_id: int, decided: Decided, max_attempts: int
 ) -> str | None:
-    """Create, revive, reprioritise or cancel the issue's task; return what was done."""
+    """Create, revive, reprioritise or cancel the issue's task; return what was done.
+
+    An approval records the text it was given for on the task: planning, attempts and reviews
+    read that snapshot, never the live issue.
+    """
+    decision = decided.decision
     number = decision.number
     task = task_of_issue_tx(tx, repo_id, number)
     reason = "; ".join(decision.reasons)
     if decision.outcome == "approved":
+        approved = ApprovedText.of(decided.issue.title, decided.issue.body)
         if task is None:
             create_task_tx(
                 tx,
@@ -144,9 +158,11 @@ def _apply_task_tx(
                 priority=decision.score,
                 actor=ACTOR,
                 reason=reason,
+                approved=approved,
             )
             return "task created"
         if task.state == TaskState.CANCELLED:
+            set_approved_text_tx(tx, clock, task.id, approved)
             transition_tx(
                 tx,
                 clock,
@@ -157,6 +173,9 @@ def _apply_task_tx(
                 priority=decision.score,
             )
             return "task approved again"
+        recorded = approved_text_tx(tx, task.id)
+        if task.state not in TERMINAL and (recorded is None or recorded.hash != approved.hash):
+            return _approve_new_text_tx(tx, clock, repo_id, number, task, approved, decided)
         if task.state in _REPRIORITISED and task.priority != decision.score:
             set_task_priority_tx(tx, clock, task.id, decision.score)
         return None
@@ -164,6 +183,37 @@ def _apply_task_tx(
         transition_tx(tx, clock, task.id, TaskState.CANCELLED, actor=ACTOR, reason=reason)
         return "task cancelled"
     return None
+
+
+def _approve_new_text_tx(
+    tx: Tx,
+    clock: Clock,
+    repo_id: int,
+    number: int,
+    task: IssueTask,
+    approved: ApprovedText,
+    decided: Decided,
+) -> str:
+    """Record newly approved text; work begun from other text starts again from planning.
+
+    A plan, an attempt or a PR made for the old text does not answer the new one, so the task
+    goes back to `approved` (through `cancelled`, the state machine's way back) and its open
+    PR, if any, is replaced by the next attempt's.
+    """
+    reason, score = "; ".join(decided.decision.reasons), decided.decision.score
+    set_approved_text_tx(tx, clock, task.id, approved)
+    record_event(
+        tx, clock, actor=ACTOR, kind="approved_text", reason=reason, task_id=task.id,
+        repo_id=repo_id, issue_number=number,
+    )  # fmt: skip
+    if task.state == TaskState.APPROVED:
+        return "approved text recorded"
+    if task.state != TaskState.NEEDS_HUMAN:
+        transition_tx(tx, clock, task.id, TaskState.CANCELLED, actor=ACTOR, reason=APPROVAL_CHANGED)
+    transition_tx(
+        tx, clock, task.id, TaskState.APPROVED, actor=ACTOR, reason=reason, priority=score
+    )
+    return "task planned again for the newly approved text"
 
 
 def _record_one_tx(
@@ -224,13 +274,14 @@ def record_decisions_tx(
                 to_state=decision.outcome,
                 reason="; ".join(decision.reasons),
             )
-        _apply_task_tx(tx, clock, repo_id, decision, max_attempts)
+        _apply_task_tx(tx, clock, repo_id, decided, max_attempts)
     return changes
 
 
 def hold_reason_tx(tx: Tx, repo_id: int, number: int) -> str | None:
-    """Return why an issue is held (its text changed after approval), or None when it is not."""
-    issue = issue_vote_tx(tx, repo_id, number)
-    if issue is None or issue.decision != "held":
-        return None
-    return issue.decision_reason
+    """Return why an issue's task must wait for approval to be confirmed again, or None.
+
+    Held while the sweep holds the issue, and as soon as its recorded text differs from the
+    text the task was approved with (an edit the next sweep has yet to judge).
+    """
+    return issue_hold_tx(tx, repo_id, number)

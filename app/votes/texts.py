@@ -47,7 +47,9 @@ TALLY_WINDOW_OPEN = "Voting window open until {ends}."
 TALLY_WINDOW_CLOSED = "Voting window closed {ends}."
 TALLY_HELD_NOTE = (
     "> **Held:** the title or body changed after approval. Work on this issue is paused until"
-    " approval is confirmed again."
+    " approval is confirmed again: Townhall plans and starts nothing for it, publishes no"
+    " attempt and merges no pull request. Work goes on if the approved text is restored; once"
+    " the new text is approved, the work starts again from it."
 )
 TALLY_COUNTED_HEADER = "**Counted votes**\n\n| voter | vote | counts as |\n| --- | --- | --- |"
 TALLY_COUNTED_ROW = "| `{login}` | {vote} | {weight} |"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from app.pathrules import protected_globs
+from app.secretscan import find_secrets, is_leak
 from reviewer.static.diff import FileDiff, first_commentable_line, parse_diff
 from reviewer.static.findings import DIFF_TOOL, Finding, Severity
 from reviewer.static.paths import any_glob_matches, is_generated_blob
-from reviewer.static.secrets import find_secrets
 from reviewer.static.testloss import check_deleted_tests
 
 _CONFLICT_SIDE = re.compile(r"^(?:<{7}|>{7}|\|{7})(?: |$)")
@@ -41,7 +42,7 @@ def check_secrets(files: Sequence[FileDiff]) -> list[Finding]:
         for line in file.added():
             for match in find_secrets(line.text, entropy=entropy):
                 # Known token formats are leaks; high entropy alone is a lead for the reviewer.
-                severity: Severity = "warning" if match.rule == "high-entropy-string" else "error"
+                severity: Severity = "error" if is_leak(match) else "warning"
                 findings.append(
                     Finding(
                         tool=DIFF_TOOL,
@@ -57,9 +58,13 @@ def check_secrets(files: Sequence[FileDiff]) -> list[Finding]:
 
 
 def check_protected_paths(files: Sequence[FileDiff], protected: Sequence[str]) -> list[Finding]:
-    """Flag changes to files matching the policy's protected globs (either side of a rename)."""
+    """Flag changes to protected files (either side of a rename).
+
+    The built-in list (CI and runner configuration, the policy file) always applies with the
+    policy's own globs, as it does for the worker: `protected = []` cannot turn it off.
+    """
     findings = []
-    patterns = tuple(protected)
+    patterns = protected_globs(protected)
     for file in files:
         touched = [path for path in (file.old_path, file.new_path) if path]
         hits = [path for path in dict.fromkeys(touched) if any_glob_matches(patterns, path)]
@@ -73,7 +78,7 @@ def check_protected_paths(files: Sequence[FileDiff], protected: Sequence[str]) -
                     line=first_commentable_line(file),
                     column=None,
                     message=f"Protected path {file.status}: {', '.join(hits)} "
-                    "(paths.protected in .townhall.toml)",
+                    "(built in, or paths.protected in .townhall.toml)",
                 )
             )
     return findings

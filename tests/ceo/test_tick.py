@@ -447,3 +447,87 @@ async def test_on_modal_each_review_runs_in_its_own_function(world: World) -> No
     await task_with_pull(world, "pr_open", {"app/cart.py": b"# v2\n"})
     report = await run_tick(world.deps)
     assert spawned == [1] and report.reviews == [1]
+
+
+def push_branch(world: World, branch: str, files: dict[str, str]) -> None:
+    """Commit `files` on a branch of the hub's repository, as its author's fork would hold it."""
+    import subprocess
+
+    path = world.ctl.repo_path(OWNER, REPO)
+    work = path.parent / ("work-" + branch.replace("/", "-"))
+    if not work.exists():
+        subprocess.run(["git", "clone", "-q", str(path), str(work)], check=True)
+    for name, text in files.items():
+        (work / name).write_text(text)
+    for args in (
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", f"work on {branch}"],
+        ["push", "-q", "origin", f"HEAD:refs/heads/{branch}"],
+    ):
+        subprocess.run(["git", *args], cwd=work, check=True)
+
+
+def open_pull_as(world: World, login: str, branch: str, files: dict[str, str]) -> int:
+    """Push `branch` with `files` and open a PR from it as `login`; return its number."""
+    push_branch(world, branch, files)
+    with GitHub(f"{login}-token", base_url=world.hub_url + "/") as github:
+        data = {"title": f"{login}'s change", "head": branch, "base": "main"}
+        number: int = github.rest.pulls.create(OWNER, REPO, data=data).parsed_data.number
+    return number
+
+
+FILES_ROUTE = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+
+
+async def test_an_outsiders_pull_request_blocks_nothing_and_is_never_listed(
+    world: World,
+) -> None:
+    """Issue 16, finding 4: anyone may open a PR; it must not hold up voted work."""
+    open_pull_as(world, "dave", "dave/cart", {"app/cart.py": "# dave's cart\n"})
+    file_and_vote(world, "Cart totals")
+    world.ctl.reset_counters()
+
+    report = await run_tick(world.deps)
+
+    assert report.dispatched == [(1, 1)], report.waiting
+    assert world.ctl.counters()["routes"].get(FILES_ROUTE, 0) == 0
+
+
+async def test_a_pull_requests_files_are_listed_again_only_when_its_head_moves(
+    world: World,
+) -> None:
+    """Issue 16, finding 4: a maintainer's PR blocks, but its files are listed once per head."""
+    world.ctl.set_collaborator(OWNER, REPO, "carol", "write")
+    number = open_pull_as(world, "carol", "carol/search", {"app/search.py": "# carol's\n"})
+    file_and_vote(world, "Search box")
+    world.ctl.reset_counters()
+
+    first = await run_tick(world.deps)
+    second = await run_tick(world.deps)
+    listed_before_push = world.ctl.counters()["routes"].get(FILES_ROUTE, 0)
+    push_branch(world, "carol/search", {"app/cart.py": "# carol's too\n"})
+    await run_tick(world.deps)
+
+    assert f"PR #{number} by @carol" in first.waiting[1] and "app/search.py" in first.waiting[1]
+    assert second.waiting[1] == first.waiting[1] and second.dispatched == []
+    assert listed_before_push == 1
+    assert world.ctl.counters()["routes"].get(FILES_ROUTE, 0) == 2
+    cached = await world.store.fetchall("SELECT number, files FROM open_pull_files")
+    assert cached == [{"number": number, "files": '["app/cart.py", "app/search.py"]'}]
+
+
+async def test_a_persons_pull_request_on_a_townhall_branch_is_not_taken_for_the_tasks(
+    world: World,
+) -> None:
+    """Issue 16, finding 5: the branch name alone does not make a PR Townhall's."""
+    cart = file_and_vote(world, "Cart totals")
+    await run_tick(world.deps)
+    number = open_pull_as(world, "dave", f"townhall/issue-{cart}", {"app/cart.py": "# mine\n"})
+
+    report = await run_tick(world.deps)
+
+    assert not report.errors, report.errors
+    task = await world.store.fetchone("SELECT state, pr_number, head_sha, branch FROM tasks")
+    assert task == {"state": "running", "pr_number": None, "head_sha": None, "branch": None}
+    assert await world.store.fetchall("SELECT number FROM pull_requests") == []
+    assert not any(f"#{number}" in note for note in report.reconciled)

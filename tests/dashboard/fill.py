@@ -62,8 +62,8 @@ def fill(store: Store, now: datetime, tasks: int, seed: int = 11) -> Filled:
             (to_db(now),),
         )
         run(
-            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
-            " updated_at) VALUES (?, 1, ?, 'main', ?, ?)",
+            "INSERT INTO repos (id, installation_id, full_name, default_branch, private,"
+            " created_at, updated_at) VALUES (?, 1, ?, 'main', 0, ?, ?)",
             (REPO_ID, REPO, to_db(now), to_db(now)),
         )
         run(

@@ -94,8 +94,8 @@ def _seed(tx: Tx, clock: SystemClock, installation_id: int, number: int, head: s
         (installation_id, OWNER),
     )
     tx.execute(
-        "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
-        " updated_at) VALUES (1, ?, ?, 'main', '', '')",
+        "INSERT INTO repos (id, installation_id, full_name, default_branch, private, created_at,"
+        " updated_at) VALUES (1, ?, ?, 'main', 0, '', '')",
         (installation_id, f"{OWNER}/{REPO}"),
     )
     issues = [

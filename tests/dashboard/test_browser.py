@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -19,6 +20,13 @@ from app.serving import ServerThread
 from app.store import Store, Tx, open_store
 from app.store.issues import IssueRecord, upsert_issue_tx
 from app.web import WebConfig, create_web_app
+from tests.dashboard.access_stand import (
+    PRIVATE_CLAIM,
+    PRIVATE_TITLE,
+    PUBLIC_TITLE,
+    READER,
+    access_stand,
+)
 from tests.dashboard.fill import fill
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -139,3 +147,25 @@ def test_chromium_renders_every_section_and_runs_nothing_from_a_title(
         assert result.returncode == 0, result.stderr[-2000:]
         assert shot.stat().st_size > 20_000  # a real page, not a blank one
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chromium_signs_in_with_github_and_then_sees_the_private_repository(
+    tmp_path: Path,
+) -> None:
+    chromium()
+    with access_stand(tmp_path / "stand") as stand:
+        anonymous = browse(
+            stand.url + "/", tmp_path / "profile-anonymous", "1280,2000", "--dump-dom"
+        )
+        assert anonymous.returncode == 0, anonymous.stderr[-2000:]
+        assert PUBLIC_TITLE in anonymous.stdout and "Sign in with GitHub" in anonymous.stdout
+        assert PRIVATE_TITLE not in anonymous.stdout and PRIVATE_CLAIM not in anonymous.stdout
+
+        # Sign in to localhub as alice, then follow Townhall's own sign-in link: authorize,
+        # callback, session cookie and the dashboard, all in one navigation of the browser.
+        signin = quote(stand.url + "/signin", safe="")
+        chain = f"{stand.hub_url}/login?login={READER}&return_to={signin}"
+        reader = browse(chain, tmp_path / "profile-reader", "1280,2000", "--dump-dom")
+        assert reader.returncode == 0, reader.stderr[-2000:]
+        assert f"signed in as <b>{READER}</b>" in reader.stdout
+        assert PRIVATE_TITLE in reader.stdout and PRIVATE_CLAIM in reader.stdout

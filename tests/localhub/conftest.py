@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from githubkit import AppAuthStrategy, GitHub
+from githubkit import AppAuthStrategy
 from githubkit.cache import MemCacheStrategy
 
 from app.clock import ManualClock
+from app.github.client import Client
 from app.serving import ServerThread
 from app.standins.localhub import AppKeyPair, LocalHub, LocalHubControl, generate_app_keypair
 from app.standins.localhub.tls import shared_ssl_context
@@ -29,13 +30,21 @@ def keys() -> AppKeyPair:
     return generate_app_keypair()
 
 
-def make_github(url: str, auth: Any, **options: Any) -> GitHub[Any]:
-    """Return a githubkit client for the hub with its own token cache (no cross-test reuse)."""
+def make_github(url: str, auth: Any, **options: Any) -> Client:
+    """Return a githubkit client for the hub with its own token cache (no cross-test reuse).
+
+    It speaks Townhall's pinned REST API version (app.github.client.REST_API_VERSION) and,
+    like Townhall's clients, fills the label fields githubkit's models require but GitHub's
+    description lacks (app.github.compat).
+    """
     options.setdefault("ssl_verify", shared_ssl_context())
-    return GitHub(auth, base_url=url + "/", cache_strategy=MemCacheStrategy(), **options)
+    # No hishel cache: now that answers carry ETags it revalidates, and hishel 1.4 hands back
+    # its stored answer even when the revalidation got a fresh 200 (seen with pulls.get).
+    options.setdefault("http_cache", False)
+    return Client(auth, base_url=url + "/", cache_strategy=MemCacheStrategy(), **options)
 
 
-def open_github(stack: ExitStack, url: str, auth: Any, **options: Any) -> GitHub[Any]:
+def open_github(stack: ExitStack, url: str, auth: Any, **options: Any) -> Client:
     """Return a client that keeps one HTTP connection pool until `stack` closes."""
     # Outside a `with` block githubkit builds a new httpx client per request.
     client = make_github(url, auth, **options)
@@ -61,16 +70,16 @@ class World:
         """Return the app's JWT auth strategy."""
         return AppAuthStrategy(APP_ID, self.keys.private_key_pem)
 
-    def as_app(self, **options: Any) -> GitHub[Any]:
+    def as_app(self, **options: Any) -> Client:
         """Return a client authenticated as the app (JWT)."""
         return open_github(self.stack, self.url, self.app_auth, **options)
 
-    def as_installation(self, **options: Any) -> GitHub[Any]:
+    def as_installation(self, **options: Any) -> Client:
         """Return a client authenticated as the installation (token minted by githubkit)."""
         auth = self.app_auth.as_installation(self.installation_id)
         return open_github(self.stack, self.url, auth, **options)
 
-    def as_user(self, login: str, **options: Any) -> GitHub[Any]:
+    def as_user(self, login: str, **options: Any) -> Client:
         """Return a client acting as a person with a personal token."""
         return open_github(self.stack, self.url, f"{login}-token", **options)
 

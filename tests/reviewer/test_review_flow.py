@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from githubkit import GitHub
 
 from app.clock import SystemClock
+from app.github.client import Client
 from app.sandbox import LocalOptions, LocalSandboxes
 from app.sandbox.env import DEFAULT_PATH
 from app.standins.localhub import LocalHubControl
@@ -66,9 +66,9 @@ class World:
     def main_sha(self) -> str:
         return self.git("rev-parse", "main").strip()
 
-    def github(self) -> GitHub[Any]:
+    def github(self) -> Client:
         """A client acting as alice, a collaborator with write access."""
-        return GitHub(ALICE_TOKEN, base_url=self.ctl.base_url + "/")
+        return Client(ALICE_TOKEN, base_url=self.ctl.base_url + "/")
 
 
 def tool_sandbox() -> LocalOptions:
@@ -97,10 +97,12 @@ def world(tmp_path: Path, store: Store) -> Iterator[World]:
     yield from make_world(tmp_path, store)
 
 
-async def open_pr(world: World, files: Mapping[str, str], *, as_app: bool = True) -> int:
+async def open_pr(
+    world: World, files: Mapping[str, str], *, as_app: bool = True, title: str = "Fix add (#1)"
+) -> int:
     """Publish `files` on the issue's branch and move the task to pr_open; return the PR."""
     changes = {path: FileChange(text.encode()) for path, text in files.items()}
-    text = PullRequestText("Fix add (#1)", "Closes #1\n\nadd() now adds.")
+    text = PullRequestText(title, "Closes #1\n\nadd() now adds.")
     arguments: dict[str, Any] = {
         "owner": OWNER,
         "repo": REPO,

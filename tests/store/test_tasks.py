@@ -46,7 +46,7 @@ def legal_moves() -> list[tuple[TaskState, TaskState, int]]:
     """Each legal (from, to) pair with an attempt number that satisfies its guard."""
     moves = []
     for source, targets in TRANSITIONS.items():
-        for target in targets:
+        for target in sorted(targets):  # a set's order differs between xdist workers
             gives_up = target == S.NEEDS_HUMAN and source in {S.FAILED, S.CHANGES_REQUESTED}
             moves.append((source, target, 2 if gives_up else 1))
     return moves

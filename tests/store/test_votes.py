@@ -11,7 +11,7 @@ from app.store.decisions import (
     standing_decisions_tx,
     withdraw_label_decisions_tx,
 )
-from app.store.handled_comments import claim_comment_tx, record_reply
+from app.store.handled_comments import CommandComment, claim_comment_tx, record_reply
 from app.store.issue_tasks import set_task_priority_tx, task_of_issue_tx
 from app.store.issues import IssueRecord, body_hash, upsert_issue_tx
 from app.store.tasks import create_task_tx
@@ -134,11 +134,26 @@ async def test_a_comment_is_claimed_until_its_reply_is_recorded(
     store: Store, clock: ManualClock
 ) -> None:
     _repo_with_issue(store, clock)
-    assert store.run_sync(lambda tx: claim_comment_tx(tx, clock, 900, 1, 5, "status"))
+    comment = CommandComment(900, 1, 5, "alice", "status")
+    assert store.run_sync(lambda tx: claim_comment_tx(tx, clock, comment))
     # A retry before the reply was posted may answer it.
-    assert store.run_sync(lambda tx: claim_comment_tx(tx, clock, 900, 1, 5, "status"))
+    assert store.run_sync(lambda tx: claim_comment_tx(tx, clock, comment))
     await record_reply(store, 900, 901)
-    assert not store.run_sync(lambda tx: claim_comment_tx(tx, clock, 900, 1, 5, "status"))
+    assert not store.run_sync(lambda tx: claim_comment_tx(tx, clock, comment))
+
+
+def test_replies_to_one_person_are_limited_per_hour(store: Store, clock: ManualClock) -> None:
+    _repo_with_issue(store, clock)
+
+    def claim(comment_id: int, login: str = "alice") -> bool:
+        comment = CommandComment(comment_id, 1, 5, login, "status")
+        return store.run_sync(lambda tx: claim_comment_tx(tx, clock, comment, 2))
+
+    assert [claim(1), claim(2), claim(3)] == [True, True, False]
+    assert claim(3) is False  # a silenced command stays unanswered when redelivered
+    assert claim(4, "ALICE") is False and claim(5, "bob") is True
+    clock.advance(timedelta(hours=1))
+    assert claim(6) is True
 
 
 def test_an_issues_task_is_found_and_reprioritised(store: Store, clock: ManualClock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,5 +47,17 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def served(runtime: Runtime) -> Iterator[ServerThread]:
-    with ServerThread(build_web_app(runtime)) as server:
+    with ServerThread(build_web_app(runtime), bounded=True) as server:
         yield server
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every record at INFO and above, uvicorn's included (its logger does not propagate)."""
+    caplog.set_level(logging.INFO)
+    uvicorn_logger = logging.getLogger("uvicorn")
+    uvicorn_logger.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        uvicorn_logger.removeHandler(caplog.handler)

@@ -154,9 +154,18 @@ def signed(
 
 
 def pull_request_event(
-    action: str, number: int, head_ref: str, head_sha: str = "a" * 40, merged: bool = False
+    action: str,
+    number: int,
+    head_ref: str,
+    head_sha: str = "a" * 40,
+    merged: bool = False,
+    author: dict[str, Any] | None = None,
+    head_repo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A pull_request event; by default the App's PR from a branch of octo/demo itself."""
     base = f"{API}/repos/octo/demo/pulls/{number}"
+    opener = author or user("townhall[bot]", 99, "Bot")
+    head = head_repo or repository()
     return {
         "action": action,
         "number": number,
@@ -166,14 +175,20 @@ def pull_request_event(
             "number": number,
             "state": "closed" if action == "closed" else "open",
             "title": "A change",
-            "user": user("townhall[bot]", 99, "Bot"),
+            "user": opener,
+            "author_association": "NONE",
             "body": "Closes #1",
-            "head": {"ref": head_ref, "sha": head_sha, "label": f"octo:{head_ref}"},
-            "base": {"ref": "main", "sha": "b" * 40, "label": "octo:main"},
+            "head": {
+                "ref": head_ref,
+                "sha": head_sha,
+                "label": f"{head['owner']['login']}:{head_ref}",
+                "repo": head,
+            },
+            "base": {"ref": "main", "sha": "b" * 40, "label": "octo:main", "repo": repository()},
             "merged": merged,
             "merge_commit_sha": "c" * 40 if merged else None,
         },
         "repository": repository(),
-        "sender": user("townhall[bot]", 99, "Bot"),
+        "sender": opener,
         "installation": {"id": 9, "node_id": "MDIz"},
     }

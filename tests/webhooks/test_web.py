@@ -154,13 +154,14 @@ def test_concurrent_deliveries_are_all_stored(served: ServerThread, runtime: Run
     assert count == 100
 
 
-def test_townhall_pull_requests_are_recorded_against_their_task(
+def test_a_fork_pull_request_on_a_townhall_branch_is_not_linked_to_the_task(
     served: ServerThread, runtime: Runtime
 ) -> None:
+    """Issue 16, finding 5: anyone may name a fork's branch `townhall/issue-N`."""
     from app.clock import SystemClock
     from app.store import Tx
     from app.store.tasks import create_task_tx
-    from tests.webhooks.payloads import pull_request_event
+    from tests.webhooks.payloads import pull_request_event, repository, user
 
     body, headers = signed(issues_event("opened", number=1), SECRET, "issues")
     post(served, body, headers)
@@ -179,10 +180,13 @@ def test_townhall_pull_requests_are_recorded_against_their_task(
         )
 
     runtime.store.run_sync(seed)
+    mallory = user("mallory", 666)
+    fork = repository("mallory", "demo", repo_id=4242)
     for payload in (
-        pull_request_event("opened", 5, "townhall/issue-1"),
-        pull_request_event("opened", 6, "feature/people-work"),
-        pull_request_event("closed", 5, "townhall/issue-1", merged=True),
+        pull_request_event("opened", 5, "townhall/issue-1", author=mallory, head_repo=fork),
+        pull_request_event("opened", 6, "feature/people-work", author=mallory),
+        # Even the App's login on a fork's branch is not the App's PR.
+        pull_request_event("synchronize", 7, "townhall/issue-1", head_repo=fork),
     ):
         body, headers = signed(payload, SECRET, "pull_request")
         assert post(served, body, headers).status_code == 202
@@ -192,12 +196,12 @@ def test_townhall_pull_requests_are_recorded_against_their_task(
             and len(deliveries(runtime)) == 4
         )
     )
-    pulls = runtime.store.run_sync(lambda tx: tx.fetchall("SELECT * FROM pull_requests"))
-    assert [(p["number"], p["state"], p["merged"], p["task_id"]) for p in pulls] == [
-        (5, "merged", 1, 1)
-    ]
-    task = runtime.store.run_sync(lambda tx: tx.fetchone("SELECT pr_number, branch FROM tasks"))
-    assert task == {"pr_number": 5, "branch": "townhall/issue-1"}
+    # Decided from the payload alone: GitHub (a discard port here) was never asked.
+    assert runtime.store.run_sync(lambda tx: tx.fetchall("SELECT * FROM pull_requests")) == []
+    task = runtime.store.run_sync(
+        lambda tx: tx.fetchone("SELECT pr_number, head_sha, branch FROM tasks")
+    )
+    assert task == {"pr_number": None, "head_sha": None, "branch": None}
 
 
 def test_repositories_added_and_removed_follow_the_installation(

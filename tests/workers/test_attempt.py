@@ -165,9 +165,9 @@ ADD_TEST = Turn(
 
 
 def pull(world: World, number: int) -> Any:
-    from githubkit import GitHub
+    from app.github.client import Client  # fills label fields githubkit needs (compat.py)
 
-    with GitHub("alice-token", base_url=world.ctl.base_url + "/") as github:
+    with Client("alice-token", base_url=world.ctl.base_url + "/") as github:
         return github.rest.pulls.get(OWNER, REPO, number).parsed_data
 
 
@@ -324,8 +324,10 @@ async def test_the_worker_renews_its_lease_as_the_holder_recorded_at_dispatch(
     from dataclasses import replace
     from datetime import timedelta
 
-    deps = replace(world.deps, lease_ttl=timedelta(seconds=0.3))
-    slow = Turn([ToolUse("run", {"command": "sleep 1"})])
+    # The command outlives the lease; renewals every ttl/3 keep it, with room for a worker that
+    # shares the CPU with other xdist workers to be late by most of a second.
+    deps = replace(world.deps, lease_ttl=timedelta(seconds=1.2))
+    slow = Turn([ToolUse("run", {"command": "sleep 2"})])
     world.model.load([Script("worker", [slow, FIX, FINISH])])
     await run_attempt(deps, 1, 1, worker="some-other-name")
     assert "was lost" not in caplog.text

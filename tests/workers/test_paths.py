@@ -89,11 +89,20 @@ def test_always_protected_paths_cannot_be_written() -> None:
         ".git",
         ".github/workflows/ci.yml",
         ".townhall.toml",
+        # Issue 16: everything a CI runner executes, not only workflows, is built in.
+        ".github/CODEOWNERS",
+        ".github/actions/setup/action.yml",
+        ".github/dependabot.yml",
+        ".gitlab-ci.yml",
+        ".circleci/config.yml",
+        ".pre-commit-config.yaml",
+        "Jenkinsfile",
+        "CODEBASE_MAP.md",
     ):
         with pytest.raises(PathError, match="protected"):
             rules.check(path)
     assert rules.check("./src/app.py") == "src/app.py"
-    assert rules.check(".github/CODEOWNERS") == ".github/CODEOWNERS"
+    assert rules.check("docs/.github/notes.md") == "docs/.github/notes.md"  # anchored at the root
 
 
 def test_policy_protected_globs_are_added() -> None:

@@ -1,4 +1,5 @@
-"""The REST endpoint wrapper: counting, faults, authentication, authorization, errors, headers."""
+"""The REST endpoint wrapper: counting, faults, authentication, authorization, errors, headers,
+API versions and conditional requests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import conditional, versions
 from .auth import Actor, authenticate, authorize_repo, require_app
 from .core import Ctx, HubCore
 from .counters import rate_headers
@@ -25,10 +27,11 @@ from .render_core import Urls
 T = TypeVar("T")
 
 _COMMON_HEADERS = {
-    "x-github-api-version-selected": "2022-11-28",
     "x-github-media-type": "github.v3; format=json",
-    # Responses change under the client's feet; never let an HTTP cache serve them stale.
+    # GitHub sends `private, max-age=60, s-maxage=60`; localhub asks caches to revalidate
+    # every time instead, so a caching client in a test never reads a minute-old answer.
     "cache-control": "private, max-age=0, must-revalidate",
+    "vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
 }
 
 
@@ -145,6 +148,7 @@ def api_route(
         core.counters.count(template)
         headers = dict(_COMMON_HEADERS)
         headers["x-github-request-id"] = uuid.uuid4().hex[:20].upper()
+        actor: Actor | None = None
         try:
             fault = core.faults.take(method, request.url.path, template.split(" ", 1)[1])
             if fault is not None:
@@ -154,8 +158,8 @@ def api_route(
                 else:
                     raise fault.as_error(core.now().timestamp())
             actor = authenticate(core.state, request.headers.get("authorization"), core.now())
-            budget = core.counters.charge(resource, actor.rate_key, 1, core.now())
-            headers |= rate_headers(resource, budget)
+            version = versions.select_version(request.headers.get(versions.VERSION_HEADER))
+            headers[versions.SELECTED_HEADER] = version
             if app_auth:
                 require_app(actor)
             repo = None
@@ -164,15 +168,51 @@ def api_route(
                 authorize_repo(core.state, actor, repo, categories, write, role)
             urls = Urls(str(request.base_url))
             call = Call(request, Ctx(core, urls, _acting_login(actor)), actor, repo)
-            response = await handler(call)
+            response = _in_version(await handler(call), version)
             if write and response.status_code < 400:
                 core.state.save()
+            if method == "GET" and response.status_code == 200:
+                response = _conditional(request, response)
         except ApiError as error:
             response = error.response()
             headers |= error.headers
+        if actor is not None:
+            # GitHub does not count a 304 against the rate limit.
+            counted = response.status_code != 304
+            budget = core.counters.charge(resource, actor.rate_key, int(counted), core.now())
+            headers |= rate_headers(resource, budget)
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         core.counters.count_status(template, response.status_code)
+        await core.exchanges.record(template, request, response)
         return response
 
     return Route(path, endpoint, methods=[method])
+
+
+def _in_version(response: Response, version: str) -> Response:
+    """Return `response` with its JSON body in `version`'s shapes."""
+    if version == versions.DEFAULT_VERSION or not isinstance(response, JSONResponse):
+        return response
+    data = versions.reshape(json.loads(bytes(response.body)), version)
+    reshaped = JSONResponse(data, status_code=response.status_code)
+    for name, value in response.headers.items():
+        if name not in ("content-length", "content-type"):
+            reshaped.headers[name] = value
+    return reshaped
+
+
+def _conditional(request: Request, response: Response) -> Response:
+    """Add ETag and Last-Modified to a JSON 200; answer 304 when the request's validators match."""
+    if not isinstance(response, JSONResponse):
+        return response
+    body = bytes(response.body)
+    etag = conditional.etag_of(body)
+    response.headers["etag"] = etag
+    # Only a single resource (an object) has an update time; lists are not parsed again.
+    modified = conditional.last_modified_of(json.loads(body)) if body[:1] == b"{" else None
+    if modified is not None:
+        response.headers["last-modified"] = conditional.http_date(modified)
+    if conditional.not_modified(request.headers, etag):
+        return conditional.not_modified_response(response)
+    return response

@@ -154,6 +154,11 @@ class LocalHubControl:
         """Return the smart-HTTP clone URL of a repository."""
         return str(self._call("GET", f"/repos/{owner}/{name}")["clone_url"])
 
+    def create_client_secret(self, app_id: int) -> JSON:
+        """Generate an OAuth client secret for an App: `{client_id, client_secret}`."""
+        result: JSON = self._call("POST", f"/apps/{app_id}/client_secrets", {})
+        return result
+
     def set_collaborator(self, owner: str, name: str, login: str, permission: str) -> JSON:
         """Give `login` a role (read, triage, write, maintain, admin) on a repository."""
         body = {"permission": permission}
@@ -265,3 +270,12 @@ class LocalHubControl:
     def reset_counters(self) -> None:
         """Zero every counter."""
         self._call("DELETE", "/counters")
+
+    def record_exchanges(self, record: bool = True) -> None:
+        """Start (or stop) recording every REST and GraphQL exchange; clears the record."""
+        self._call("PUT", "/exchanges", {"record": record})
+
+    def exchanges(self) -> list[JSON]:
+        """Return the recorded exchanges (method, path, bodies, status, headers)."""
+        result: list[JSON] = self._call("GET", "/exchanges")
+        return result

@@ -292,6 +292,16 @@ class Control:
         self.core.counters.reset()
         return self.core.counters.snapshot()
 
+    async def record_exchanges(self, request: Request, body: dict[str, Any]) -> Any:
+        """Answer PUT /exchanges: {record} turns recording on or off (and clears the record)."""
+        self.core.exchanges.enabled = bool(body.get("record", True))
+        self.core.exchanges.clear()
+        return {"record": self.core.exchanges.enabled}
+
+    async def list_exchanges(self, request: Request, body: dict[str, Any]) -> Any:
+        """Answer GET /exchanges: every recorded request and answer."""
+        return [exchange.describe() for exchange in self.core.exchanges.exchanges]
+
     async def dump_state(self, request: Request, body: dict[str, Any]) -> Any:
         """Answer GET /state: the whole state as JSON (debugging)."""
         return to_jsonable(self.core.state.data)
@@ -340,6 +350,8 @@ def routes(core: HubCore) -> list[Route]:
         ("GET", "/counters", c.counters),
         ("DELETE", "/counters", c.reset_counters),
         ("GET", "/state", c.dump_state),
+        ("PUT", "/exchanges", c.record_exchanges),
+        ("GET", "/exchanges", c.list_exchanges),
     ]
     return [
         Route(PREFIX + path, _wrap(core, handler), methods=[method])

@@ -13,6 +13,7 @@ from .counters import Counters
 from .faults import FaultInjector
 from .git import GitRepo
 from .models import Repo
+from .recorder import ExchangeRecorder
 from .render_core import Urls
 from .state import HubState
 from .webhooks import WebhookDispatcher
@@ -30,6 +31,9 @@ class HubCore:
         self.token_ttl = token_ttl
         self.faults = FaultInjector()
         self.counters = Counters()
+        self.exchanges = ExchangeRecorder()
+        # Tarball download tokens handed out in redirects: token -> (full name, commit).
+        self.download_tokens: dict[str, tuple[str, str]] = {}
         self.webhooks = WebhookDispatcher(state.data.webhook)
         self._locks: dict[int, asyncio.Lock] = {}
         # Results computed from immutable git objects (diffs, merge checks), keyed by their shas.

@@ -29,6 +29,8 @@ class Counters:
         self.statuses: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.graphql_costs: list[int] = []
+        # Requests charged to a rate limit, by resource ("core", "graphql"): what a 304 saves.
+        self.charged: Counter[str] = Counter()
         self._budgets: dict[tuple[str, str], Budget] = {}
 
     def count(self, route: str) -> None:
@@ -50,6 +52,8 @@ class Counters:
             budget = Budget(0, now + _WINDOW)
             self._budgets[(resource, key)] = budget
         budget.used += cost
+        if cost:
+            self.charged[resource] += 1
         return budget
 
     def record_graphql(self, cost: int) -> None:
@@ -62,6 +66,7 @@ class Counters:
         self.statuses.clear()
         self.faults.clear()
         self.graphql_costs.clear()
+        self.charged.clear()
         self._budgets.clear()
 
     def snapshot(self) -> dict[str, Any]:
@@ -71,6 +76,8 @@ class Counters:
             "statuses": dict(self.statuses),
             "faults": dict(self.faults),
             "total_requests": sum(self.routes.values()),
+            "rate_limited_requests": dict(self.charged),
+            "not_modified": sum(n for key, n in self.statuses.items() if key.endswith(" 304")),
             "graphql": {
                 "queries": len(self.graphql_costs),
                 "cost": sum(self.graphql_costs),

@@ -254,6 +254,7 @@ def routes(core: HubCore) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         response = await run_query(core, request)
         core.counters.count_status("POST /graphql", response.status_code)
+        await core.exchanges.record("POST /graphql", request, response)
         return response
 
     return [Route("/graphql", endpoint, methods=["POST"])]

@@ -9,6 +9,7 @@ from . import render_core, render_issues
 from .core import Ctx
 from .errors import ApiError, not_found, validation_failed
 from .events import emit, emit_issue, wanted
+from .issue_events import record_issue_event
 from .models import REACTION_CONTENTS, Comment, Issue, Label, Reaction, Repo
 
 _DEFAULT_LABEL_COLOR = "ededed"
@@ -132,6 +133,7 @@ async def add_labels(ctx: Ctx, repo: Repo, issue: Issue, names: list[str]) -> No
             continue
         issue.labels.append(lab.name)
         issue.updated_at = ctx.core.now()
+        record_issue_event(ctx, repo, issue, "labeled", lab.name)
         extra = {"label": render_core.label(ctx.urls, repo, lab)}
         await emit_issue(ctx, repo, issue, "labeled", extra)
 
@@ -143,6 +145,7 @@ async def remove_label(ctx: Ctx, repo: Repo, issue: Issue, name: str) -> None:
         raise ApiError(404, "Label does not exist")
     issue.labels.remove(present)
     issue.updated_at = ctx.core.now()
+    record_issue_event(ctx, repo, issue, "unlabeled", present)
     extra = {"label": render_core.label(ctx.urls, repo, repo.labels[present])}
     await emit_issue(ctx, repo, issue, "unlabeled", extra)
 

@@ -112,6 +112,18 @@ class Comment:
 
 
 @dataclass
+class IssueEvent:
+    """One entry of an issue's history as the issue events API lists it (labels only)."""
+
+    id: int
+    issue_number: int
+    event: str
+    actor_login: str
+    created_at: datetime
+    label: str | None = None
+
+
+@dataclass
 class Reaction:
     """A reaction on an issue (`subject_type` "issue", id = number) or an issue comment."""
 
@@ -250,6 +262,7 @@ class Repo:
     check_suites: dict[int, CheckSuite] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     statuses: dict[int, CommitStatus] = field(default_factory=dict)
+    issue_events: dict[int, IssueEvent] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from app.clock import format_timestamp
 
@@ -78,7 +79,8 @@ class Urls:
 
 def simple_user(urls: Urls, user: User) -> JSON:
     """Render a user as GitHub's `simple-user`."""
-    api = urls.api(f"/users/{user.login}")
+    # A bot's login ends in `[bot]`, which GitHub escapes in URLs (`%5Bbot%5D`).
+    api = urls.api(f"/users/{quote(user.login, safe='')}")
     if user.type == "Bot":
         html = urls.html(f"/apps/{user.login.removesuffix('[bot]')}")
     else:
@@ -239,13 +241,11 @@ def label(urls: Urls, repo: Repo, lab: Label) -> JSON:
     return {
         "id": lab.id,
         "node_id": node_id("Label", lab.id),
-        "url": urls.repo(repo) + f"/labels/{lab.name}",
+        "url": urls.repo(repo) + f"/labels/{quote(lab.name, safe='')}",
         "name": lab.name,
         "description": lab.description,
         "color": lab.color,
         "default": False,
-        "archived_at": None,
-        "archived_by": None,
     }
 
 

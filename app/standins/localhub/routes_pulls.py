@@ -186,7 +186,8 @@ def routes(core: HubCore) -> list[Route]:
 
     return [
         r("GET", base, list_pulls),
-        r("POST", base, create_pull),
+        # Anyone who can read a repository may open a PR on it (on GitHub, from a fork).
+        api_route(core, "POST", base, create_pull, categories=_PULLS, user_role="read"),
         r("GET", one, get_pull),
         r("PATCH", one, update_pull),
         r("GET", one + "/files", list_files),

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from . import render_core, render_git
 from .api import Call, api_route, json_response, paginate
 from .core import HubCore
 from .errors import ApiError, not_found
+from .models import User
+from .state import HubState
 
 _METADATA = ("metadata",)
 _CONTENTS = ("contents",)
 _HEADS = "refs/heads/"
+# Commits localhub writes carry `<id>+<login>@users.noreply.localhub` or `<login>@...`.
+_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[^@]+)@users\.noreply\.localhub$")
 
 
 async def get_repo(call: Call) -> Response:
@@ -103,16 +112,55 @@ async def get_commit(call: Call) -> Response:
 
 
 async def tarball(call: Call) -> Response:
-    """Answer GET /repos/{owner}/{repo}/tarball/{ref} with the archive itself (no redirect)."""
-    git = call.core.git(call.repo)
-    sha = await git.resolve(call.path("ref"))
+    """Answer GET /repos/{owner}/{repo}/tarball/{ref}: 302 to a short-lived download URL.
+
+    GitHub redirects to codeload with a token in the query; localhub's codeload route is
+    `/_codeload/...`, which needs no Authorization header, only that token.
+    """
+    sha = await call.core.git(call.repo).resolve(call.path("ref"))
     if sha is None:
         raise not_found()
-    prefix = f"{call.repo.owner_login}-{call.repo.name}-{sha[:7]}"
-    data = await git.archive(sha, prefix)
-    disposition = f"attachment; filename={prefix}.tar.gz"
-    headers = {"content-disposition": disposition}
-    return Response(data, media_type="application/x-gzip", headers=headers)
+    token = secrets.token_urlsafe(16)
+    call.core.download_tokens[token] = (call.repo.full_name, sha)
+    location = call.ctx.urls.api(
+        f"/_codeload/{call.repo.full_name}/legacy.tar.gz/{sha}?token={token}"
+    )
+    return RedirectResponse(location, status_code=302)
+
+
+def _contributor(state: HubState, email: str) -> User | None:
+    """Return the account a commit's author email belongs to (None: anonymous)."""
+    matched = _NOREPLY.match(email)
+    if matched is not None:
+        return state.find_user(matched["login"])
+    return next((u for u in state.data.users.values() if u.email and u.email == email), None)
+
+
+async def list_contributors(call: Call) -> Response:
+    """Answer GET /repos/{owner}/{repo}/contributors: commit authors by contributions.
+
+    An empty repository answers 204 with no body, as on GitHub.
+    """
+    git = call.core.git(call.repo)
+    head = await git.resolve(call.repo.default_branch)
+    if head is None:
+        return Response(status_code=204)
+    emails = (await git.text("log", "--format=%ae", head)).splitlines()
+    state = call.core.state
+    counts: Counter[str] = Counter()
+    accounts: dict[str, User] = {}
+    for email in emails:
+        user = _contributor(state, email)
+        if user is not None:
+            counts[user.login] += 1
+            accounts[user.login] = user
+    ranked = sorted(counts, key=lambda login: (-counts[login], login.lower()))
+    page, headers = paginate(call, ranked)
+    body = [
+        render_core.simple_user(call.ctx.urls, accounts[login]) | {"contributions": counts[login]}
+        for login in page
+    ]
+    return json_response(body, headers=headers)
 
 
 async def collaborator_permission(call: Call) -> Response:
@@ -139,6 +187,25 @@ async def get_user(call: Call) -> Response:
     return json_response(render_core.public_user(call.ctx.urls, user))
 
 
+def codeload(core: HubCore) -> Callable[[Request], Awaitable[Response]]:
+    """Return the download endpoint a tarball redirect points at (token in the query)."""
+
+    async def download(request: Request) -> Response:
+        owner, name = request.path_params["owner"], request.path_params["repo"]
+        wanted = core.download_tokens.get(request.query_params.get("token", ""))
+        if wanted != (f"{owner}/{name}", request.path_params["sha"]):
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        repo = core.state.repo(owner, name)
+        sha = wanted[1]
+        prefix = f"{repo.owner_login}-{repo.name}-{sha[:7]}"
+        data = await core.git(repo).archive(sha, prefix)
+        disposition = f"attachment; filename={prefix}.tar.gz"
+        headers = {"content-disposition": disposition}
+        return Response(data, media_type="application/x-gzip", headers=headers)
+
+    return download
+
+
 def routes(core: HubCore) -> list[Route]:
     """Return the repository routes."""
     base = "/repos/{owner}/{repo}"
@@ -150,6 +217,8 @@ def routes(core: HubCore) -> list[Route]:
         api_route(core, "GET", base + "/branches/{branch:path}", get_branch, categories=_CONTENTS),
         api_route(core, "GET", base + "/commits/{ref:path}", get_commit, categories=_CONTENTS),
         api_route(core, "GET", base + "/tarball/{ref:path}", tarball, categories=_CONTENTS),
+        api_route(core, "GET", base + "/contributors", list_contributors, categories=_METADATA),
+        Route("/_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", codeload(core), methods=["GET"]),
         api_route(
             core,
             "GET",

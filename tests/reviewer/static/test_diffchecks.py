@@ -141,7 +141,7 @@ def test_protected_paths_are_flagged_at_their_first_changed_line() -> None:
 def test_protected_globs_are_anchored_and_double_star_spans_directories() -> None:
     diff = (
         fakes.new_file_diff("docs/.townhall.toml", ["x"])
-        + fakes.new_file_diff(".github/workflows-notes.md", ["x"])
+        + fakes.new_file_diff("docs/.github/workflows/ci.yml", ["x"])
         + fakes.new_file_diff("deploy/prod/eu/secrets/db.yaml", ["x"])
         + fakes.new_file_diff("deploy/secrets/db.yaml", ["x"])
         + fakes.new_file_diff("deploy/prod/secrets/nested/db.yaml", ["x"])
@@ -153,6 +153,27 @@ def test_protected_globs_are_anchored_and_double_star_spans_directories() -> Non
         "deploy/prod/eu/secrets/db.yaml",
         "deploy/secrets/db.yaml",
     ]
+
+
+def test_the_built_in_list_applies_even_when_the_policy_protects_nothing() -> None:
+    # Issue 16: `protected = []` must not let CI or runner configuration through review.
+    diff = (
+        fakes.new_file_diff(".github/actions/setup/action.yml", ["runs:"])
+        + fakes.new_file_diff(".github/dependabot.yml", ["version: 2"])
+        + fakes.new_file_diff(".gitlab-ci.yml", ["test:"])
+        + fakes.new_file_diff(".pre-commit-config.yaml", ["repos: []"])
+        + fakes.new_file_diff("src/app.py", ["x = 1"])
+    )
+
+    findings = check_protected_paths(parse_diff(diff), ())
+
+    assert [finding.path for finding in findings] == [
+        ".github/actions/setup/action.yml",
+        ".github/dependabot.yml",
+        ".gitlab-ci.yml",
+        ".pre-commit-config.yaml",
+    ]
+    assert "built in" in findings[0].message
 
 
 def test_renaming_a_protected_file_away_is_flagged() -> None:

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from reviewer.static.secrets import find_secrets, redact, shannon_entropy
+from app.secretscan import find_secrets, redact, shannon_entropy
 from tests.reviewer.static import fakes
 
 

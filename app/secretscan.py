@@ -1,4 +1,8 @@
-"""Find credentials in a line of text: known token formats and high-entropy strings."""
+"""Find credentials in a line of text: known token formats and high-entropy strings.
+
+Shared by the reviewer's diff checks and the worker's check before it publishes, so both
+refuse the same leaks.
+"""
 
 from __future__ import annotations
 
@@ -74,6 +78,9 @@ PATTERNS: tuple[SecretPattern, ...] = (
 )
 
 
+HIGH_ENTROPY_RULE = "high-entropy-string"
+
+
 @dataclass(frozen=True)
 class SecretMatch:
     """A suspected credential on one line: rule, 1-based column, and a redacted preview."""
@@ -107,10 +114,15 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[SecretMatch]:
             if not overlaps and _looks_random(match[0], text, start):
                 matches.append(
                     SecretMatch(
-                        "high-entropy-string", "high-entropy string", start + 1, redact(match[0])
+                        HIGH_ENTROPY_RULE, "high-entropy string", start + 1, redact(match[0])
                     )
                 )
     return sorted(matches, key=lambda found: found.column)
+
+
+def is_leak(match: SecretMatch) -> bool:
+    """Return whether a match is a known credential format (high entropy alone is only a lead)."""
+    return match.rule != HIGH_ENTROPY_RULE
 
 
 def shannon_entropy(text: str) -> float:
