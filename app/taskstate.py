@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -88,3 +89,36 @@ def check_transition(task: TaskPosition, target: TaskState) -> None:
 def after_failure(task: TaskPosition) -> TaskState:
     """Return where a failed or rejected attempt goes: back to the queue, or to a person."""
     return S.QUEUED if task.attempt < task.max_attempts else S.NEEDS_HUMAN
+
+
+# How an attempt ends when the change never had its chance: its worker died (it stopped
+# renewing its lease) or GitHub or the model failed it (5xx, rate limits, timeouts, outages).
+LOST = "lost"
+UPSTREAM_ERROR = "upstream_error"
+INFRASTRUCTURE_OUTCOMES = frozenset({LOST, UPSTREAM_ERROR})
+# Such attempts do not use up `max_attempts`; this many in a row are retried before the next
+# one counts like any failure, so a task that always crashes its worker still ends.
+MAX_INFRASTRUCTURE_RETRIES = 5
+# An upstream failure is retried after a doubling wait (an outage takes a while to pass); a
+# lost worker's attempt at once.
+UPSTREAM_BACKOFF = timedelta(seconds=30)
+UPSTREAM_BACKOFF_CAP = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FailureRoute:
+    """Where a failed attempt sends its task, whether the attempt counted, and when to retry."""
+
+    target: TaskState
+    counts: bool
+    wait: timedelta = timedelta(0)
+
+
+def route_failure(task: TaskPosition, outcome: str, infrastructure_in_a_row: int) -> FailureRoute:
+    """Route a failed attempt; `infrastructure_in_a_row` counts the ones just before it."""
+    if outcome in INFRASTRUCTURE_OUTCOMES and infrastructure_in_a_row < MAX_INFRASTRUCTURE_RETRIES:
+        wait = timedelta(0)
+        if outcome == UPSTREAM_ERROR:
+            wait = min(UPSTREAM_BACKOFF * (1 << infrastructure_in_a_row), UPSTREAM_BACKOFF_CAP)
+        return FailureRoute(S.QUEUED, counts=False, wait=wait)
+    return FailureRoute(after_failure(task), counts=True)

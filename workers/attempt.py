@@ -23,7 +23,7 @@ from app.github.client import GitHubAccess
 from app.github.policy import policy_from_tree
 from app.llm import LLM, AnthropicModel, CallContext, ModelUsage
 from app.logs import log_context
-from app.pathrules import changed_path_violations
+from app.pathrules import PathError, read_tree_file
 from app.policy import Policy, PolicyError
 from app.roles import TIER_FOR_COMPLEXITY, Role
 from app.sandbox import LocalSandboxes, Sandbox, SandboxFactory
@@ -39,12 +39,18 @@ from app.store.attempt_results import (
     record_attempt_report,
 )
 from app.store.attempts import WORKER_LEASE_TTL, attempt_lease
-from app.store.leases import keeping
+from app.store.leases import hand_over, keeping, process_holder
 from app.store.timings import timed_step
 from app.taskstate import TaskState
-from app.untrusted import Fence, fence_issue, inert_markdown
+from app.untrusted import Fence, code_span, fence_issue, inert_line, inert_markdown
 from workers.agent import AgentSession, Limits, Outcome
-from workers.changes import UnpublishableChange, collect_changes, unified_diff
+from workers.changes import (
+    UnpublishableChange,
+    change_violations,
+    collect_changes,
+    unified_diff,
+)
+from workers.hold import ApprovalHeld, check_approval, recorded_hold
 from workers.memory import describe_attempt, render_notes
 from workers.publish import FileChange, Published, PullRequestText, publish_change
 from workers.texts import (
@@ -57,6 +63,7 @@ from workers.texts import (
     TASK_MESSAGE,
 )
 from workers.tools import ToolBox
+from workers.upstream import WatchedModel, model_outage, upstream_failure
 
 log = logging.getLogger("townhall.worker")
 
@@ -65,6 +72,9 @@ LIMITS = frozenset(
     {Outcome.TURN_LIMIT, Outcome.TOKEN_LIMIT, Outcome.BUDGET_LIMIT, Outcome.TIME_LIMIT}
 )
 LIMIT_LABEL = "townhall:limit-reached"
+UNPUBLISHABLE = "the agent finished, but the sandbox holds files that cannot be published"
+# A committed map larger than this is not a map an agent should read (generated ones are ~32 KB).
+MAX_MAP_BYTES = 1_000_000
 
 
 @dataclass
@@ -139,14 +149,20 @@ async def _attempt_under_lease(deps: WorkerDeps, work: AttemptInput) -> AttemptR
     """Run the attempt while renewing its lease; whatever goes wrong, report how it ended."""
     try:
         lease = attempt_lease(work.task_id, work.attempt)
-        # Renew as the holder the CEO recorded at dispatch, or the renewals would all fail.
-        async with keeping(deps.store, deps.clock, lease, work.holder, deps.lease_ttl):
+        # Take the lease over from the holder the CEO recorded at dispatch, as this process,
+        # so a kill of this process is seen at once (app/store/leases.expire_abandoned).
+        holder = process_holder(f"worker:{work.task_id}:{work.attempt}")
+        if not await hand_over(deps.store, deps.clock, lease, work.holder, holder, deps.lease_ttl):
+            holder = work.holder  # lost already: the renewals say so, the tick recovers it
+        async with keeping(deps.store, deps.clock, lease, holder, deps.lease_ttl):
             return await _attempt(deps, work)
     except AttemptFailed as failed:
         return _failure_report(work, failed)
     except Exception as error:  # a bug or an outage: the attempt still ends, recorded
         log.exception("attempt %s of task %s crashed", work.attempt, work.task_id)
-        crash = AttemptFailed(AttemptOutcome.ERROR, f"{type(error).__name__}: {error}")
+        # An outage is not the change's failure: it does not use up an attempt.
+        kind = AttemptOutcome.UPSTREAM_ERROR if upstream_failure(error) else AttemptOutcome.ERROR
+        crash = AttemptFailed(kind, f"{type(error).__name__}: {error}")
         return _failure_report(work, crash)
 
 
@@ -224,13 +240,18 @@ def _failure_report(
 
 def _codebase_map(tree: Path) -> str:
     """The repository's own CODEBASE_MAP.md when it has one, else one generated now."""
-    committed = tree / DEFAULT_MAP_NAME
-    if committed.is_file():
-        return committed.read_text(encoding="utf-8", errors="replace")
+    try:
+        committed = read_tree_file(tree, DEFAULT_MAP_NAME, MAX_MAP_BYTES)
+    except PathError:  # a link (to /proc/self/environ, say) or a huge file is never read
+        committed = None
+    if committed is not None:
+        return committed.decode("utf-8", errors="replace")
     return build_map(tree)
 
 
 async def _attempt(deps: WorkerDeps, work: AttemptInput) -> AttemptReport:
+    if reason := await recorded_hold(deps.store, work):
+        raise AttemptFailed(AttemptOutcome.HELD, ApprovalHeld(reason).log)
     step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
     with tempfile.TemporaryDirectory(prefix="townhall-base-") as directory:
         base_tree = Path(directory) / "tree"
@@ -278,7 +299,7 @@ def _session(
     """The agent's conversation: role prompt and codebase map first (the cached prefix)."""
     context = CallContext(phase="agent", task_id=work.task_id, attempt=work.attempt, role=role.name)
     return AgentSession(
-        model=AnthropicModel(deps.llm, _tier(role, work.complexity), context),
+        model=WatchedModel(AnthropicModel(deps.llm, _tier(role, work.complexity), context)),
         tools=tools,
         system=f"{role.system_prompt}\n\n# Codebase map\n{map_}",
         limits=Limits(
@@ -303,11 +324,19 @@ async def _agent_and_verify(
     for fix_round in range(policy.limits.fix_rounds + 1):
         if outcome in LIMITS:
             raise AttemptFailed(AttemptOutcome.LIMIT_REACHED, f"the agent stopped: {outcome}")
+        if outcome == Outcome.MODEL_ERROR and model_outage(session.model):
+            raise AttemptFailed(AttemptOutcome.UPSTREAM_ERROR, session.summary)
         if outcome != Outcome.FINISHED:
             raise AttemptFailed(
                 AttemptOutcome.ERROR, session.summary or f"the agent stopped: {outcome}"
             )
-        if not await collect_changes(sandbox, base_tree):
+        try:
+            changed = await collect_changes(
+                sandbox, base_tree, max_file_bytes=policy.paths.max_file_bytes
+            )
+        except UnpublishableChange as bad:  # _keep_failed_work adds the details and the usage
+            raise AttemptFailed(AttemptOutcome.ERROR, UNPUBLISHABLE) from bad
+        if not changed:
             raise AttemptFailed(
                 AttemptOutcome.NO_CHANGES, "the agent finished without changing any file"
             )
@@ -340,14 +369,26 @@ async def _work_in_sandbox(
             note.detail = f"{session.turns} turns, ${session.dollars:.4f}"
     except AttemptFailed as failed:
         return await _keep_failed_work(deps, work, role, session, tools, sandbox, base_tree, failed)
-    changes = await collect_changes(sandbox, base_tree)
+    try:  # the checks ran commands after the agent: the sandbox may have changed again
+        changes = await collect_changes(
+            sandbox, base_tree, max_file_bytes=tools.rules.max_file_bytes
+        )
+    except UnpublishableChange:
+        unpublishable = AttemptFailed(AttemptOutcome.ERROR, UNPUBLISHABLE)
+        return await _keep_failed_work(
+            deps, work, role, session, tools, sandbox, base_tree, unpublishable
+        )
     diff = unified_diff(changes, base_tree)
     files = tuple(sorted(changes))
-    if violations := changed_path_violations(changes, tools.rules):
+    if violations := change_violations(changes, base_tree, tools.rules):
         forbidden = AttemptFailed(AttemptOutcome.ERROR, "\n".join(violations), diff, files)
         return _failure_report(work, forbidden, session)
-    async with step("publish"):
-        published = await _publish(deps, work, role, session, checks, changes, draft=False)
+    try:
+        async with step("publish"):
+            published = await _publish(deps, work, role, session, checks, changes, draft=False)
+    except ApprovalHeld as held:
+        not_published = AttemptFailed(AttemptOutcome.HELD, held.log, diff, files)
+        return _failure_report(work, not_published, session)
     memory = describe_attempt(AttemptOutcome.VERIFIED, session.summary, files, "", checks.report())
     return _report(
         work, AttemptOutcome.VERIFIED, log=checks.report(), note=memory, session=session,
@@ -372,7 +413,9 @@ async def _keep_failed_work(
     """
     log_text = failed.log
     try:
-        changes = await collect_changes(sandbox, base_tree)
+        changes = await collect_changes(
+            sandbox, base_tree, max_file_bytes=tools.rules.max_file_bytes
+        )
     except UnpublishableChange as bad:
         log_text = f"{log_text}\n\nunpublishable change: {bad}"
         changes = {}
@@ -380,12 +423,15 @@ async def _keep_failed_work(
         failed.outcome, log_text, unified_diff(changes, base_tree) or None, tuple(sorted(changes))
     )
     draft = None
-    allowed = not changed_path_violations(changes, tools.rules)
+    allowed = not change_violations(changes, base_tree, tools.rules)
     if failed.outcome == AttemptOutcome.LIMIT_REACHED and changes and allowed:
         step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
-        async with step("publish_draft"):
-            published = await _publish(deps, work, role, session, None, changes, draft=True)
-        draft = _pull(published, draft=True)
+        try:
+            async with step("publish_draft"):
+                published = await _publish(deps, work, role, session, None, changes, draft=True)
+            draft = _pull(published, draft=True)
+        except ApprovalHeld as held:
+            kept = AttemptFailed(AttemptOutcome.HELD, held.log, kept.diff, kept.files)
     return _failure_report(work, kept, session, draft)
 
 
@@ -411,9 +457,11 @@ async def _publish(
         if checks
         else ("not verified: the attempt stopped at a limit; this draft keeps its work")
     )
-    files = "\n".join(f"- `{path}`" for path in sorted(changes))
+    # Titles and file names come from untrusted people and the agent: inert on GitHub.
+    title = inert_line(work.title)
+    files = "\n".join(f"- {code_span(path)}" for path in sorted(changes))
     text = PullRequestText(
-        PR_TITLE.format(title=work.title, number=work.issue_number),
+        PR_TITLE.format(title=title, number=work.issue_number),
         PR_BODY.format(
             number=work.issue_number,
             summary=inert_markdown(session.summary) or "(no summary: the attempt stopped early)",
@@ -429,10 +477,13 @@ async def _publish(
             verification=verified,
         ),
     )
-    permissions = {"contents": "write", "pull_requests": "write", "metadata": "read"}
+    permissions = {
+        "contents": "write", "pull_requests": "write", "issues": "read", "metadata": "read"
+    }  # fmt: skip
     async with await deps.github.installation_client(
         work.installation_id, [work.repo], permissions
     ) as client:
+        await check_approval(deps.store, client, work)  # raises ApprovalHeld
         return await publish_change(
             client,
             owner=work.owner,
@@ -442,7 +493,7 @@ async def _publish(
             issue_number=work.issue_number,
             changes=changes,
             message=COMMIT_MESSAGE.format(
-                title=work.title,
+                title=title,
                 number=work.issue_number,
                 summary=inert_markdown(session.summary) or "Work kept from an interrupted attempt.",
                 task_id=work.task_id,

@@ -9,7 +9,7 @@ Anything else (a bug, a 404, a 422, a refused credential) is the attempt's own f
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anthropic
@@ -80,21 +80,13 @@ class WatchedModel:
         """What every query so far added up to."""
         return self._inner.usage
 
-    def query(
-        self,
-        system: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]],
-    ) -> Awaitable[ModelTurn]:
-        """Send the conversation through the wrapped model, remembering a failure."""
-        return self._query(system, messages, tools)
-
-    async def _query(
+    async def query(
         self,
         system: str,
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
     ) -> ModelTurn:
+        """Send the conversation through the wrapped model, remembering a failure."""
         try:
             return await self._inner.query(system, messages, tools)
         except ModelError as error:

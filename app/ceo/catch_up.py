@@ -23,9 +23,9 @@ from app.ceo.deps import TickDeps
 from app.clock import format_timestamp, parse_timestamp
 from app.github.client import Client
 from app.handlers.comments import IssueComment, answer_comment
-from app.store.active_repos import ActiveRepo
 from app.store.catch_up import caught_up_to_tx, set_caught_up_tx
 from app.store.handled_comments import finished_comment_ids_tx
+from app.store.repos import ActiveRepo
 from app.votes.webhooks import OVERRIDE_LABELS, LabelChange, record_label_change_tx
 from app.webhooks.handler_context import HandlerContext, is_bot
 from app.webhooks.permissions import PermissionCache, api_lookup

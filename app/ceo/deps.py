@@ -13,12 +13,13 @@ from app.llm import LLM
 from app.policy import Policy
 from app.settings import Settings
 from app.store import Store
-from app.store.attempts import WORKER_LEASE_TTL
+from app.store.attempts import WORKER_START_TTL
 from app.votes.sweep import RepoRef
 from app.webhooks.processor import InboxProcessor
 
-# Longer than a tick should ever take; a crashed tick's lease frees itself after this.
-TICK_LEASE_TTL = timedelta(minutes=15)
+# Renewed every third of this while the tick runs, so a crashed tick (on another host) blocks
+# the next one for a minute at most; on this host its dead process frees it at once.
+TICK_LEASE_TTL = timedelta(seconds=60)
 
 
 @dataclass
@@ -36,8 +37,9 @@ class TickDeps:
     reviewer: Reviewer | None = None
     app_login: str = ""
     tick_lease_ttl: timedelta = TICK_LEASE_TTL
-    # The lease each dispatched attempt starts with; its worker renews it (WorkerDeps).
-    worker_lease_ttl: timedelta = WORKER_LEASE_TTL
+    # The lease each dispatched attempt starts with, until its worker takes it over and renews
+    # it (WorkerDeps.lease_ttl): long enough for a spawned worker to start.
+    worker_lease_ttl: timedelta = WORKER_START_TTL
 
 
 @dataclass(frozen=True)

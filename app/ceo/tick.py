@@ -7,9 +7,8 @@ store or GitHub, and every change is one transaction, so a re-run finishes what 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 
+from app.ceo.catch_up import catch_up
 from app.ceo.deps import RepoView, TickDeps
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
@@ -21,12 +20,20 @@ from app.github.checkout import mirror
 from app.github.client import Client
 from app.github.policy import policy_from_github
 from app.policy import PolicyError
-from app.store.active_repos import ActiveRepo, active_repos, set_policy_error
-from app.store.attempts import recover_lost_attempts
-from app.store.leases import acquire, holder_of, keeping, release
+from app.store.attempts import recover_lost_attempts, requeue_after_backoff
+from app.store.leases import (
+    acquire,
+    expire_abandoned,
+    holder_of,
+    keeping,
+    process_holder,
+    purge_expired,
+    release,
+)
+from app.store.repos import ActiveRepo, active_repos, set_policy_error
 from app.store.tasks import record_event
 from app.store.timings import timed_tick
-from app.votes.sweep import RepoRef, VoteServices, sweep_repository
+from app.votes.sweep import RepoRef, SweepBusy, VoteServices, sweep_repository
 
 log = logging.getLogger("townhall.ceo")
 
@@ -34,13 +41,16 @@ TICK_LEASE = "ceo-tick"
 
 
 def tick_holder() -> str:
-    """A name for this tick in the lease table: host and process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A name for this tick in the lease table: host and process (so its death is seen)."""
+    return process_holder("tick")
 
 
 async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
     """Run one tick unless another holds the lease; return what it did."""
     me = holder or tick_holder()
+    # A tick (or worker, or review) killed on this host left leases nobody renews: end them
+    # now rather than when they run out, so this tick and the recoveries below go ahead.
+    await expire_abandoned(deps.store, deps.clock)
     if not await acquire(deps.store, deps.clock, TICK_LEASE, me, deps.tick_lease_ttl):
         other = await holder_of(deps.store, deps.clock, TICK_LEASE)
         return TickReport(ran=False, reason=f"another tick is running ({other}); exiting")
@@ -62,6 +72,7 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
     """Everything a tick does while it holds the lease."""
     report.drained = await deps.processor.drain()
     report.recovered = await recover_lost_attempts(deps.store, deps.clock)
+    await requeue_after_backoff(deps.store, deps.clock)
     if not deps.app_login:
         deps.app_login = await deps.github.app_login()
     repos = await active_repos(deps.store)
@@ -72,6 +83,7 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
             log.exception("tick failed for %s", repo.full_name)
             report.errors.append(f"{repo.full_name}: {type(error).__name__}: {error}")
     report.post_merge_checks = await check_merges(deps)
+    await purge_expired(deps.store, deps.clock)  # after every recovery that reads them
     await deps.store.run(
         lambda tx: record_event(
             tx,
@@ -97,6 +109,11 @@ async def _tick_repo_with(
     repo_id, installation_id = repo.id, repo.installation_id
     full_name, branch = repo.full_name, repo.default_branch
     owner, name = full_name.split("/", 1)
+    # Before anything is swept, planned or scheduled: a veto made while Townhall was down
+    # (its webhook lost) must stop the task now, not after the merge.
+    caught = await catch_up(deps, client, repo)
+    if caught.comments or caught.label_changes:
+        report.caught_up[full_name] = caught.comments + caught.label_changes
     try:
         policy = await policy_from_github(client, owner, name, branch)
     except PolicyError as error:
@@ -106,8 +123,16 @@ async def _tick_repo_with(
         return
     await set_policy_error(deps.store, repo_id, None)
     services = VoteServices(deps.store, deps.clock, deps.github, deps.app_login)
-    swept = await sweep_repository(services, RepoRef(repo_id, installation_id, full_name), policy)
-    report.swept[full_name] = swept.issues
+    try:
+        swept = await sweep_repository(
+            services, RepoRef(repo_id, installation_id, full_name), policy
+        )
+        report.swept[full_name] = swept.issues
+    except SweepBusy:
+        # Another sweep (the web app's, perhaps waiting out a rate limit) is counting these
+        # votes: only voting waits for it; the PRs, plans, reviews and queue go on.
+        log.info("votes of %s skipped: another sweep is running", full_name)
+        report.sweeps_busy.append(full_name)
 
     mirror_path = deps.workdir / "mirrors" / str(repo_id)
     head = await mirror(deps.github, installation_id, owner, name, branch, mirror_path)
@@ -120,4 +145,4 @@ async def _tick_repo_with(
     report.plan_failures += failed
     report.reviews += await review_ready(deps, view)
     await schedule(deps, view, pulls, report)
-    report.told += await notify_needs_human(deps, view)
+    report.told += await notify_needs_human(deps, view, pulls)

@@ -15,7 +15,12 @@ from enum import StrEnum
 
 from app.clock import Clock
 from app.store import Store, Tx
-from app.store.attempts import end_attempt_tx, fail_attempt_tx, live_attempt_tx
+from app.store.attempts import (
+    end_attempt_tx,
+    fail_attempt_tx,
+    live_attempt_tx,
+    requeue_uncounted_tx,
+)
 from app.store.notes import Note, add_note_tx, read_notes_tx
 from app.store.tasks import transition_tx
 from app.taskstate import TaskState
@@ -29,6 +34,12 @@ class AttemptOutcome(StrEnum):
     NO_CHANGES = "no_changes"
     LIMIT_REACHED = "limit_reached"
     ERROR = "error"
+    # GitHub or the model failed the attempt (5xx, rate limit, timeout, unreachable): the
+    # attempt does not count, and the task is retried after a backoff (app/taskstate.py).
+    UPSTREAM_ERROR = "upstream_error"  # app.taskstate.UPSTREAM_ERROR
+    # The issue's text changed after approval: nothing was published; the attempt does not
+    # count, and the task waits in the queue for approval to be confirmed.
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,9 @@ class AttemptInput:
     attempt: int
     max_attempts: int
     issue_number: int
-    title: str
+    title: str  # the issue's approved title and body (the task's snapshot), never a later edit
     body: str
+    approved_hash: str  # their hash ("" when none is recorded: then the attempt is held)
     brief: str
     role: str
     complexity: str
@@ -89,10 +101,8 @@ class AttemptReport:
 def read_attempt_input_tx(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
     """Read what attempt `attempt` of a running task works from; LookupError if it is stale."""
     row = tx.fetchone(
-        "SELECT t.*, r.full_name, r.default_branch, r.installation_id, i.title, i.body"
-        " FROM tasks t JOIN repos r ON r.id = t.repo_id"
-        " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-        " WHERE t.id = ?",
+        "SELECT t.*, r.full_name, r.default_branch, r.installation_id"
+        " FROM tasks t JOIN repos r ON r.id = t.repo_id WHERE t.id = ?",
         (task_id,),
     )
     if row is None:
@@ -110,8 +120,9 @@ def read_attempt_input_tx(tx: Tx, task_id: int, attempt: int) -> AttemptInput:
         attempt=attempt,
         max_attempts=int(row["max_attempts"]),
         issue_number=int(row["issue_number"]),
-        title=str(row["title"]),
-        body=str(row["body"]),
+        title=str(row["approved_title"] or ""),
+        body=str(row["approved_body"] or ""),
+        approved_hash=str(row["approved_hash"] or ""),
         brief=str(row["brief"] or ""),
         role=str(row["role"] or "developer"),
         complexity=str(row["complexity"] or "medium"),
@@ -137,7 +148,9 @@ def record_attempt_report_tx(tx: Tx, clock: Clock, report: AttemptReport) -> Tas
     moved_on = live_attempt_tx(tx, report.task_id, report.attempt)
     task_id, attempt, outcome = report.task_id, report.attempt, report.outcome
     log = f"{report.log}\n\n{report.transcript}".strip()
-    if outcome == AttemptOutcome.VERIFIED:
+    if outcome == AttemptOutcome.HELD and moved_on is None:
+        _hold_attempt_tx(tx, clock, report, log)
+    elif outcome == AttemptOutcome.VERIFIED:
         end_attempt_tx(
             tx, clock, task_id, attempt, outcome=outcome, log=log, diff=report.diff,
             cost_usd=report.cost_usd,
@@ -161,6 +174,20 @@ def record_attempt_report_tx(tx: Tx, clock: Clock, report: AttemptReport) -> Tas
     if outcome == AttemptOutcome.VERIFIED and moved_on is None:
         _open_pull_tx(tx, clock, report)
     return moved_on
+
+
+def _hold_attempt_tx(tx: Tx, clock: Clock, report: AttemptReport, log: str) -> None:
+    """End a held attempt and queue its task again without using up an attempt."""
+    task_id, attempt = report.task_id, report.attempt
+    end_attempt_tx(
+        tx, clock, task_id, attempt, outcome=report.outcome, log=log, diff=report.diff,
+        cost_usd=report.cost_usd,
+    )  # fmt: skip
+    # Attempt numbers stay unique (each has its row); one more is allowed instead.
+    requeue_uncounted_tx(
+        tx, clock, task_id, actor="worker", failed=report.log,
+        queued=f"attempt {attempt} held, not published; it does not count",
+    )  # fmt: skip
 
 
 def _open_pull_tx(tx: Tx, clock: Clock, report: AttemptReport) -> None:

@@ -2,26 +2,41 @@
 
 An attempt row is written in the same transaction that moves its task to `running`, so a
 worker never runs unrecorded. A worker that dies stops renewing its lease; the next tick finds
-the expired lease and ends the attempt as `lost`, which sends the task back to the queue.
+the expired lease and ends the attempt as `lost`, which sends the task back to the queue
+without using up one of its attempts (app/taskstate.route_failure).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from app.clock import Clock
 from app.store import Store, Tx
 from app.store.leases import acquire_tx
 from app.store.tasks import get_task_tx, transition_tx
-from app.store.times import to_db
-from app.taskstate import TaskPosition, TaskState, after_failure
+from app.store.times import from_db, to_db
+from app.taskstate import (
+    INFRASTRUCTURE_OUTCOMES,
+    LOST,
+    MAX_INFRASTRUCTURE_RETRIES,
+    UPSTREAM_ERROR,
+    TaskPosition,
+    TaskState,
+    route_failure,
+)
 
 log = logging.getLogger("townhall.ceo")
 
-WORKER_LEASE_TTL = timedelta(minutes=10)
+# A worker renews its attempt's lease every third of this; a worker that dies is found out
+# within a minute (at once on its own host: app/store/leases.expire_abandoned).
+WORKER_LEASE_TTL = timedelta(seconds=60)
+# The lease an attempt is dispatched with, until its worker takes it over: room for a spawned
+# function to start (a cold container) before the attempt counts as lost.
+WORKER_START_TTL = timedelta(minutes=3)
 # An attempt row's own state (not its task's): running until it is ended, whatever the outcome.
 RUNNING = "running"
 ENDED = "ended"
@@ -98,6 +113,30 @@ def end_attempt_tx(
     tx.execute("DELETE FROM leases WHERE name = ?", (attempt_lease(task_id, attempt),))
 
 
+# Attempt outcomes that neither count nor come from infrastructure: a streak of lost or
+# upstream-failed attempts runs through them.
+_NEITHER = frozenset({"held", "dispatch_failed", "abandoned"})
+_NOT_COUNTED = {
+    LOST: "was lost (its worker stopped renewing its lease: crashed or killed)",
+    UPSTREAM_ERROR: "ended on an upstream failure (GitHub or the model)",
+}
+
+
+def infrastructure_in_a_row_tx(tx: Tx, task_id: int, before: int) -> int:
+    """Count the task's attempts lost to infrastructure just before attempt `before`."""
+    rows = tx.fetchall(
+        "SELECT outcome FROM attempts WHERE task_id = ? AND number < ? ORDER BY number DESC",
+        (task_id, before),
+    )
+    count = 0
+    for row in rows:
+        if row["outcome"] in INFRASTRUCTURE_OUTCOMES:
+            count += 1
+        elif row["outcome"] not in _NEITHER:
+            break
+    return count
+
+
 def fail_attempt_tx(
     tx: Tx,
     clock: Clock,
@@ -113,32 +152,94 @@ def fail_attempt_tx(
 ) -> TaskState:
     """End an attempt as failed and send its task back to the queue or to a person.
 
-    `feedback` (default: the log's tail) is what the next attempt is told about this one.
+    An attempt lost to a crash or an upstream failure does not use up one of `max_attempts`
+    (up to MAX_INFRASTRUCTURE_RETRIES in a row); after an upstream failure the task rests in
+    `failed` until its backoff passes (`requeue_after_backoff`). `feedback` (default: the
+    log's tail) is what the next attempt is told about one that counted.
     """
     end_attempt_tx(
         tx, clock, task_id, attempt, outcome=outcome, log=log, diff=diff, cost_usd=cost_usd
     )
     task = get_task_tx(tx, task_id)
+    in_a_row = infrastructure_in_a_row_tx(tx, task_id, attempt)
+    position = TaskPosition(TaskState.FAILED, task.attempt, task.max_attempts)
+    route = route_failure(position, outcome, in_a_row)
+    updates: dict[str, Any] = {}
+    if route.counts:
+        updates["feedback"] = (feedback if feedback is not None else log)[-8000:]
+        why = f"attempt {attempt} of {task.max_attempts} failed: {outcome}"
+    else:
+        # Not the change's fault: one more attempt is allowed in its place, and the next one
+        # hears what the last counted attempt was told.
+        updates["max_attempts"] = task.max_attempts + 1
+        why = (
+            f"attempt {attempt} {_NOT_COUNTED[outcome]}; it does not count"
+            f" (infrastructure retry {in_a_row + 1} of {MAX_INFRASTRUCTURE_RETRIES})"
+        )
+    if route.wait > timedelta(0):
+        retry_at = clock.now() + route.wait
+        updates["waiting_reason"] = f"{why}; retried after {retry_at:%H:%M:%S} UTC"
     transition_tx(
-        tx,
-        clock,
-        task_id,
-        TaskState.FAILED,
-        actor=actor,
-        reason=outcome,
-        expect=[TaskState.RUNNING],
-        feedback=(feedback if feedback is not None else log)[-8000:],
+        tx, clock, task_id, TaskState.FAILED, actor=actor,
+        reason=outcome if route.counts else why, expect=[TaskState.RUNNING], **updates,
+    )  # fmt: skip
+    if route.wait > timedelta(0):
+        return TaskState.FAILED
+    transition_tx(tx, clock, task_id, route.target, actor=actor, reason=why)
+    return route.target
+
+
+async def requeue_after_backoff(store: Store, clock: Clock) -> list[int]:
+    """Queue again the tasks resting after an upstream failure whose backoff has passed."""
+    rows = await store.fetchall(
+        "SELECT t.id, a.number, a.outcome, a.ended_at FROM tasks t"
+        " JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt WHERE t.state = ?",
+        (TaskState.FAILED,),
     )
-    target = after_failure(TaskPosition(TaskState.FAILED, task.attempt, task.max_attempts))
+    requeued: list[int] = []
+    for row in rows:
+        if row["outcome"] != UPSTREAM_ERROR or row["ended_at"] is None:
+            continue
+        due = partial(
+            _requeue_if_due_tx, clock=clock, task_id=int(row["id"]), attempt=int(row["number"]),
+            ended=from_db(str(row["ended_at"])),
+        )  # fmt: skip
+        try:
+            if await store.run(due):
+                requeued.append(int(row["id"]))
+        except Exception:
+            log.exception("could not queue task %s again", row["id"])
+    return requeued
+
+
+def _requeue_if_due_tx(tx: Tx, clock: Clock, task_id: int, attempt: int, ended: datetime) -> bool:
+    """Queue a task resting after attempt `attempt`'s upstream failure once its wait is over."""
+    task = get_task_tx(tx, task_id)
+    position = TaskPosition(TaskState.FAILED, task.attempt, task.max_attempts)
+    in_a_row = infrastructure_in_a_row_tx(tx, task_id, attempt)
+    if ended + route_failure(position, UPSTREAM_ERROR, in_a_row).wait > clock.now():
+        return False
     transition_tx(
-        tx,
-        clock,
-        task_id,
-        target,
-        actor=actor,
-        reason=f"attempt {attempt} of {task.max_attempts} failed: {outcome}",
-    )
-    return target
+        tx, clock, task_id, TaskState.QUEUED, actor="ceo", expect=[TaskState.FAILED],
+        reason=f"retrying after the upstream failure of attempt {attempt}", waiting_reason=None,
+    )  # fmt: skip
+    return True
+
+
+def requeue_uncounted_tx(
+    tx: Tx, clock: Clock, task_id: int, *, actor: str, failed: str, queued: str
+) -> None:
+    """Send a running task back to the queue without using up an attempt (one more allowed).
+
+    The allowance grows on the way to `failed`, so the move back to `queued` is legal even
+    when the attempt that did not count was the last one.
+    """
+    task = get_task_tx(tx, task_id)
+    transition_tx(
+        tx, clock, task_id, TaskState.FAILED, actor=actor, reason=failed,
+        expect=[TaskState.RUNNING], max_attempts=task.max_attempts + 1,
+    )  # fmt: skip
+    transition_tx(tx, clock, task_id, TaskState.QUEUED, actor=actor, reason=queued)
 
 
 def undo_dispatch_tx(tx: Tx, clock: Clock, started: StartedAttempt, error: str) -> None:
@@ -146,14 +247,10 @@ def undo_dispatch_tx(tx: Tx, clock: Clock, started: StartedAttempt, error: str) 
     end_attempt_tx(
         tx, clock, started.task_id, started.attempt, outcome="dispatch_failed", log=error
     )
-    task = transition_tx(
-        tx, clock, started.task_id, TaskState.FAILED, actor="ceo", reason="dispatch failed",
-        expect=[TaskState.RUNNING],
-    )  # fmt: skip
     # Attempt numbers stay unique (each has its row); one more is allowed instead.
-    transition_tx(
-        tx, clock, started.task_id, TaskState.QUEUED, actor="ceo",
-        reason="dispatch failed; the attempt does not count", max_attempts=task.max_attempts + 1,
+    requeue_uncounted_tx(
+        tx, clock, started.task_id, actor="ceo", failed="dispatch failed",
+        queued="dispatch failed; the attempt does not count",
     )  # fmt: skip
 
 
@@ -211,7 +308,7 @@ async def recover_lost_attempts(store: Store, clock: Clock) -> list[tuple[int, i
                 await store.run(
                     partial(
                         fail_attempt_tx, clock=clock, task_id=row["task_id"],
-                        attempt=row["number"], outcome="lost", actor="ceo",
+                        attempt=row["number"], outcome=LOST, actor="ceo",
                         log="the worker stopped renewing its lease (crashed or killed)",
                     )
                 )  # fmt: skip

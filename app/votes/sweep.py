@@ -53,7 +53,10 @@ class _SweepLease:
     store: Store
     clock: Clock
     name: str
-    holder: str = field(default_factory=lambda: f"sweep-{uuid.uuid4().hex[:12]}")
+    # Named after this process, so a tick ends the lease of a killed sweep at once (leases.py).
+    holder: str = field(
+        default_factory=lambda: leases.process_holder(f"sweep-{uuid.uuid4().hex[:12]}")
+    )
 
     async def acquire(self) -> None:
         if not await leases.acquire(self.store, self.clock, self.name, self.holder, LEASE_TTL):

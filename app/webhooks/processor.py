@@ -1,4 +1,9 @@
-"""Process the inbox: claim due deliveries, run their handlers, record each outcome."""
+"""Process the inbox: claim due deliveries, run their handlers, record each outcome.
+
+Up to MAX_CONCURRENT deliveries run at once, so one waiting out a rate limit does not hold up
+the others; deliveries about one issue still run one at a time, in order (the store hands out
+one delivery per lane: app/store/inbox.claim_due_tx).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 import traceback
+from typing import Any
 
 from app.clock import Clock
 from app.github.client import GitHubAccess
 from app.logs import log_context
-from app.store import Store
+from app.store import Store, StoreError
 from app.store.inbox import Delivery
 from app.webhooks import inbox
 from app.webhooks.handler_context import HandlerContext
@@ -20,19 +26,46 @@ from app.webhooks.router import Router
 log = logging.getLogger("townhall.inbox")
 
 POLL_INTERVAL = 1.0
+MAX_CONCURRENT = 8
+# Handlers log payload fields (a ping's zen, titles); a signed body can make one 25 MB long.
+MAX_LOGGED_FIELD = 300
+
+
+class ShortFieldsAdapter(logging.LoggerAdapter[logging.Logger]):
+    """A handler's logger: tags lines with the delivery and cuts long arguments short."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log with every argument's text cut to MAX_LOGGED_FIELD characters."""
+        super().log(level, msg, *(_shorten(arg) for arg in args), **kwargs)
+
+
+def _shorten(value: object) -> object:
+    if isinstance(value, int | float | bool) or value is None:
+        return value  # keeps %d and %f working
+    text = str(value)
+    if len(text) <= MAX_LOGGED_FIELD:
+        return value
+    return f"{text[:MAX_LOGGED_FIELD]}… [{len(text) - MAX_LOGGED_FIELD} more characters]"
 
 
 class InboxProcessor:
     """Runs handlers for stored deliveries; wake() makes it look at once after a new one."""
 
     def __init__(
-        self, store: Store, clock: Clock, router: Router, github: GitHubAccess, batch: int = 50
+        self,
+        store: Store,
+        clock: Clock,
+        router: Router,
+        github: GitHubAccess,
+        concurrency: int = MAX_CONCURRENT,
     ) -> None:
         self._store = store
         self._clock = clock
         self._router = router
         self._github = github
-        self._batch = batch
+        self._concurrency = concurrency
+        # Deliveries being handled in this process, by any drain: the bound counts them all.
+        self._in_flight: set[asyncio.Task[str]] = set()
         self._permissions = PermissionCache(clock)
         self._wakeup = asyncio.Event()
 
@@ -57,7 +90,7 @@ class InboxProcessor:
             permissions=self._permissions,
             delivery_id=delivery.id,
             installation_id=delivery.installation_id,
-            log=logging.LoggerAdapter(log, {"delivery": delivery.id}),
+            log=ShortFieldsAdapter(log, {"delivery": delivery.id}),
         )
         try:
             for handler in handlers:
@@ -73,30 +106,64 @@ class InboxProcessor:
                 delivery.action,
                 delivery.tries,
                 status,
-                "".join(traceback.format_exception_only(error)).strip(),
+                _shorten("".join(traceback.format_exception_only(error)).strip()),
             )
             return status
         await inbox.finish(self._store, self._clock, delivery, "done")
         return "done"
 
     async def drain(self) -> dict[str, int]:
-        """Process everything due now (the CEO tick calls this); return outcome counts."""
+        """Process everything due now, several at once (the CEO tick calls this); count outcomes.
+
+        Returns when nothing it started is still running and nothing more is due; a delivery
+        that becomes due meanwhile (the next in a lane, a new one) is picked up on the way.
+        """
         outcomes: dict[str, int] = {}
-        while True:
-            claimed = await inbox.claim_due(self._store, self._clock, self._batch)
-            if not claimed:
-                return outcomes
-            for delivery in claimed:
-                status = await self.process_one(delivery)
-                outcomes[status] = outcomes.get(status, 0) + 1
+        mine: set[asyncio.Task[str]] = set()
+        try:
+            while True:
+                mine |= await self._start_due()
+                if not mine:
+                    return outcomes
+                done, _ = await asyncio.wait(
+                    mine, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED
+                )
+                for job in done:
+                    mine.discard(job)
+                    status = job.result()
+                    outcomes[status] = outcomes.get(status, 0) + 1
+        except asyncio.CancelledError:
+            for job in mine:  # shutting down: their claims expire and another process retries
+                job.cancel()
+            raise
+        finally:
+            # Never leave a handler running unowned (an error, or this drain being cancelled).
+            if mine:
+                await asyncio.gather(*mine, return_exceptions=True)
+
+    async def _start_due(self) -> set[asyncio.Task[str]]:
+        """Claim as many due deliveries as there are free slots and start handling them."""
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            return set()
+        started: set[asyncio.Task[str]] = set()
+        for delivery in await inbox.claim_due(self._store, self._clock, free):
+            job = asyncio.create_task(self.process_one(delivery), name=f"delivery:{delivery.id}")
+            self._in_flight.add(job)
+            job.add_done_callback(self._in_flight.discard)
+            started.add(job)
+        return started
 
     async def run_forever(self) -> None:
         """Drain, then sleep until woken or the poll interval passes (for retries)."""
         while True:
             try:
                 await self.drain()
+            except StoreError as error:
+                # The store being briefly unavailable must not kill the web app's processor,
+                # nor fill the log with a traceback a second.
+                log.warning("inbox drain failed, the store is unavailable: %s", error)
             except Exception:
-                # The store being briefly unavailable must not kill the web app's processor.
                 log.exception("inbox drain failed; trying again shortly")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), POLL_INTERVAL)
