@@ -25,6 +25,15 @@ MERGEABLE_TRIES = 3
 MERGEABLE_PAUSE = 1.0
 _FAILING_CONCLUSIONS = {"failure", "timed_out", "cancelled", "action_required", "startup_failure"}
 _OWN_PR = "own pull request"
+REVIEWS_PER_PAGE = 100
+# Ends every review Townhall posts, so a restart finds the review it already posted on a head
+# (with the App as its author: anyone can paste the marker into their own review).
+REVIEW_MARKER = "<!-- townhall:review head={head_sha} -->"
+_EVENT_OF_STATE: dict[str, ReviewEvent] = {
+    "APPROVED": "APPROVE",
+    "CHANGES_REQUESTED": "REQUEST_CHANGES",
+    "COMMENTED": "COMMENT",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class PullState:
     base_ref: str
     mergeable: bool | None
     title: str
+    merged_by: str | None = None  # the login that merged it
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,8 @@ async def read_pull(client: Client, owner: str, repo: str, number: int) -> PullS
         if pull.mergeable is not None or pull.state != "open" or attempt == MERGEABLE_TRIES - 1:
             break
         await asyncio.sleep(MERGEABLE_PAUSE)
-    # The typed model drops `merge_commit_sha`; the raw answer has it.
-    merge_sha = response.json().get("merge_commit_sha")
+    # 2022-11-28 (app/github/client.py) still has `merge_commit_sha`; 2026-03-10 removed it.
+    merge_sha = pull.merge_commit_sha
     return PullState(
         number=pull.number,
         open=pull.state == "open",
@@ -97,6 +107,7 @@ async def read_pull(client: Client, owner: str, repo: str, number: int) -> PullS
         base_ref=pull.base.ref,
         mergeable=pull.mergeable,
         title=pull.title,
+        merged_by=pull.merged_by.login if pull.merged and pull.merged_by else None,
     )
 
 
@@ -157,6 +168,31 @@ async def post_review(
         else:
             break
     raise RuntimeError(f"GitHub refused the review: {detail[:500]}")
+
+
+async def find_review(
+    client: Client, owner: str, repo: str, number: int, *, author: str, head_sha: str
+) -> PostedReview | None:
+    """Return the review `author` posted on head `head_sha` with Townhall's marker, if any."""
+    marker = REVIEW_MARKER.format(head_sha=head_sha)
+    page = 1
+    while True:
+        response = await client.rest.pulls.async_list_reviews(
+            owner, repo, number, per_page=REVIEWS_PER_PAGE, page=page
+        )
+        reviews: list[dict[str, Any]] = response.json()
+        for review in reviews:
+            login = str((review.get("user") or {}).get("login", ""))
+            if (
+                login.lower() == author.lower()
+                and review.get("commit_id") == head_sha
+                and marker in str(review.get("body") or "")
+            ):
+                event = _EVENT_OF_STATE.get(str(review.get("state")), "COMMENT")
+                return PostedReview(int(review["id"]), event)
+        if len(reviews) < REVIEWS_PER_PAGE:
+            return None
+        page += 1
 
 
 async def merge_pull(

@@ -10,6 +10,7 @@ from app.policy import Policy
 from app.store import Store
 from app.store.reviews import ReviewRecord, ReviewTarget, send_back, settle
 from app.taskstate import TaskState
+from app.untrusted import inert_line
 from reviewer import actions
 from reviewer.result import ReviewResult
 from reviewer.texts import CHECKS_FEEDBACK, CONFLICT_FEEDBACK, MERGE_REFUSED
@@ -68,7 +69,9 @@ async def land(landing: Landing, review: ReviewRecord | None, base_sha: str) -> 
         pull.number,
         sha=head,
         method=landing.policy.merge.method,
-        title=pull.title,
+        # The squash commit lands on the default branch, where a live "Fixes #N" would close
+        # that issue: the title goes through the same sanitiser as when the PR was opened.
+        title=inert_line(pull.title),
     )
     if result.status == "merged":
         merged = replace(record, outcome="merged", merge_sha=result.sha)

@@ -1,10 +1,16 @@
 """Review one task's pull request head: the entry point the CEO tick and webhooks call.
 
 `run_review` claims the task (pr_open -> reviewing, with a lease), merges the PR head with the
-current base on the trusted side, judges the merge (reviewer/evaluate.py), and acts: merge,
-wait for a maintainer or for checks, or send the task back with one review. Each way out is
-recorded as a review row and transitions with their events; a crash leaves a lease that
-app/store/reviews.recover_stalled_reviews turns back into pr_open.
+current base on the trusted side, judges the merge (reviewer/evaluate.py) against the issue
+text the task was approved with, and acts: merge, wait for a maintainer or for checks, or send
+the task back with one review. Each way out is recorded as a review row and transitions with
+their events; a crash leaves a lease that app/store/reviews.recover_stalled_reviews turns back
+into pr_open. Nothing is reviewed or merged while the issue's approved text does not stand.
+
+A crash never costs a second review of a head: the verdict is stored before it is posted, and a
+head with a stored verdict is acted on from it (posted only if GitHub does not show it yet).
+A merge the App made but did not record is recognised by its merger and recorded as Townhall's
+(app/store/decided_reviews.py), so it still gets its post-merge check.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from app.github.client import Client
 from app.github.policy import policy_from_github
 from app.llm import CallContext
 from app.policy import Policy, parse_policy
+from app.store.decided_reviews import merged_by_app, read_decided, record_own_merge
 from app.store.leases import keeping
 from app.store.reviews import (
     ReviewTarget,
@@ -31,10 +38,11 @@ from app.store.reviews import (
 )
 from app.taskstate import TaskState
 from reviewer import actions
-from reviewer.applying import act_on_verdict, send_back_conflict
+from reviewer.applying import act_on_verdict, resume_decided, send_back_conflict
 from reviewer.deps import PERMISSIONS, ReviewDeps
 from reviewer.evaluate import Subject, evaluate
 from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
+from reviewer.hold import landing_hold, recorded_hold
 from reviewer.merging import Landing, land
 from reviewer.postmerge import run_post_merge_check
 from reviewer.result import ReviewResult
@@ -54,6 +62,10 @@ async def run_review(deps: ReviewDeps, task_id: int) -> ReviewResult:
         or needs_merge(target.state, head, target.past)
     ):
         return ReviewResult(task_id, "skipped", f"task is {target.state}; head {head[:12]} settled")
+    if held := await recorded_hold(deps.store, target):
+        # The issue's text changed after approval: nothing is reviewed or merged until
+        # approval is confirmed again (the issue's tally says how).
+        return ReviewResult(task_id, "skipped", f"held: {held}", head)
     claimed = await claim_review(deps.store, deps.clock, task_id, head, deps.holder, deps.lease_ttl)
     if not claimed:
         return ReviewResult(task_id, "skipped", "another reviewer holds this task")
@@ -87,9 +99,17 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
         return await _closed(deps, target, pull)
     head = pull.head_sha
     past = target.past
+    if needs_review(TaskState.PR_OPEN, head, past) and (
+        decided := await read_decided(deps.store, target.task_id, head)
+    ):
+        # Decided before the reviewer stopped (or before its merge failed): act on that verdict.
+        return await resume_decided(deps, client, target, pull, decided)
     if needs_merge(TaskState.PR_OPEN, head, past) and not needs_review(
         TaskState.PR_OPEN, head, past
     ):
+        if held := await landing_hold(deps.store, client, target):
+            await _release(deps, target, f"not merged: {held}")
+            return ReviewResult(target.task_id, "held", held, head)
         policy = await _policy(client, target)
         landing = Landing(deps.store, deps.clock, client, target, pull, policy)
         return await land(landing, review=None, base_sha="")
@@ -126,7 +146,17 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
 
 
 async def _closed(deps: ReviewDeps, target: ReviewTarget, pull: actions.PullState) -> ReviewResult:
-    """The PR was merged or closed outside Townhall: follow it (reconcile does the same)."""
+    """The PR was merged or closed outside this review: follow it (reconcile does the same).
+
+    A merge by the App is Townhall's own, made by a reviewer that stopped before recording it:
+    it is recorded as such, and its post-merge check follows.
+    """
+    if pull.merged and merged_by_app(pull.merged_by, await deps.github.app_login()):
+        await record_own_merge(
+            deps.store, deps.clock, target.task_id, head_sha=pull.head_sha, merge_sha=pull.merge_sha
+        )
+        detail = f"PR merged by Townhall as {(pull.merge_sha or '?')[:12]}; recorded now"
+        return ReviewResult(target.task_id, "merged", detail, pull.head_sha, pull.merge_sha)
     target_state = TaskState.MERGED if pull.merged else TaskState.PR_OPEN
     how = "merged" if pull.merged else "closed without merging"
     await settle(deps.store, deps.clock, target.task_id, target_state, f"PR {how} by hand")

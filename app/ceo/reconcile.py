@@ -11,8 +11,16 @@ from app.ceo.deps import RepoView, TickDeps
 from app.clock import Clock
 from app.scheduling import MissRecord, OpenPull
 from app.store import Tx
-from app.store.pull_files import changed_files_known_tx, set_changed_files_tx
-from app.store.pulls import PullRequestRecord, issue_number_of_branch, upsert_pull_request_tx
+from app.store.decided_reviews import merged_by_app, record_own_merge
+from app.store.pull_files import (
+    ListedFiles,
+    changed_files_known_tx,
+    keep_listed_files_tx,
+    listed_files,
+    remember_listed_files_tx,
+    set_changed_files_tx,
+)
+from app.store.pulls import PullRequestRecord, upsert_pull_request_tx
 from app.store.tasks import (
     get_task_tx,
     record_event,
@@ -40,20 +48,28 @@ async def all_pages(method: Any, *args: Any, **kwargs: Any) -> list[Any]:
 
 
 def _record_pull(
-    tx: Tx, *, clock: Clock, repo_id: int, pull: dict[str, Any], changed: frozenset[str]
+    tx: Tx,
+    *,
+    clock: Clock,
+    repo_id: int,
+    pull: PullRequestRecord,
+    app_login: str,
+    changed: frozenset[str],
 ) -> None:
     """Upsert a Townhall PR with its actual files (the webhook may not have arrived yet).
 
     The first time a PR's files are seen, its prediction is scored (precision and recall) in
     an event, so the misses that widen later write-sets are on the record.
     """
-    known = changed_files_known_tx(tx, repo_id, pull["number"])
-    task_id = upsert_pull_request_tx(tx, clock, repo_id, PullRequestRecord.from_github(pull))
-    set_changed_files_tx(tx, repo_id, pull["number"], changed)
-    if task_id is None or known:
+    known = changed_files_known_tx(tx, repo_id, pull.number)
+    task_id = upsert_pull_request_tx(tx, clock, repo_id, pull, app_login)
+    if task_id is None:
+        return
+    set_changed_files_tx(tx, repo_id, pull.number, changed)
+    if known:
         return
     task = get_task_tx(tx, task_id)
-    record = MissRecord(pull["number"], frozenset(task.predicted_files), changed)
+    record = MissRecord(pull.number, frozenset(task.predicted_files), changed)
     missed = ", ".join(sorted(record.missed)) or "none"
     record_event(
         tx,
@@ -67,25 +83,46 @@ def _record_pull(
     )
 
 
-async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
-    """Every open PR (Townhall's and people's) with its actual changed files."""
+async def _files_of(
+    deps: TickDeps, repo: RepoView, pull: PullRequestRecord, known: ListedFiles | None
+) -> frozenset[str]:
+    """Return a PR's changed files, listing them on GitHub only when its head moved."""
+    if known is not None and known.head_sha == pull.head_sha:
+        return known.files
     rest = repo.client.rest.pulls
-    pulls = await all_pages(rest.async_list, repo.owner, repo.name, state="open")
+    files = await all_pages(rest.async_list_files, repo.owner, repo.name, pull.number)
+    listed = ListedFiles(pull.number, pull.head_sha, frozenset(f.filename for f in files))
+    await deps.store.run(partial(remember_listed_files_tx, repo_id=repo.id, listed=listed))
+    return listed.files
+
+
+async def open_pulls(deps: TickDeps, repo: RepoView) -> list[OpenPull]:
+    """Open PRs that claim files (Townhall's, and people's with a role here), with their files.
+
+    An outsider's PR claims nothing, so its files are never even listed.
+    """
+    rest = repo.client.rest.pulls
+    listed = await all_pages(rest.async_list, repo.owner, repo.name, state="open")
+    known = await listed_files(deps.store, repo.id)
     result: list[OpenPull] = []
-    for pull in pulls:
-        files = await all_pages(rest.async_list_files, repo.owner, repo.name, pull.number)
-        changed = frozenset(f.filename for f in files)
-        result.append(OpenPull(pull.number, changed, pull.user.login if pull.user else ""))
-        if issue_number_of_branch(pull.head.ref) is not None:
-            await deps.store.run(
-                partial(
-                    _record_pull,
-                    clock=deps.clock,
-                    repo_id=repo.id,
-                    pull=pull.model_dump(mode="json"),
-                    changed=changed,
-                )
+    for item in listed:
+        pull = PullRequestRecord.from_github(item.model_dump(mode="json"))
+        if not pull.claims_files(deps.app_login):
+            continue
+        changed = await _files_of(deps, repo, pull, known.get(pull.number))
+        result.append(OpenPull(pull.number, changed, pull.author))
+        if pull.is_townhalls(deps.app_login):
+            record = partial(
+                _record_pull,
+                clock=deps.clock,
+                repo_id=repo.id,
+                pull=pull,
+                app_login=deps.app_login,
+                changed=changed,
             )
+            await deps.store.run(record)
+    numbers = [pull.number for pull in result]
+    await deps.store.run(partial(keep_listed_files_tx, repo_id=repo.id, numbers=numbers))
     return result
 
 
@@ -123,6 +160,16 @@ async def reconcile(deps: TickDeps, repo: RepoView, pulls: list[OpenPull]) -> li
             continue
         if pull.state != "closed":
             continue  # opened after the list was read (a worker just published): not ours
+        merger = pull.merged_by.login if pull.merged and pull.merged_by else None
+        if merged_by_app(merger, deps.app_login):
+            # Townhall's own merge, which its reviewer stopped before recording: recorded as
+            # such, so the merge gets its review row and its post-merge check.
+            await record_own_merge(
+                deps.store, deps.clock, task.id,
+                head_sha=pull.head.sha, merge_sha=pull.merge_commit_sha,
+            )  # fmt: skip
+            notes.append(f"#{task.issue_number}: PR #{task.pr_number} merged by Townhall")
+            continue
         target = TaskState.MERGED if pull.merged else TaskState.CANCELLED
         how = "merged" if pull.merged else "closed without merging"
         await _follow_pull(deps, task.id, target, f"PR {how} by hand")

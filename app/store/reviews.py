@@ -20,7 +20,9 @@ from app.store.tasks import get_task_tx, record_event, transition_tx
 from app.store.times import to_db
 from app.taskstate import TaskPosition, TaskState, after_failure
 
-REVIEW_LEASE_TTL = timedelta(minutes=30)
+# Renewed every third of this while a review runs; a reviewer that dies is found out within a
+# minute (at once on its own host: app/store/leases.expire_abandoned).
+REVIEW_LEASE_TTL = timedelta(seconds=60)
 ACTOR = "reviewer"
 FEEDBACK_CHARS = 8000
 # The tail of a post-merge check's log kept on the review row.
@@ -38,6 +40,8 @@ ReviewOutcome = Literal[
     "stale_head",
     "closed",
     "error",
+    "held",  # the issue's approved text no longer stands: not merged, reviewed again later
+    "decided",  # the verdict is stored and about to be posted; replaced by what came of it
 ]
 # Outcomes after which the head is on the base branch (merged by Townhall, or approved and
 # then merged by a maintainer): the base is checked again once after them.
@@ -45,6 +49,8 @@ MERGE_OUTCOMES: tuple[ReviewOutcome, ...] = ("merged", "awaiting_maintainer")
 
 
 REVIEW_LEASE_PREFIX = "review:"
+# The row a verdict is stored in before its review is posted (see record_decided).
+DECIDED: ReviewOutcome = "decided"
 
 
 def review_lease(task_id: int) -> str:
@@ -70,7 +76,7 @@ class ReviewTarget:
     attempt: int
     max_attempts: int
     issue_number: int
-    issue_title: str
+    issue_title: str  # the issue's approved title and body (the task's snapshot), never an edit
     issue_body: str
     brief: str
     pr_number: int | None
@@ -80,6 +86,7 @@ class ReviewTarget:
     default_branch: str
     installation_id: int
     past: tuple[PastReview, ...]
+    approved_hash: str = ""  # the snapshot's hash ("" when none is recorded: then it is held)
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,25 @@ class ReviewRecord:
 
 
 @dataclass(frozen=True)
+class ReviewDraft:
+    """What a decided review posts, and what the worker is told when it asks for changes."""
+
+    event: str  # APPROVE or REQUEST_CHANGES
+    body: str
+    comments: tuple[Mapping[str, object], ...]
+    feedback: str
+    maintainer: bool  # approved in maintainer mode: wait for a person instead of merging
+
+
+@dataclass(frozen=True)
+class DecidedReview:
+    """A verdict stored before its review was posted, so a restart acts on it as decided."""
+
+    record: ReviewRecord
+    draft: ReviewDraft
+
+
+@dataclass(frozen=True)
 class MergeReview:
     """The task's latest review that put its head on the base, and its post-merge check."""
 
@@ -128,10 +154,8 @@ class MergedTask:
 def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
     """Read the task, its issue, repository and past reviews; None if the task is unknown."""
     row = tx.fetchone(
-        "SELECT t.*, r.full_name, r.default_branch, r.installation_id, i.title, i.body"
-        " FROM tasks t JOIN repos r ON r.id = t.repo_id"
-        " JOIN issues i ON i.repo_id = t.repo_id AND i.number = t.issue_number"
-        " WHERE t.id = ?",
+        "SELECT t.*, r.full_name, r.default_branch, r.installation_id"
+        " FROM tasks t JOIN repos r ON r.id = t.repo_id WHERE t.id = ?",
         (task_id,),
     )
     if row is None:
@@ -147,8 +171,8 @@ def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
         attempt=row["attempt"],
         max_attempts=row["max_attempts"],
         issue_number=row["issue_number"],
-        issue_title=row["title"],
-        issue_body=row["body"] or "",
+        issue_title=row["approved_title"] or "",
+        issue_body=row["approved_body"] or "",
         brief=row["brief"] or "",
         pr_number=row["pr_number"],
         head_sha=row["head_sha"],
@@ -157,6 +181,7 @@ def read_target_tx(tx: Tx, task_id: int) -> ReviewTarget | None:
         default_branch=row["default_branch"],
         installation_id=row["installation_id"],
         past=tuple(PastReview(p["head_sha"], p["outcome"]) for p in past),
+        approved_hash=row["approved_hash"] or "",
     )
 
 
@@ -204,8 +229,18 @@ async def claim_review(
 
 
 def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord, *, head_reviewed: bool) -> int:
-    """Write the review row; with `head_reviewed`, mark the head reviewed on the PR row."""
+    """Write the review row; with `head_reviewed`, mark the head reviewed on the PR row.
+
+    What came of a decided verdict replaces its `decided` row (an error is recorded beside it:
+    the verdict still stands and is acted on when the head is taken up again). The new row
+    comes last, as the reviewer's rules read a head's rows in order (reviewer/trigger.py).
+    """
     now = to_db(clock.now())
+    if record.outcome != "error":
+        tx.execute(
+            "DELETE FROM reviews WHERE task_id = ? AND head_sha = ? AND outcome = ?",
+            (record.task_id, record.head_sha, DECIDED),
+        )
     review_id = tx.insert(
         "INSERT INTO reviews (task_id, attempt, repo_id, pr_number, head_sha, base_sha, decision,"
         " outcome, reasons, model_decision, overruled, criteria, static_report, github_review_id,"
@@ -262,7 +297,7 @@ def send_back_tx(tx: Tx, clock: Clock, task_id: int, reason: str, feedback: str)
         actor=ACTOR,
         reason=f"attempt {task.attempt} of {task.max_attempts}: {reason}",
     )
-    _drop_lease(tx, task_id)
+    drop_review_lease_tx(tx, task_id)
     return target
 
 
@@ -291,7 +326,7 @@ def settle_tx(
     updates = {"head_sha": head_sha} if head_sha is not None else {}
     expect = [TaskState.REVIEWING]
     transition_tx(tx, clock, task_id, target, actor=ACTOR, reason=reason, expect=expect, **updates)
-    _drop_lease(tx, task_id)
+    drop_review_lease_tx(tx, task_id)
 
 
 async def settle(
@@ -346,7 +381,8 @@ async def record_failed_review(
     await store.run(apply)
 
 
-def _drop_lease(tx: Tx, task_id: int) -> None:
+def drop_review_lease_tx(tx: Tx, task_id: int) -> None:
+    """Drop the task's review lease (its review ended, whoever held it)."""
     tx.execute("DELETE FROM leases WHERE name = ?", (review_lease(task_id),))
 
 
