@@ -16,6 +16,7 @@ from app.store import Store, open_store
 # The slowest test files (tens of seconds between them) go to the workers first, so the run does
 # not end with one worker busy on them while the others sit idle.
 SLOW_FILES = (
+    "tests/crash/test_kills.py",
     "tests/test_demo.py",
     "tests/webhooks/test_crash.py",
     "tests/reviewer/test_review_flow.py",
@@ -25,6 +26,7 @@ SLOW_FILES = (
     "tests/workers/test_attempt_integrity.py",
     "tests/reviewer/test_review_integrity.py",
     "tests/webhooks/test_end_to_end.py",
+    "tests/reviewer/test_review_once.py",
 )
 # Files whose module-scoped fixture costs seconds (a recorded or scripted run, ten thousand tasks):
 # one worker runs each of them, so the fixture is built once rather than once per worker.

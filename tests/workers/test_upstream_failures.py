@@ -84,7 +84,7 @@ async def test_a_github_rate_limit_while_publishing_does_not_use_up_an_attempt(
 ) -> None:
     world.model.load([Script("worker", [FIX, FINISH])])
     world.ctl.inject_fault(
-        f"/repos/{OWNER}/{REPO}/git/*", kind="secondary_rate_limit", retry_after=0, times=50,
+        f"/repos/{OWNER}/{REPO}/git/*", kind="secondary_rate_limit", retry_after=1, times=50,
         method="POST",
     )  # fmt: skip
 
