@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast, get_args
 
 Tier = Literal["fast", "standard", "deep"]
 TIERS: tuple[Tier, ...] = ("fast", "standard", "deep")
@@ -18,6 +18,11 @@ DEFAULT_MODELS: dict[Tier, str] = {
     "standard": "claude-sonnet-5-5",
     "deep": "claude-opus-5-5",
 }
+
+
+# Backend names as settings spell them; app/wiring.py turns each into its object.
+SandboxBackend = Literal["local", "modal"]
+DispatchBackend = Literal["inline", "modal"]
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,8 @@ class Settings:
     anthropic_base_url: str | None = None
     models: Mapping[Tier, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    sandbox_backend: Literal["local", "modal"] = "local"
-    dispatch_backend: Literal["inline", "modal"] = "inline"
+    sandbox_backend: SandboxBackend = "local"
+    dispatch_backend: DispatchBackend = "inline"
     daily_budget_usd: float = 25.0
     public_url: str | None = None
     log_level: str = "INFO"
@@ -362,12 +367,15 @@ def load_settings(env: Mapping[str, str], need: Iterable[Need] = ()) -> Settings
         anthropic_base_url=reader.url("ANTHROPIC_BASE_URL", None),
         models=models,
         prices=_prices(reader, models),
-        sandbox_backend="modal"
-        if reader.choice("TOWNHALL_SANDBOX_BACKEND", ("local", "modal"), "local") == "modal"
-        else "local",
-        dispatch_backend="modal"
-        if reader.choice("TOWNHALL_DISPATCH_BACKEND", ("inline", "modal"), "inline") == "modal"
-        else "inline",
+        # `choice` returns one of the given names, so the casts only tell mypy what it checked.
+        sandbox_backend=cast(
+            SandboxBackend,
+            reader.choice("TOWNHALL_SANDBOX_BACKEND", get_args(SandboxBackend), "local"),
+        ),
+        dispatch_backend=cast(
+            DispatchBackend,
+            reader.choice("TOWNHALL_DISPATCH_BACKEND", get_args(DispatchBackend), "inline"),
+        ),
         daily_budget_usd=_default(reader.number("TOWNHALL_DAILY_BUDGET_USD"), 25.0),
         public_url=reader.url("TOWNHALL_PUBLIC_URL", None),
         log_level=reader.choice(
