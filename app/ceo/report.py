@@ -16,6 +16,7 @@ class TickReport:
     swept: dict[str, int] = field(default_factory=dict)
     sweeps_busy: list[str] = field(default_factory=list)
     caught_up: dict[str, int] = field(default_factory=dict)
+    installations_changed: int = 0
     planned: list[int] = field(default_factory=list)
     plan_failures: list[int] = field(default_factory=list)
     dispatched: list[tuple[int, int]] = field(default_factory=list)

@@ -10,6 +10,7 @@ import logging
 
 from app.ceo.catch_up import catch_up
 from app.ceo.deps import RepoView, TickDeps
+from app.ceo.installations_step import reconcile_installations
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
 from app.ceo.reconcile import open_pulls, reconcile
@@ -75,6 +76,7 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
     await requeue_after_backoff(deps.store, deps.clock)
     if not deps.app_login:
         deps.app_login = await deps.github.app_login()
+    await _reconcile_installations(deps, report)
     repos = await active_repos(deps.store)
     for repo in repos:
         try:
@@ -94,6 +96,17 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
             f"{len(report.errors)} errors",
         )
     )
+
+
+async def _reconcile_installations(deps: TickDeps, report: TickReport) -> None:
+    """Catch up on installation webhooks GitHub never redelivers; a failure skips only this."""
+    try:
+        report.installations_changed = await reconcile_installations(
+            deps.store, deps.clock, deps.github
+        )
+    except Exception as error:  # the stored installations still serve this tick
+        log.exception("installation reconcile failed")
+        report.errors.append(f"installations: {type(error).__name__}: {error}")
 
 
 async def _tick_repo(deps: TickDeps, repo: ActiveRepo, report: TickReport) -> None:
