@@ -37,9 +37,25 @@ ERRATA: tuple[tuple[tuple[str, ...], dict[str, Any], str], ...] = (
 )  # fmt: skip
 
 
-def apply_errata(components: dict[str, Any]) -> None:
-    """Correct the description where ERRATA says it is wrong."""
-    for path, replacement, _why in ERRATA:
+# The same, for schemas an operation carries inline: a path of keys into `operations`.
+OPERATION_ERRATA: tuple[tuple[tuple[str, ...], dict[str, Any], str], ...] = (
+    (
+        ("apps/list-installations", "responses", "200", "content", "application/json", "schema",
+         "items", "properties", "account"),
+        {"anyOf": [{"$ref": "#/components/schemas/simple-user"},
+                   {"$ref": "#/components/schemas/enterprise"}], "nullable": True},
+        "The inline copy makes the account a user and an enterprise at once (allOf); the "
+        "`installation` component it copies says either one (anyOf), as GitHub answers.",
+    ),
+)  # fmt: skip
+
+
+def apply_errata(
+    components: dict[str, Any],
+    errata: tuple[tuple[tuple[str, ...], dict[str, Any], str], ...] = ERRATA,
+) -> None:
+    """Correct the description where ERRATA (or the `errata` given) says it is wrong."""
+    for path, replacement, _why in errata:
         node = components
         for key in path[:-1]:
             node = node[key]
@@ -93,6 +109,7 @@ class Contract:
     def __init__(self, document: dict[str, Any]) -> None:
         self.source = document["source"]
         apply_errata(document["components"])
+        apply_errata(document["operations"], OPERATION_ERRATA)
         converted = to_json_schema({"components": document["components"]})
         self._components = converted["components"]
         resource = Resource.from_contents(converted, default_specification=DRAFT4)
