@@ -276,27 +276,36 @@ def insert_review_tx(tx: Tx, clock: Clock, record: ReviewRecord, *, head_reviewe
     return review_id
 
 
-def send_back_tx(tx: Tx, clock: Clock, task_id: int, reason: str, feedback: str) -> TaskState:
-    """Move reviewing -> changes_requested -> queued (or needs_human when no attempt is left)."""
+def _fail_through_tx(
+    tx: Tx,
+    clock: Clock,
+    task_id: int,
+    via: TaskState,
+    expect: TaskState,
+    reason: str,
+    feedback: str,
+    *,
+    outcome: str,  # how the attempt ended, appended to "attempt N of M"
+) -> TaskState:
+    """Move `expect` -> `via` (keeping the feedback) -> queued or needs_human; return the last."""
     task = transition_tx(
-        tx,
-        clock,
-        task_id,
-        TaskState.CHANGES_REQUESTED,
-        actor=ACTOR,
-        reason=reason,
-        expect=[TaskState.REVIEWING],
+        tx, clock, task_id, via, actor=ACTOR, reason=reason, expect=[expect],
         feedback=feedback[-FEEDBACK_CHARS:],
-    )
+    )  # fmt: skip
     target = after_failure(TaskPosition(task.state, task.attempt, task.max_attempts))
     transition_tx(
-        tx,
-        clock,
-        task_id,
-        target,
-        actor=ACTOR,
-        reason=f"attempt {task.attempt} of {task.max_attempts}: {reason}",
-    )
+        tx, clock, task_id, target, actor=ACTOR,
+        reason=f"attempt {task.attempt} of {task.max_attempts}{outcome}",
+    )  # fmt: skip
+    return target
+
+
+def send_back_tx(tx: Tx, clock: Clock, task_id: int, reason: str, feedback: str) -> TaskState:
+    """Move reviewing -> changes_requested -> queued (or needs_human when no attempt is left)."""
+    target = _fail_through_tx(
+        tx, clock, task_id, TaskState.CHANGES_REQUESTED, TaskState.REVIEWING, reason, feedback,
+        outcome=f": {reason}",
+    )  # fmt: skip
     drop_review_lease_tx(tx, task_id)
     return target
 
@@ -473,26 +482,10 @@ async def record_revert(
 
     def apply(tx: Tx) -> TaskState:
         _update_post_merge_tx(tx, clock, merged.review.review_id, "reverted", log, revert_sha)
-        task = transition_tx(
-            tx,
-            clock,
-            task_id,
-            TaskState.REVERTED,
-            actor=ACTOR,
-            reason=reason,
-            expect=[TaskState.MERGED],
-            feedback=feedback[-FEEDBACK_CHARS:],
-        )
-        next_state = after_failure(TaskPosition(task.state, task.attempt, task.max_attempts))
-        transition_tx(
-            tx,
-            clock,
-            task_id,
-            next_state,
-            actor=ACTOR,
-            reason=f"attempt {task.attempt} of {task.max_attempts} was reverted",
-        )
-        return next_state
+        return _fail_through_tx(
+            tx, clock, task_id, TaskState.REVERTED, TaskState.MERGED, reason, feedback,
+            outcome=" was reverted",
+        )  # fmt: skip
 
     return await store.run(apply)
 
