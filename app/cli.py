@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -16,6 +16,7 @@ from pathlib import Path
 from app.policy import POLICY_FILE, PolicyError, parse_policy
 from app.settings import Need, Settings, SettingsError, settings_from_process
 from app.store import StoreError, open_store
+from app.store.location import describe_store, store_file
 
 # What each long-running purpose needs from the settings (`check-config --for`).
 PURPOSES: dict[str, tuple[Need, ...]] = {
@@ -24,6 +25,10 @@ PURPOSES: dict[str, tuple[Need, ...]] = {
     "all": (Need.GITHUB_APP, Need.WEBHOOK, Need.MODEL),
     "store": (),
 }
+
+
+class CommandError(Exception):
+    """A command cannot run as asked; the message says why and what to do instead."""
 
 
 def _print_error(message: str) -> None:
@@ -37,14 +42,28 @@ def cmd_version(args: argparse.Namespace, settings: Callable[[], Settings]) -> i
 
 
 def cmd_check_config(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
-    """Validate operator settings for a purpose, and optionally a repository policy file."""
+    """Validate operator settings (offline) for a purpose, and optionally a policy file."""
+    from app.github.app_key import key_problem
+
     status = 0
-    try:
-        loaded = settings_from_process(PURPOSES[args.purpose])
-        print(f"settings: ok for {args.purpose} (store {_describe_db(loaded.db_url)})")
-    except SettingsError as error:
-        _print_error(str(error))
-        status = 1
+    # No flags: what a deployment needs. Only --repo-config: just that file.
+    if args.purpose:
+        purposes = [args.purpose]
+    else:
+        purposes = [] if args.repo_config is not None else ["serve", "tick"]
+    for purpose in purposes:
+        try:
+            loaded = settings_from_process(PURPOSES[purpose])
+        except SettingsError as error:
+            _print_error(f"settings for {purpose}: {error}")
+            status = 1
+            continue
+        problem = key_problem(loaded.github_app.private_key) if loaded.github_app else None
+        if problem is not None:
+            _print_error(f"TOWNHALL_GITHUB_PRIVATE_KEY: {problem}")
+            status = 1
+            continue
+        print(f"settings: ok for {purpose} (store {describe_store(loaded.db_url)})")
     if args.repo_config is not None:
         path = Path(args.repo_config)
         try:
@@ -56,12 +75,29 @@ def cmd_check_config(args: argparse.Namespace, settings: Callable[[], Settings])
         except PolicyError as error:
             _print_error(f"{path}: {error}")
             status = 1
+    if status == 0:
+        print("(offline checks only; `townhall doctor` also asks GitHub and the model API)")
     return status
 
 
-def _describe_db(url: str) -> str:
-    """Name the store without any credential (URLs may carry one in the query)."""
-    return url.split("?", 1)[0]
+def cmd_doctor(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
+    """Check everything a deployment needs, one line each, with the fix for each failure."""
+    from app.doctor import render, run_doctor
+
+    lines = asyncio.run(run_doctor(offline=args.offline))
+    print(render(lines))
+    return 1 if any(line.status == "fail" for line in lines) else 0
+
+
+def existing_store(loaded: Settings) -> Settings:
+    """Return `loaded` when its store exists; a read-only command must not create an empty one."""
+    file = store_file(loaded.db_url)
+    if file is not None and not file.exists():
+        raise CommandError(
+            f"no store at {file}: run this in the folder that holds townhall.db, set "
+            "TOWNHALL_DB_URL, or create one with `townhall db migrate`"
+        )
+    return loaded
 
 
 def cmd_db_migrate(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
@@ -69,7 +105,7 @@ def cmd_db_migrate(args: argparse.Namespace, settings: Callable[[], Settings]) -
     loaded = settings()
     store = open_store(loaded.db_url, loaded.db_auth_token)
     try:
-        print(f"store {_describe_db(loaded.db_url)} at schema version {store.schema_version()}")
+        print(f"store {describe_store(loaded.db_url)} at schema version {store.schema_version()}")
     finally:
         store.close_sync()
     return 0
@@ -79,14 +115,16 @@ def cmd_status(args: argparse.Namespace, settings: Callable[[], Settings]) -> in
     """Show the dashboard: budget, tick, leaderboard, queue, running, PRs, failures."""
     from app.dashboard.cli import status_command
 
-    return status_command(settings(), as_json=args.json, rows=args.rows)
+    return status_command(existing_store(settings()), as_json=args.json, rows=args.rows)
 
 
 def cmd_costs(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Show model spend per day, role, model and task."""
     from app.dashboard.cli import costs_command
 
-    return costs_command(settings(), as_json=args.json, days=args.days, rows=args.rows)
+    return costs_command(
+        existing_store(settings()), as_json=args.json, days=args.days, rows=args.rows
+    )
 
 
 def cmd_task(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
@@ -94,7 +132,7 @@ def cmd_task(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     from app.dashboard.cli import task_command
 
     return task_command(
-        settings(),
+        existing_store(settings()),
         args.number,
         by_issue=args.issue,
         as_json=args.json,
@@ -115,6 +153,11 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     runtime = build_runtime(loaded)
     try:
         app = build_web_app(runtime, process=not args.no_process)
+        _announce(
+            f"townhall serve: webhooks at http://{args.host}:{args.port}/webhook, dashboard at "
+            f"http://{args.host}:{args.port}/ (store {describe_store(loaded.db_url)}"
+            f"{'; processing off' if args.no_process else ''}); Ctrl-C stops"
+        )
         # log_config=None: uvicorn's own lines go through Townhall's JSON, redacting handler.
         uvicorn.run(
             app,
@@ -127,6 +170,10 @@ def cmd_serve(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     finally:
         runtime.store.close_sync()
     return 0
+
+
+def _announce(line: str) -> None:
+    print(line, flush=True)
 
 
 def cmd_tick(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
@@ -183,11 +230,18 @@ def cmd_dev(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
         while not server.should_exit:
             try:
                 print((await run_tick(deps)).describe(), flush=True)
-            except Exception:  # a failed tick must not end the loop: the next one retries
-                logging.getLogger("townhall.dev").exception("tick failed")
+            except Exception as error:  # a failed tick must not end the loop: the next retries
+                from app.doctor.failures import describe_failure
+
+                print(f"tick failed: {describe_failure(error)}", flush=True)
             await asyncio.sleep(args.every)
 
     async def both() -> None:
+        _announce(
+            f"townhall dev: webhooks at http://{args.host}:{args.port}/webhook, dashboard at "
+            f"http://{args.host}:{args.port}/, a tick every {args.every:g} s "
+            f"(store {describe_store(loaded.db_url)}); Ctrl-C stops"
+        )
         ticking = asyncio.create_task(tick_forever())
         try:
             await server.serve()
@@ -207,7 +261,9 @@ def cmd_demo(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
 
     loaded = settings()
     try:
-        result = asyncio.run(run_demo(loaded, Path(args.workdir)))
+        result = asyncio.run(
+            run_demo(loaded, Path(args.workdir), real_model=args.real_model, keep=args.keep)
+        )
     except DemoError as error:
         _print_error(str(error))
         return 2
@@ -261,16 +317,30 @@ def cmd_libsql_server(args: argparse.Namespace, settings: Callable[[], Settings]
 
 def cmd_model_server(args: argparse.Namespace, settings: Callable[[], Settings]) -> int:
     """Serve the scripted Anthropic Messages API stand-in until interrupted."""
+    from app.demo.script import build_demo_model
     from app.standins.scripted_model import ScriptFormatError, serve
 
     script = Path(args.script) if args.script else None
-    print(f"scripted model server on http://{args.host}:{args.port} (ANTHROPIC_BASE_URL)")
+    plays = f"playing {script}" if script else "playing the demo's planner, workers and reviewer"
+    print(f"scripted model server on http://{args.host}:{args.port} ({plays}); Ctrl-C stops")
     try:
-        serve(args.host, args.port, script)
+        serve(args.host, args.port, script, None if script else build_demo_model())
     except (OSError, ScriptFormatError) as error:
         _print_error(f"{args.script}: {error}")
         return 2
     return 0
+
+
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that names each option's default, unless there is none worth naming."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
+            return text
+        if action.option_strings:
+            return f"{text} (default: %(default)s)"
+        return text
 
 
 Handler = Callable[[argparse.Namespace, Callable[[], Settings]], int]
@@ -280,7 +350,10 @@ def cmd_votes(args: argparse.Namespace, settings: Callable[[], Settings]) -> int
     """Explain an issue's vote decision from the stored sweep snapshots."""
     from app.votes.cli import main as votes_main
 
-    return votes_main(list(args.map_args), settings_from_process())
+    arguments = list(args.map_args)
+    if {"-h", "--help"} & set(arguments):
+        return votes_main(arguments, settings_from_process())
+    return votes_main(arguments, existing_store(settings_from_process()))
 
 
 # Commands whose own parser owns every argument after the command name.
@@ -305,8 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--for",
         dest="purpose",
         choices=sorted(PURPOSES),
-        default="store",
-        help="which settings must be present (default: store, which needs none)",
+        default=None,
+        help="which settings must be present (none given: serve and tick, unless only "
+        "--repo-config is given)",
     )
     check.add_argument(
         "--repo-config",
@@ -314,6 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a repository policy file to validate (e.g. {POLICY_FILE})",
     )
     check.set_defaults(handler=cmd_check_config)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check settings, key, GitHub App, installations, model, store, sandbox, webhooks",
+    )
+    doctor.add_argument(
+        "--offline", action="store_true", help="skip the checks that call GitHub and the model"
+    )
+    doctor.set_defaults(handler=cmd_doctor)
 
     database = commands.add_parser("db", help="store maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -324,11 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="show the dashboard: budget, tick, votes, queue, running, PRs, failures"
     )
     status.add_argument("--json", action="store_true", help="print JSON (as /api/status)")
-    status.add_argument("--rows", type=int, default=25, help="rows per section (default 25)")
+    status.add_argument("--rows", type=int, default=25, help="rows per section")
     status.set_defaults(handler=cmd_status)
 
     costs = commands.add_parser("costs", help="show model spend per day, role, model and task")
-    costs.add_argument("--days", type=int, default=30, help="days to cover (default 30)")
+    costs.add_argument("--days", type=int, default=30, help="days to cover")
     costs.add_argument("--rows", type=int, default=25, help="costliest tasks to list")
     costs.add_argument("--json", action="store_true", help="print JSON for machines")
     costs.set_defaults(handler=cmd_costs)
@@ -372,6 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--workdir", default=".townhall-demo", help="scratch directory (replaced on each run)"
     )
+    demo.add_argument(
+        "--real-model",
+        action="store_true",
+        help="use the real Anthropic API with ANTHROPIC_API_KEY instead of the scripted model",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep localhub, the model and Townhall running afterwards, to try it by hand",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     manifest = commands.add_parser(
@@ -407,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     libsql_server.set_defaults(handler=cmd_libsql_server)
 
+    from app.setup_flow.command import add_setup_command  # argparse only: keeps --help fast
+
+    add_setup_command(commands)
+
     commands.add_parser(
         "votes",
         help="explain an issue's vote decision (`townhall votes --help` for options)",
@@ -417,6 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write CODEBASE_MAP.md for a repository (`townhall map --help` for options)",
         add_help=False,
     )
+    for command in commands.choices.values():
+        if command.add_help:  # the delegated commands print their own help
+            command.formatter_class = DefaultsShown
     return parser
 
 
@@ -429,14 +529,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one `townhall` command and return its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in DELEGATED:
-        return DELEGATED[arguments[0]](
-            argparse.Namespace(map_args=arguments[1:]), lambda: Settings()
-        )
-    args = build_parser().parse_args(arguments)
+        delegated = DELEGATED[arguments[0]]
+        args = argparse.Namespace(map_args=arguments[1:], handler=delegated)
+    else:
+        args = build_parser().parse_args(arguments)
     handler: Handler = args.handler
     try:
         return handler(args, settings_from_process)
     except SettingsError as error:
+        _print_error(str(error))
+        return 2
+    except CommandError as error:
         _print_error(str(error))
         return 2
     except StoreError as error:
@@ -444,6 +547,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+    except Exception as error:  # a person gets one line, not a traceback (DEBUG: re-raise)
+        if os.environ.get("TOWNHALL_TRACEBACK"):
+            raise
+        from app.doctor.failures import describe_failure
+
+        _print_error(describe_failure(error))
+        return 1
+
+
+def _reader_went_away() -> int:
+    """`townhall votes ... | head` closed the pipe: stop quietly, as other tools do."""
+    # Point stdout at /dev/null so the interpreter's final flush cannot raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

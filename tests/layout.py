@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "app.commands": CORE,
     "app.serving": CORE,
     "app.prompts": CORE,
+    "app.stacks": CORE,
     "app.store": STORE,
     "app.github": SERVICES,
     "app.sandbox": SERVICES,
@@ -55,6 +56,8 @@ LAYERS: dict[str, int] = {
     "app.web": ASSEMBLY,
     "app.cli": ASSEMBLY,
     "app.demo": ASSEMBLY,
+    "app.doctor": ASSEMBLY,
+    "app.setup_flow": ASSEMBLY,
     "modal_app": ASSEMBLY,
     "app.standins": STANDINS,
 }

@@ -21,6 +21,7 @@ class IssueProgress:
     title: str
     score: float
     decision: str
+    decision_reason: str
     task_state: TaskState | None
     pr_number: int | None
     attempt: int | None
@@ -46,14 +47,15 @@ def issue_progress_tx(tx: Tx) -> tuple[IssueProgress, ...]:
             title=str(row["title"]),
             score=float(row["score"]),
             decision=str(row["decision"]),
+            decision_reason=str(row["decision_reason"] or ""),
             task_state=state_or_none(row["state"]),
             pr_number=int_or_none(row["pr_number"]),
             attempt=int_or_none(row["attempt"]),
             waiting_reason=text_or_none(row["waiting_reason"]),
         )
         for row in tx.fetchall(
-            "SELECT i.number, i.title, i.score, i.decision, t.state, t.pr_number, t.attempt,"
-            " t.waiting_reason FROM issues i LEFT JOIN tasks t"
+            "SELECT i.number, i.title, i.score, i.decision, i.decision_reason, t.state,"
+            " t.pr_number, t.attempt, t.waiting_reason FROM issues i LEFT JOIN tasks t"
             " ON t.repo_id = i.repo_id AND t.issue_number = i.number"
             " WHERE i.is_pull_request = 0 ORDER BY i.number"
         )

@@ -21,6 +21,7 @@ from app.ceo.deps import TickDeps
 from app.ceo.tick import run_tick
 from app.clock import SystemClock
 from app.dashboard.progress import issues_with_task_in_tx, repo_names_tx
+from app.demo.keep import kept_instructions
 from app.demo.sample import ISSUES, USERS, write_sample
 from app.demo.script import build_demo_model
 from app.demo.view import board, summary
@@ -36,6 +37,7 @@ APP_ID = 1001
 DEADLINE_SECONDS = 110.0
 MAX_TICKS = 30
 IDLE_TICKS = 3
+KEEP_TICK_SECONDS = 5.0
 
 Say = Callable[[str], None]
 
@@ -173,13 +175,41 @@ async def _loop(
     return MAX_TICKS
 
 
-async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoResult:
-    """Run the whole loop offline and return what it ended with."""
+async def _keep_ticking(deps: TickDeps, runtime: Runtime, ctl: LocalHubControl, say: Say) -> None:
+    """Go on ticking so that issues filed and votes cast by hand move, until interrupted."""
+    try:
+        while True:
+            await asyncio.sleep(KEEP_TICK_SECONDS)
+            await _settle(runtime, ctl)
+            report = await run_tick(deps)
+            await deps.dispatcher.wait()
+            if report.planned or report.dispatched or report.reviews or report.errors:
+                say(report.describe())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        say("\nstopped; the store and the scratch directory are kept")
+
+
+async def run_demo(
+    settings: Settings,
+    workdir: Path,
+    say: Say = print,
+    *,
+    real_model: bool = False,
+    keep: bool = False,
+) -> DemoResult:
+    """Run the whole loop offline (the real model only with `real_model`) and return the end.
+
+    With `keep`, everything stays up afterwards for trying Townhall by hand, until Ctrl-C.
+    """
     _check_database(settings.db_url)
+    real_key = settings.anthropic_api_key if real_model else None
+    if real_model and not real_key:
+        raise DemoError("--real-model needs ANTHROPIC_API_KEY (in the environment or .env)")
     await asyncio.to_thread(_fresh_directory, workdir)
-    real_key = settings.anthropic_api_key
     model_name = "the real Anthropic API" if real_key else "the scripted model server (offline)"
     say(f"Townhall demo: localhub (GitHub stand-in) and {model_name}")
+    if settings.anthropic_api_key and not real_model:
+        say("  (ANTHROPIC_API_KEY is set but not used: pass --real-model to use it)")
     keys = generate_app_keypair()
     secret = secrets.token_hex(16)
     started = time.monotonic()
@@ -210,7 +240,10 @@ async def run_demo(settings: Settings, workdir: Path, say: Say = print) -> DemoR
                 }
                 waited: dict[int, str] = {}
                 ticks = await _loop(deps, runtime, ctl, expected, waited, say)
-            say("\n" + await summary(runtime.store, waited))
+                say("\n" + await summary(runtime.store, waited))
+                if keep:
+                    say(kept_instructions(hub_url, model_url, web.url, settings.db_url))
+                    await _keep_ticking(deps, runtime, ctl, say)
             merged = await runtime.store.run(merged_issues_tx)
             approved = await runtime.store.run(lambda tx: issues_with_task_in_tx(tx, ALIVE_STATES))
         finally:

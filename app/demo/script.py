@@ -102,10 +102,61 @@ def review(request: ModelRequest) -> Turn | None:
     )
 
 
+def _title_in(text: str) -> str | None:
+    match = TITLE.search(text)
+    return match[1].strip() if match else None
+
+
+def note_path(title: str) -> str:
+    """Where the scripted model writes its note for an issue it has no script for."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
+    return f"notes/{slug or 'issue'}.md"
+
+
+def plan_any(request: ModelRequest) -> Turn | None:
+    """Plan any other issue (filed by hand with `demo --keep`) as one new note file."""
+    if request.forced_tool != "submit_plan":
+        return None
+    title = _title_in(request.last_user_text)
+    if title is None:
+        return None
+    plan = {
+        "role": "docs-writer",
+        "what": f"Write a note for: {title}",
+        "why": "Voters approved it; the scripted model answers every issue with a note.",
+        "acceptance_criteria": [f"{note_path(title)} exists and names the request"],
+        "test_case": "",
+        "files": [note_path(title)],
+        "complexity": "small",
+    }
+    return Turn([ToolUse("submit_plan", plan)], usage=Usage(output_tokens=160))
+
+
+def work_any(request: ModelRequest) -> Turn | None:
+    """Write the planned note, then finish: a small change any repository can take."""
+    if request.forced_tool is not None or "write_file" not in request.tool_names:
+        return None
+    title = _title_in(_first_user_text(request))
+    if title is None:
+        return None
+    turn = sum(1 for message in request.messages if message["role"] == "assistant")
+    if turn == 0:
+        content = f"# {title}\n\nRequested by the voters; written by the scripted model.\n"
+        arguments = {"path": note_path(title), "content": content}
+        return Turn([ToolUse("write_file", arguments)], usage=Usage(output_tokens=90))
+    summary = f"Wrote {note_path(title)}."
+    return Turn(
+        [Text("Done."), ToolUse("finish", {"summary": summary})], usage=Usage(output_tokens=40)
+    )
+
+
 def build_demo_model() -> ScriptedModel:
-    """A scripted model that serves the demo's planner, workers and reviewer."""
+    """A scripted model for the demo's planner, workers and reviewer, and any other issue."""
     model = ScriptedModel()
     model.add_responder(plan, name="planner")
     model.add_responder(work, name="workers")
     model.add_responder(review, name="reviewer")
+    # Tried after the scripted ones: issues filed by hand get a note-writing change.
+    model.add_responder(plan_any, name="planner (any issue)")
+    model.add_responder(work_any, name="workers (any issue)")
     return model

@@ -49,6 +49,7 @@ async def summary(store: Store, waited: dict[int, str]) -> str:
     lines.append("  not worked on:")
     lines += [
         f"    #{i.number} {i.title}: {i.decision}"
+        + (f" ({i.decision_reason})" if i.decision_reason else "")
         for i in issues
         if i.task_state is None or i.task_state == TaskState.CANCELLED
     ] or ["    none"]
@@ -61,4 +62,6 @@ async def summary(store: Store, waited: dict[int, str]) -> str:
         f"({costs.cache_read_tokens:,} from cache), {costs.output_tokens:,} output tokens, "
         f"${costs.cost_usd:.4f}"
     )
+    if merged:
+        lines.append(f"  dollars per merged task: ${costs.cost_usd / len(merged):.4f}")
     return "\n".join(lines)

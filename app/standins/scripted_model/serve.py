@@ -9,9 +9,11 @@ import uvicorn
 from app.standins.scripted_model.engine import ScriptedModel
 
 
-def serve(host: str, port: int, script_path: Path | None) -> None:
-    """Serve the Messages API stand-in on host:port, playing the scripts in `script_path`."""
-    model = ScriptedModel()
+def serve(
+    host: str, port: int, script_path: Path | None, model: ScriptedModel | None = None
+) -> None:
+    """Serve the Messages API stand-in on host:port, playing `model` and `script_path`."""
+    model = model or ScriptedModel()
     if script_path is not None:
         model.load_file(script_path)
     uvicorn.run(model.create_app(), host=host, port=port, log_level="info")
