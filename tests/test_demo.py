@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,29 @@ from app.store import open_store
 TOWNHALL = str(Path(sys.executable).parent / "townhall")
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_the_demo_merges_what_voters_approved_and_nothing_else(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "ANTHROPIC_"))}
+    # A model key in the environment is not used without --real-model: were it used, every
+    # call would fail against this closed port and nothing would merge.
+    env["ANTHROPIC_API_KEY"] = "sk-ant-demo-must-not-use-this"
+    env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{_closed_port()}"
     result = subprocess.run(
         [TOWNHALL, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=170
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "scripted model server (offline)" in result.stdout
+    assert "ANTHROPIC_API_KEY is set but not used: pass --real-model" in result.stdout
     assert "Summary" in result.stdout
+    # The summary says why each issue that was not worked on ended as it did.
+    assert "Delete the tests, they slow us down: rejected (" in result.stdout
+    assert "Rewrite everything in Rust: pending (" in result.stdout
+    assert "dollars per merged task: $" in result.stdout
 
     store = open_store(str(tmp_path / "townhall.db"))
     try:

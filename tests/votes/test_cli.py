@@ -17,8 +17,7 @@ from .conftest import OWNER, REPO, Hub
 def test_issue_references_parse_with_or_without_repo() -> None:
     assert parse_issue("octo/demo#12", None) == ("octo/demo", 12)
     assert parse_issue("12", "octo/demo") == ("octo/demo", 12)
-    with pytest.raises(UsageError, match="give --repo"):
-        parse_issue("12", None)
+    assert parse_issue("12", None) == (None, 12)  # the store decides: its only repository
     with pytest.raises(UsageError, match="expected owner/repo#N"):
         parse_issue("octo/demo/12", None)
 
@@ -55,5 +54,19 @@ async def test_votes_says_when_there_is_nothing_to_explain(
     assert "has not been swept" in capsys.readouterr().err
     assert main(["nobody/nothing#1"], settings) == 1
     assert "repository is not known" in capsys.readouterr().err
+    # One repository installed: a bare number means an issue of that one.
+    assert main(["99"], settings) == 1
+    assert f"{OWNER}/{REPO}#99: this issue has not been swept" in capsys.readouterr().err
+
+
+async def test_a_bare_number_with_two_repositories_asks_which(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(db_url=str(tmp_path / "townhall.db"))
+    await hub.store.execute(
+        "INSERT INTO repos (installation_id, full_name, created_at, updated_at)"
+        " SELECT installation_id, 'octo/second', created_at, updated_at FROM repos LIMIT 1"
+    )
     assert main(["1"], settings) == 2
-    assert "give --repo" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "give --repo" in err and "octo/second" in err
