@@ -24,6 +24,8 @@ from .scenario import Recorded
 NOT_RUN = {
     # Signing in with GitHub (OAuth user tokens): the dashboard's login, not the vote loop.
     "users/get-authenticated": "app/github/oauth.py serves the dashboard sign-in",
+    # Creating the App (`townhall setup`): tests/test_manifest.py checks it against localhub.
+    "apps/create-from-manifest": "app/github/manifest.py runs once, when the App is created",
 }
 
 

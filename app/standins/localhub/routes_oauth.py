@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
@@ -72,6 +73,14 @@ class OAuthClients:
         return next((app for app in apps if client_id_of(app) == client_id), None)
 
 
+_CLIENTS: weakref.WeakKeyDictionary[HubCore, OAuthClients] = weakref.WeakKeyDictionary()
+
+
+def oauth_clients(core: HubCore) -> OAuthClients:
+    """Return the hub's OAuth clients (shared with the manifest flow, which issues secrets)."""
+    return _CLIENTS.setdefault(core, OAuthClients())
+
+
 def _oauth_error(code: str, description: str) -> JSONResponse:
     # GitHub answers token exchange errors with 200 and an `error` field.
     return JSONResponse({"error": code, "error_description": description, "error_uri": ""})
@@ -97,7 +106,7 @@ async def _fields(request: Request) -> dict[str, str]:
 
 def routes(core: HubCore) -> list[Route]:
     """Return the OAuth, `GET /user` and client secret routes."""
-    clients = OAuthClients()
+    clients = oauth_clients(core)
 
     async def sign_in(request: Request) -> Response:
         login = request.query_params.get("login", "")
