@@ -18,6 +18,7 @@ from app.store import Store, open_store
 SLOW_FILES = (
     "tests/crash/test_kills.py",
     "tests/test_demo.py",
+    "tests/test_demo_keep.py",
     "tests/webhooks/test_crash.py",
     "tests/reviewer/test_review_flow.py",
     "tests/ceo/test_tick.py",

@@ -47,6 +47,8 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "map bad option": (["map", "--no-such-option"], {}),
     "localhub bad port": (["localhub", "--port", "http"], {}),
     "model-server missing script": (["model-server", "--script", "missing.json"], {}),
+    "setup bad port": (["setup", "--port", "x"], {}),
+    "setup unwritable env file": (["setup", "--env-file", "/proc/townhall/.env"], {}),
     "malformed setting": (["status"], {"TOWNHALL_SANDBOX_BACKEND": "docker"}),
 }
 
