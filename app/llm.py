@@ -4,6 +4,12 @@ The CEO, the workers and the reviewer all call the model through `LLM.create`, s
 is priced and stored (task, attempt, role, phase, model, tokens, dollars, latency). An agent
 talks to the model through `AnthropicModel`, which turns replies into plain turns and adds up
 their usage.
+
+Prompt caching follows Anthropic's rules: the cached prefix runs tools, then system, then
+messages; a request may mark at most four blocks with cache_control; a cache write costs 1.25x
+the input price and a read 0.1x (five-minute entries). Every call caches tools and system; an
+agent's calls also mark the conversation's newest block, so each turn reads the previous turns
+from the cache and pays full price only for what it adds (see `place_breakpoints`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
 from anthropic.types import Message
@@ -25,6 +31,13 @@ from app.store.llm_calls import LLMCall, record_llm_call
 # retry-after; a few tries ride out a short overload without hiding a real outage.
 MAX_RETRIES = 4
 EPHEMERAL = {"type": "ephemeral"}
+# The Messages API accepts at most four blocks with cache_control in one request.
+MAX_BREAKPOINTS = 4
+
+# Where requests put their cache breakpoints. "system_only" caches tools and the system prompt
+# (one-off calls: a planner or reviewer question); "conversation" also caches the conversation
+# up to its newest block, for agent loops that resend a growing conversation every turn.
+CacheStrategy = Literal["system_only", "conversation"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,72 @@ def with_cache_breakpoints(
     return system_blocks, cached_tools
 
 
+def conversation_breakpoints(
+    messages: Sequence[Mapping[str, Any]], slots: int
+) -> list[dict[str, Any]]:
+    """Copy `messages`, marking the last block of the last two user messages (within `slots`).
+
+    The API caches the prefix up to each marked block and, at the next request, finds an
+    earlier entry by looking back at most 20 blocks from each breakpoint. Marking the newest
+    block writes this turn's prefix; marking the block that was newest in the previous request
+    (the previous user message's last block) reads that request's entry at its exact position,
+    however many blocks the turn in between added. String contents become one text block (the
+    same tokens to the API) so a message hashes the same whether or not it is marked.
+    """
+    copied = [_with_block_content(message) for message in messages]
+    users = [index for index, message in enumerate(copied) if message["role"] == "user"]
+    for index in users[-min(slots, 2) :] if slots > 0 else []:
+        blocks = copied[index]["content"]
+        if isinstance(blocks, list) and blocks and "cache_control" not in blocks[-1]:
+            blocks[-1] = {**blocks[-1], "cache_control": EPHEMERAL}
+    return copied
+
+
+def count_breakpoints(messages: Sequence[Mapping[str, Any]]) -> int:
+    """Blocks in `messages` that already carry cache_control (a caller's own marks)."""
+    return sum(
+        1
+        for message in messages
+        if not isinstance(message["content"], str)
+        for block in message["content"]
+        if block.get("cache_control")
+    )
+
+
+def place_breakpoints(
+    system: str,
+    tools: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any]],
+    strategy: CacheStrategy,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return system blocks, tools and messages carrying at most four cache breakpoints.
+
+    The cached prefix runs tools, then system, then messages. "system_only" marks the last
+    tool and the system prompt; "conversation" also marks the conversation's newest block (and
+    the previous request's newest block), so each agent turn reads every earlier turn from the
+    cache. A caller's own marks in `messages` count against the API's limit of four; a
+    breakpoint on a prefix under the model's minimum cacheable length (1,024 to 4,096 tokens)
+    is not an error, the API just does not cache it.
+    """
+    system_blocks, cached_tools = with_cache_breakpoints(system, tools)
+    used = len(system_blocks) + (1 if cached_tools else 0) + count_breakpoints(messages)
+    if used > MAX_BREAKPOINTS:
+        raise ValueError(
+            f"{used} cache breakpoints requested (tools, system and the messages' own "
+            f"cache_control blocks); the API accepts at most {MAX_BREAKPOINTS}"
+        )
+    slots = MAX_BREAKPOINTS - used if strategy == "conversation" else 0
+    return system_blocks, cached_tools, conversation_breakpoints(messages, slots)
+
+
+def _with_block_content(message: Mapping[str, Any]) -> dict[str, Any]:
+    content = message["content"]
+    if isinstance(content, str):
+        # The API rejects an empty text block; an empty string stays as it is.
+        return {**message, "content": [{"type": "text", "text": content}] if content else content}
+    return {**message, "content": list(content)}
+
+
 class LLM:
     """Call the model at a tier; price and record every call, failed ones included."""
 
@@ -165,15 +244,18 @@ class LLM:
         max_tokens: int = 4096,
         tools: Sequence[Mapping[str, Any]] = (),
         tool_choice: Mapping[str, Any] | None = None,
+        cache_strategy: CacheStrategy = "system_only",
     ) -> Message:
         """Send one Messages request and return the reply."""
         model = self._models[tier]
-        system_blocks, cached_tools = with_cache_breakpoints(system, tools)
+        system_blocks, cached_tools, marked = place_breakpoints(
+            system, tools, messages, cache_strategy
+        )
         request: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
             "system": system_blocks,
-            "messages": list(messages),
+            "messages": marked,
         }
         if cached_tools:
             request["tools"] = cached_tools
@@ -204,13 +286,25 @@ class LLM:
 
 
 class AnthropicModel:
-    """The model an agent talks to: one tier, one call context, usage added up here."""
+    """The model an agent talks to: one tier, one call context, usage added up here.
 
-    def __init__(self, llm: LLM, tier: Tier, context: CallContext, max_tokens: int = 8192) -> None:
+    An agent resends its whole conversation every turn, so by default each request caches it
+    up to the newest block ("conversation"); "system_only" is the older, costlier strategy.
+    """
+
+    def __init__(
+        self,
+        llm: LLM,
+        tier: Tier,
+        context: CallContext,
+        max_tokens: int = 8192,
+        cache_strategy: CacheStrategy = "conversation",
+    ) -> None:
         self.llm = llm
         self.tier = tier
         self.context = context
         self.max_tokens = max_tokens
+        self.cache_strategy: CacheStrategy = cache_strategy
         self.usage = ModelUsage()
 
     async def query(
@@ -228,6 +322,7 @@ class AnthropicModel:
                 tools=tools,
                 max_tokens=self.max_tokens,
                 context=self.context,
+                cache_strategy=self.cache_strategy,
             )
         except anthropic.APIError as error:
             raise ModelError(str(error)) from error

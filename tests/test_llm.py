@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import anthropic
 import pytest
@@ -12,7 +13,11 @@ from app.llm import LLM, MAX_RETRIES, CallContext, call_cost, store_recorder
 from app.serving import ServerThread
 from app.settings import DEFAULT_MODELS, DEFAULT_PRICES, Price
 from app.standins.scripted_model import Fault, Script, ScriptedModel, Text, ToolUse, Turn, Usage
-from app.store import Store
+from app.store import Store, Tx
+from app.store.attempts import start_attempt_tx
+from app.store.llm_calls import LLMCall, dollars_per_merged_task, record_llm_call
+from app.store.tasks import create_task_tx, transition_tx
+from app.taskstate import TaskState
 
 PLAN_TOOL = {
     "name": "plan",
@@ -142,3 +147,56 @@ def test_cost_includes_cache_writes_and_reads() -> None:
     expected = (100 * 3 + 10 * 15 + 1000 * 3 * 1.25 + 10_000 * 3 * 0.1) / 1_000_000
     assert call_cost(price, tokens) == pytest.approx(expected)
     assert call_cost(None, tokens) == 0
+
+
+def seed_tasks(tx: Tx, clock: ManualClock) -> dict[str, int]:
+    """Two repositories: a merged and a failed task in one, a merged task in the other."""
+    tx.execute("INSERT INTO installations (id, account_login, created_at) VALUES (5, 'o', '')")
+    for repo_id in (1, 2):
+        tx.execute(
+            "INSERT INTO repos (id, installation_id, full_name, default_branch, created_at,"
+            " updated_at) VALUES (?, 5, ?, 'main', '', '')",
+            (repo_id, f"o/r{repo_id}"),
+        )
+    ids = {}
+    for name, repo_id, number, end in (
+        ("merged", 1, 1, TaskState.MERGED),
+        ("failed", 1, 2, TaskState.FAILED),
+        ("other_repo", 2, 3, TaskState.MERGED),
+    ):
+        task = create_task_tx(
+            tx, clock, repo_id=repo_id, issue_number=number, max_attempts=3, priority=1,
+            actor="test", reason="seed",
+        )  # fmt: skip
+        transition_tx(tx, clock, task.id, TaskState.PLANNED, actor="ceo", reason="planned")
+        transition_tx(tx, clock, task.id, TaskState.QUEUED, actor="ceo", reason="queued")
+        start_attempt_tx(tx, clock, task.id, "base", "ceo", "w")
+        if end == TaskState.MERGED:
+            transition_tx(tx, clock, task.id, TaskState.PR_OPEN, actor="w", reason="pr")
+        transition_tx(tx, clock, task.id, end, actor="ceo", reason="end")
+        ids[name] = task.id
+    return ids
+
+
+async def test_dollars_per_merged_task_from_the_store(store: Store, clock: ManualClock) -> None:
+    ids = await store.run(lambda tx: seed_tasks(tx, clock))
+    spend = {"merged": (0.5, 1.5), "failed": (2.0,), "other_repo": (4.0,)}
+    for name, costs in spend.items():
+        for cost in costs:
+            call = LLMCall(
+                phase="agent", model="m", task_id=ids[name], attempt=1, role="developer",
+                input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0,
+                cost_usd=cost, latency_ms=1.0, error=None, created_at=clock.now(),
+            )  # fmt: skip
+            await record_llm_call(store, call)
+    every = await dollars_per_merged_task(store)
+    assert (every.merged_tasks, every.merged_usd, every.all_tasks_usd) == (2, 6.0, 8.0)
+    assert every.per_merged_task == pytest.approx(3.0)
+    assert every.all_in_per_merged_task == pytest.approx(4.0)
+    one_repo = await dollars_per_merged_task(store, repo_ids={1})
+    assert one_repo.merged_tasks == 1
+    assert one_repo.per_merged_task == pytest.approx(2.0)
+    assert one_repo.all_in_per_merged_task == pytest.approx(4.0)  # the failed task's $2 too
+    assert (await dollars_per_merged_task(store, since=clock.now())).merged_tasks == 2
+    later = await dollars_per_merged_task(store, since=clock.now() + timedelta(seconds=1))
+    assert (later.merged_tasks, later.per_merged_task, later.all_tasks_usd) == (0, None, 0.0)

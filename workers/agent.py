@@ -5,7 +5,9 @@ the tool calls it asked for. Every way out is an exception (a limit, `finish`, a
 stops calling tools, a model error) and one `try` in `run` turns it into the `Outcome`. Tool
 failures go back to the model as error results. The conversation lives in an `AgentSession`,
 so verification failures can be fed back as the next message of the same conversation, and
-the transcript is saved whatever happens.
+the transcript is saved whatever happens. Before each query, tool results older than the last
+few turns are shortened once they pass a budget (`workers.context`), in chunks so the cached
+prefix of the conversation changes rarely.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from app.llm import ModelError, ModelTurn, ModelUsage, ToolCall
+from workers.context import ContextBudget, shorten_old_results
 from workers.tools import ToolOutcome
 
 FINISH_TOOL = "finish"
@@ -118,6 +121,9 @@ class AgentSession:
     clock: Callable[[], float] = time.monotonic
     messages: list[dict[str, Any]] = field(default_factory=list)
     summary: str = ""
+    # Old tool results over this budget are shortened before a query (None: keep them all).
+    context_budget: ContextBudget | None = field(default_factory=ContextBudget)
+    shortened: int = field(default=0, init=False)  # tool results shortened so far
     started: float = field(init=False)
     # The next user message's blocks. Tool results a limit or `finish` left unsent lead the
     # next run's message, because the API wants every tool_use answered before anything else.
@@ -171,6 +177,8 @@ class AgentSession:
         """Check the limits, send the pending message, and record the model's turn."""
         self._check_limits()
         self.messages.append({"role": "user", "content": self._pending})
+        if self.context_budget is not None:
+            self.shortened += shorten_old_results(self.messages, self.context_budget)
         try:
             turn = await self.model.query(self.system, self.messages, self.tools.schemas)
         except ModelError:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.llm import LLM, CallContext
+from app.llm import EPHEMERAL, LLM, CallContext
 from app.roles import TIER_FOR_COMPLEXITY
 
 Complexity = Literal["small", "medium", "large"]
@@ -142,20 +142,31 @@ def validate_plan(
     )
 
 
-def planning_message(fenced_issue: str, tree: Iterable[str], codebase_map: str) -> str:
-    """The user message: the codebase map, the file list, and the fenced issue."""
+def planning_message(
+    fenced_issue: str, tree: Iterable[str], codebase_map: str
+) -> list[dict[str, Any]]:
+    """The user message: the codebase map and the file list, then the fenced issue.
+
+    The map and the list are the same for every issue of a repository planned in one tick, so
+    they come first and carry a cache breakpoint; the next issue's request reads them (and the
+    tools and system prompt before them) from the cache. The issue varies, so it comes last.
+    """
     listing = "\n".join(sorted(tree))
-    return (
-        f"# Codebase map\n{codebase_map}\n\n# Repository files\n{listing}\n\n"
-        f"# The approved issue\n{fenced_issue}"
-    )
+    return [
+        {
+            "type": "text",
+            "text": f"# Codebase map\n{codebase_map}\n\n# Repository files\n{listing}\n\n",
+            "cache_control": EPHEMERAL,
+        },
+        {"type": "text", "text": f"# The approved issue\n{fenced_issue}"},
+    ]
 
 
 async def plan_issue(
     llm: LLM,
     *,
     task_id: int,
-    message: str,
+    message: str | Sequence[Mapping[str, Any]],
     roles: Iterable[str],
     tree: Iterable[str],
     is_protected: Callable[[str], bool],
@@ -164,7 +175,8 @@ async def plan_issue(
     role_names = sorted(roles)
     paths = list(tree)
     tool = plan_tool(role_names)
-    messages: list[dict[str, Any]] = [{"role": "user", "content": message}]
+    content = message if isinstance(message, str) else list(message)
+    messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
     for attempt in (1, 2):
         reply = await llm.create(
             tier="fast",

@@ -12,6 +12,7 @@ from app.dashboard.progress import (
     issue_progress_tx,
 )
 from app.store import Store
+from app.store.llm_calls import dollars_per_merged_task
 from app.taskstate import TaskState
 
 
@@ -62,6 +63,10 @@ async def summary(store: Store, waited: dict[int, str]) -> str:
         f"({costs.cache_read_tokens:,} from cache), {costs.output_tokens:,} output tokens, "
         f"${costs.cost_usd:.4f}"
     )
-    if merged:
-        lines.append(f"  dollars per merged task: ${costs.cost_usd / len(merged):.4f}")
+    per_task = await dollars_per_merged_task(store)
+    if per_task.all_in_per_merged_task is not None:
+        lines.append(
+            f"  dollars per merged task: ${per_task.all_in_per_merged_task:.4f} (every task's "
+            f"calls, failed ones included, over {per_task.merged_tasks} merged)"
+        )
     return "\n".join(lines)

@@ -120,7 +120,11 @@ async def test_a_fix_round_continues_the_same_conversation(
     # The finish call was answered before the feedback, so the API accepted the request.
     feedback = model.requests[1].body["messages"][-1]["content"]
     assert feedback[0]["type"] == "tool_result"
-    assert feedback[1] == {"type": "text", "text": "The tests failed: assert 1 == 2"}
+    assert feedback[1] == {
+        "type": "text",
+        "text": "The tests failed: assert 1 == 2",
+        "cache_control": {"type": "ephemeral"},  # the moving breakpoint: the newest block
+    }
 
 
 async def test_turn_limit_stops_the_loop(

@@ -1,11 +1,11 @@
 """Prompt caching by prefix hash: a breakpoint's prefix is written on first sight, read after.
 
 Each request's segments (see `tokens`) are hashed as a rolling prefix chain, per model. The
-longest prefix, up to the last cache_control breakpoint, that is already cached is read; the
-tokens from there to each later breakpoint are written (so counted as cache creation); the rest
-is plain input. Entries live for their TTL (5m or 1h) from their last use. The real API also
-needs a model-dependent minimum prefix (1024+ tokens) to cache; `min_tokens` models that and
-defaults to 0 so small scripted prompts show caching.
+longest prefix already cached that ends at a breakpoint or at most 20 blocks before one (the
+API's documented lookback) is read; the tokens from there to each later breakpoint are written
+(so counted as cache creation); the rest is plain input. Entries live for their TTL (5m or 1h)
+from their last use. The real API also needs a model-dependent minimum prefix (1024+ tokens) to
+cache; `min_tokens` models that and defaults to 0 so small scripted prompts show caching.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from app.clock import Clock
 from app.standins.scripted_model.tokens import Segment
 
 TTLS = {"5m": timedelta(minutes=5), "1h": timedelta(hours=1)}
+# The API looks for an earlier cache entry at each breakpoint and at most this many blocks
+# before it; an entry further back is missed even though its prefix still matches.
+LOOKBACK_BLOCKS = 20
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class PromptCache:
         upto = [0, *accumulate(segment.tokens for segment in segments)]
         with self._lock:
             now = self._clock.now()
-            read_end = next(
-                (i for i in range(breakpoints[-1], -1, -1) if self._live(hashes[i], now)), -1
+            read_end = max(
+                (i for i in _lookback(breakpoints) if self._live(hashes[i], now)), default=-1
             )
             if read_end >= 0:
                 # A read refreshes the entry's lifetime, as the real cache does.
@@ -81,6 +84,15 @@ class PromptCache:
     def _live(self, key: str, now: datetime) -> bool:
         entry = self._entries.get(key)
         return entry is not None and entry[0] > now
+
+
+def _lookback(breakpoints: Sequence[int]) -> set[int]:
+    """Positions where a request may hit the cache: each breakpoint and the 20 blocks before it."""
+    return {
+        index
+        for point in breakpoints
+        for index in range(point, max(point - LOOKBACK_BLOCKS, 0) - 1, -1)
+    }
 
 
 def _prefix_hashes(model: str, segments: Sequence[Segment]) -> list[str]:
