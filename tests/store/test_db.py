@@ -106,3 +106,16 @@ def test_unopenable_path_is_reported(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises((StoreError, OSError)):
         open_store(str(blocker / "sub" / "x.db"))
+
+
+async def test_statements_known_up_front_run_in_one_transaction(store: Store) -> None:
+    lease = "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, 'a', '', '')"
+    again = "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, 'b', '', '')"
+    changed = await store.execute_all(
+        [(lease, ("x",)), (lease, ("y",)), (again + " ON CONFLICT (name) DO NOTHING", ("x",))]
+    )
+    assert changed == [1, 1, 0]
+    with pytest.raises(StoreError, match=r"UNIQUE constraint failed: leases\.name.*\(in: INSERT"):
+        await store.execute_all([(lease, ("z",)), (again, ("x",))])
+    rows = await store.fetchall("SELECT name, holder FROM leases ORDER BY name")
+    assert rows == [{"name": "x", "holder": "a"}, {"name": "y", "holder": "a"}]

@@ -15,8 +15,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--db", type=Path)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--auth-token", help="refuse Hrana requests without this bearer token")
     args = parser.parse_args()
-    serve(args.host, args.port, args.db, latency_ms=args.latency_ms)
+    serve(args.host, args.port, args.db, latency_ms=args.latency_ms, auth_token=args.auth_token)
 
 
 if __name__ == "__main__":

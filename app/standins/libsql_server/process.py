@@ -21,9 +21,17 @@ from app.serving import free_port
 class LibsqlServerProcess:
     """`python -m app.standins.libsql_server` on a free loopback port; a context manager."""
 
-    def __init__(self, db: Path, *, latency_ms: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        db: Path,
+        *,
+        latency_ms: float = 0.0,
+        host: str = "127.0.0.1",
+        auth_token: str | None = None,
+    ) -> None:
         self.db = db
         self.latency_ms = latency_ms
+        self.auth_token = auth_token
         self.host = host
         self.port = free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
@@ -38,6 +46,8 @@ class LibsqlServerProcess:
         command = [sys.executable, "-m", "app.standins.libsql_server", "--host", self.host]
         command += ["--port", str(self.port), "--db", str(self.db)]
         command += ["--latency-ms", str(self.latency_ms)]
+        if self.auth_token is not None:
+            command += ["--auth-token", self.auth_token]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while True:

@@ -17,10 +17,11 @@ def serve(
     *,
     latency_ms: float = 0.0,
     log_level: str = "warning",
+    auth_token: str | None = None,
 ) -> None:
     """Serve Hrana over HTTP for the SQLite file `db` (a fresh temporary one when None)."""
     path = db or Path(tempfile.mkdtemp(prefix="libsql-standin-")) / "standin.db"
-    server = LibsqlServer(path, latency_ms=latency_ms)
+    server = LibsqlServer(path, latency_ms=latency_ms, auth_token=auth_token)
     delay = f", {latency_ms:g} ms added per round trip" if latency_ms else ""
     print(
         f"libsql-server stand-in: TOWNHALL_DB_URL=http://{host}:{port} (database {path}{delay})",

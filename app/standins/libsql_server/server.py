@@ -54,8 +54,11 @@ class LibsqlServer:
         latency_ms: float = 0.0,
         stream_ttl: float = STREAM_TTL_SECONDS,
         busy_timeout_ms: int = 5000,
+        auth_token: str | None = None,
     ) -> None:
         self.db_path = str(db_path)
+        # sqld with authentication (Turso always) refuses Hrana requests without the token.
+        self.auth_token = auth_token
         self.latency_ms = latency_ms
         self.stream_ttl = stream_ttl
         self.busy_timeout_ms = busy_timeout_ms
@@ -113,9 +116,9 @@ class LibsqlServer:
             routes += [
                 Route(f"{prefix}/v2", self._timed(self._index), methods=["GET"]),
                 Route(f"{prefix}/v3", self._timed(self._index), methods=["GET"]),
-                Route(f"{prefix}/v2/pipeline", self._timed(self._pipeline_v2), methods=["POST"]),
-                Route(f"{prefix}/v3/pipeline", self._timed(self._pipeline_v3), methods=["POST"]),
-                Route(f"{prefix}/v3/cursor", self._timed(self._cursor), methods=["POST"]),
+                Route(f"{prefix}/v2/pipeline", self._hrana(self._pipeline_v2), methods=["POST"]),
+                Route(f"{prefix}/v3/pipeline", self._hrana(self._pipeline_v3), methods=["POST"]),
+                Route(f"{prefix}/v3/cursor", self._hrana(self._cursor), methods=["POST"]),
             ]
         return Starlette(routes=routes, lifespan=lifespan)
 
@@ -163,6 +166,23 @@ class LibsqlServer:
                 return JSONResponse(error.to_json(), status_code=400)
 
         return endpoint
+
+    def _hrana(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A Hrana route: timed, and refused with 401 without the token when one is set."""
+
+        async def authorized(request: Request) -> Response:
+            if self.auth_token is not None and request.headers.get("authorization") != (
+                f"Bearer {self.auth_token}"
+            ):
+                return PlainTextResponse(
+                    "Unauthorized: the request needs `Authorization: Bearer <token>`",
+                    status_code=401,
+                )
+            return await handler(request)
+
+        return self._timed(authorized)
 
     async def _ok(self, request: Request) -> Response:
         return Response(status_code=200)
