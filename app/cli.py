@@ -311,7 +311,13 @@ def cmd_libsql_server(args: argparse.Namespace, settings: Callable[[], Settings]
     """Serve the libSQL server (Turso) stand-in: Hrana over HTTP on a local SQLite file."""
     from app.standins.libsql_server import serve
 
-    serve(args.host, args.port, Path(args.db) if args.db else None, latency_ms=args.latency_ms)
+    serve(
+        args.host,
+        args.port,
+        Path(args.db) if args.db else None,
+        latency_ms=args.latency_ms,
+        auth_token=args.auth_token,
+    )
     return 0
 
 
@@ -497,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     libsql_server.add_argument("--db", metavar="FILE", help="the SQLite file (default: a new one)")
     libsql_server.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay added to every round trip"
+    )
+    libsql_server.add_argument(
+        "--auth-token",
+        metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` (as Turso does; set TOWNHALL_DB_AUTH_TOKEN)",
     )
     libsql_server.set_defaults(handler=cmd_libsql_server)
 
