@@ -56,7 +56,7 @@ def test_manifest_asks_for_the_minimal_permissions() -> None:
         "issues": "write",
         "pull_requests": "write",
         "checks": "read",
-        "statuses": "read",
+        "statuses": "write",  # the "townhall/policy" commit status
         "metadata": "read",
     }
     assert {"issues", "issue_comment", "pull_request", "pull_request_review"} <= set(

@@ -1,7 +1,10 @@
 """Plan every approved (and not held) task of a repository: approved → planned → queued.
 
 The planner reads the text the issue was approved with (the task's snapshot), never the live
-issue, which its author may have edited since.
+issue, which its author may have edited since. When the model cannot be reached, the task
+waits and says why (its waiting reason, shown as "why it waits"); after MODEL_FAILURES_FOR_PERSON
+failed ticks in a row it goes to a person, told on the issue like any other hand-off, so a
+broken model key or a long outage does not postpone planning forever in silence.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ from app.pathrules import WriteRules
 from app.sandbox.tree import walk_files
 from app.store import Tx
 from app.store.issue_tasks import approved_text_tx
-from app.store.tasks import tasks_to_plan, transition_tx
+from app.store.tasks import record_event, set_waiting_reason, tasks_to_plan, transition_tx
 from app.taskstate import TaskState
 from app.untrusted import Fence, fence_issue
 from app.votes.record import hold_reason_tx
 
 log = logging.getLogger("townhall.ceo")
+
+# Ticks in a row whose planning call failed before the task is handed to a person.
+MODEL_FAILURES_FOR_PERSON = 3
+PLANNING_POSTPONED = "planning_postponed"  # the event each failed planning call leaves
+ERROR_CHARS = 300  # how much of the model's error a waiting reason keeps
 
 PLAN_FAILED_COMMENT = (
     "Townhall could not plan this issue automatically, so it needs a person: {problems}\n\n"
@@ -55,9 +63,11 @@ async def plan_approved(deps: TickDeps, repo: RepoView) -> tuple[list[int], list
                 is_protected=lambda path: rules.violation(path) is not None,
             )
         except anthropic.APIError as error:
-            # The model is out of reach for now: this task waits for the next tick; the others,
-            # and the rest of the tick (reviews, scheduling), go on.
+            # The model is out of reach for now: this task waits for the next tick (or, after
+            # too many failures, for a person); the others, and the rest of the tick, go on.
             log.warning("planning task %s postponed: %s", task.id, error)
+            if await _postpone(deps, repo.id, task.id, task.issue_number, error):
+                failed.append(task.id)
             continue
         except PlanError as error:
             await _give_up(deps, repo, task.id, task.issue_number, error.problems)
@@ -93,6 +103,7 @@ async def _record_plan(deps: TickDeps, task_id: int, approved_hash: str, plan: P
             actor="ceo",
             reason="planned",
             expect=[TaskState.APPROVED],
+            waiting_reason=None,  # a postponement's reason is over
             role=plan.role,
             brief=plan.brief(),
             predicted_files=list(plan.files),
@@ -109,6 +120,72 @@ async def _record_plan(deps: TickDeps, task_id: int, approved_hash: str, plan: P
         return True
 
     return await deps.store.run(record)
+
+
+def model_error_text(error: anthropic.APIError) -> str:
+    """The model's error on one line, short enough for a table cell and an issue comment."""
+    status = getattr(error, "status_code", None)
+    text = " ".join(str(error).split())
+    if len(text) > ERROR_CHARS:
+        text = text[: ERROR_CHARS - 1] + "…"
+    return f"{type(error).__name__}{f' {status}' if status else ''}: {text}"
+
+
+def failures_in_a_row_tx(tx: Tx, task_id: int) -> int:
+    """Count the task's failed planning calls since it last changed state."""
+    return int(
+        tx.scalar(
+            "SELECT COUNT(*) FROM events WHERE task_id = ? AND kind = ? AND id >"
+            " COALESCE((SELECT MAX(id) FROM events WHERE task_id = ? AND to_state IS NOT NULL), 0)",
+            (task_id, PLANNING_POSTPONED, task_id),
+        )
+        or 0
+    )
+
+
+async def _postpone(
+    deps: TickDeps, repo_id: int, task_id: int, issue_number: int, error: anthropic.APIError
+) -> bool:
+    """Record a failed planning call; hand the task to a person after too many. True if handed."""
+    detail = model_error_text(error)
+
+    def record(tx: Tx) -> int:
+        record_event(
+            tx,
+            deps.clock,
+            actor="ceo",
+            kind=PLANNING_POSTPONED,
+            task_id=task_id,
+            repo_id=repo_id,
+            issue_number=issue_number,
+            reason=detail,
+        )
+        return failures_in_a_row_tx(tx, task_id)
+
+    failures = await deps.store.run(record)
+    if failures < MODEL_FAILURES_FOR_PERSON:
+        await set_waiting_reason(
+            deps.store, task_id, f"planning postponed ({failures} failed in a row): {detail}"
+        )
+        return False
+    reason = (
+        f"planning failed {failures} ticks in a row, the model could not be reached: {detail}."
+        " The operator should check the model key and service (`townhall doctor`)"
+    )
+    await deps.store.run(
+        lambda tx: transition_tx(
+            tx,
+            deps.clock,
+            task_id,
+            TaskState.NEEDS_HUMAN,
+            actor="ceo",
+            reason=reason,
+            expect=[TaskState.APPROVED],
+            waiting_reason=None,  # the hand-off's event says why, and notify_step tells the issue
+        )
+    )
+    log.warning("planning task %s handed to a person after %s failures", task_id, failures)
+    return True
 
 
 async def _give_up(

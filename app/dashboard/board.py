@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from app.store.llm_calls import MergedTaskCost
 from app.taskstate import TaskState
 
 
@@ -51,6 +52,7 @@ class IssueRow:
     score: float
     voters: int
     decision: str
+    decision_reason: str  # why it is decided, or why it is still pending ("" when unknown)
     task_id: int | None
     task_state: TaskState | None
     window_ends: datetime | None
@@ -183,6 +185,29 @@ class StepRow:
 
 
 @dataclass(frozen=True)
+class RepoRow:
+    """An installed repository: is its `.townhall.toml` usable, and is planning stuck on it."""
+
+    id: int
+    full_name: str
+    active: bool  # False: removed from the installation, or the installation is gone
+    policy_error: str | None  # None: the file is valid (or absent: the defaults apply)
+    model_failures: int  # tasks waiting, or handed to a person, because the model failed
+
+    @property
+    def needs_operator(self) -> str | None:
+        """Why the operator should look at this repository, or None when nothing is wrong."""
+        if not self.active:
+            return None
+        if self.policy_error:
+            return "its .townhall.toml is invalid: nothing is voted, planned or scheduled"
+        if self.model_failures:
+            count = self.model_failures
+            return f"the model failed to plan {count} task{'' if count == 1 else 's'}"
+        return None
+
+
+@dataclass(frozen=True)
 class TickRow:
     """The last recorded CEO tick, successful or not."""
 
@@ -220,6 +245,8 @@ class Facts:
     spent_today_usd: float
     last_successful_tick: datetime | None
     last_tick: TickRow | None
+    repos: tuple[RepoRow, ...] = ()
+    merged_cost: MergedTaskCost | None = None  # model dollars of the tasks merged in the window
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from app.dashboard.task_history import TaskNotFound, find_task_tx, read_history_
 from app.dashboard.terminal import costs_renderables, history_renderables, status_renderables
 from app.settings import Settings
 from app.store import open_store
+from app.store.location import describe_store
 
 # Piped output has no terminal width to follow; wide enough that tables keep their shape.
 PIPE_WIDTH = 120
@@ -48,7 +49,7 @@ def status_command(
     if as_json:
         out.write(json.dumps(status_json(dashboard), indent=2) + "\n")
     else:
-        _print(status_renderables(dashboard), out)
+        _print(status_renderables(dashboard, describe_store(settings.db_url)), out)
     return 0
 
 
@@ -62,7 +63,7 @@ def costs_command(
     if as_json:
         out.write(json.dumps(costs_json(dashboard), indent=2) + "\n")
     else:
-        _print(costs_renderables(dashboard), out)
+        _print(costs_renderables(dashboard, describe_store(settings.db_url)), out)
     return 0
 
 
@@ -90,5 +91,6 @@ def task_command(
     if as_json:
         out.write(json.dumps(plain(history), indent=2) + "\n")
     else:
-        _print(history_renderables(history, log_lines), out)
+        store_name = describe_store(settings.db_url)
+        _print(history_renderables(history, log_lines, store_name), out)
     return 0

@@ -23,6 +23,7 @@ from app.dashboard.board import (
     NeedsHumanRow,
     PullRow,
     QueueRow,
+    RepoRow,
     RunningRow,
     StepRow,
     TickRow,
@@ -36,6 +37,8 @@ from app.dashboard.cells import (
 )
 from app.logs import redact
 from app.store import Row, Tx
+from app.store.llm_calls import dollars_per_merged_task_tx
+from app.store.repos import repo_configs_tx
 from app.store.spend import start_of_day
 from app.store.times import to_db
 from app.store.timings import last_successful_tick_tx
@@ -168,6 +171,8 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits, scope: Scope = EVERYTHI
             or 0.0
         ),
         last_successful_tick=last_successful_tick_tx(tx),
+        repos=repos_tx(tx, limits.rows, scope),
+        merged_cost=dollars_per_merged_task_tx(tx, window_since, scope.repo_ids),
         last_tick=None
         if last_tick is None
         else TickRow(
@@ -177,6 +182,45 @@ def read_facts_tx(tx: Tx, now: datetime, limits: Limits, scope: Scope = EVERYTHI
             detail="" if scope.is_partial else redact(last_tick["detail"] or ""),
         ),
     )
+
+
+# What app/ceo/plan_step.py writes when the model fails: the waiting reason of a postponed
+# task, and the reason of its hand-off to a person after too many failures in a row.
+POSTPONED_PREFIX = "planning postponed"
+MODEL_HANDOFF = "planning failed % the model could not be reached%"
+
+
+def repos_tx(tx: Tx, limit: int, scope: Scope = EVERYTHING) -> tuple[RepoRow, ...]:
+    """Return the installed repositories, those needing the operator first, with their config."""
+    failing = _counts(
+        tx.fetchall(
+            "SELECT t.repo_id AS key, COUNT(*) AS n FROM tasks t WHERE"  # noqa: S608 - fixed SQL fragments only
+            " ((t.state = ? AND t.waiting_reason LIKE ?) OR (t.state = ? AND"
+            "  (SELECT e.reason FROM events e WHERE e.task_id = t.id AND +e.to_state = ?"
+            "   ORDER BY e.id DESC LIMIT 1) LIKE ?))"
+            f" AND {scope.repo('t.repo_id')} GROUP BY t.repo_id",
+            (
+                TaskState.APPROVED,
+                POSTPONED_PREFIX + "%",
+                TaskState.NEEDS_HUMAN,
+                TaskState.NEEDS_HUMAN,
+                MODEL_HANDOFF,
+                *scope.params(),
+            ),
+        )
+    )
+    rows = [
+        RepoRow(
+            id=config.id,
+            full_name=config.full_name,
+            active=config.active,
+            policy_error=redact(config.policy_error) if config.policy_error else None,
+            model_failures=failing.get(str(config.id), 0),
+        )
+        for config in repo_configs_tx(tx, scope.repo_ids)
+    ]
+    rows.sort(key=lambda row: (row.needs_operator is None, not row.active))
+    return tuple(rows[:limit])
 
 
 def _counts(rows: Iterable[Row]) -> dict[str, int]:
@@ -189,6 +233,7 @@ def leaderboard_tx(
     """Return open issues by vote score, with their decision, task state and window."""
     rows = tx.fetchall(
         "SELECT COALESCE(r.full_name, '?') AS repo, i.number, i.title, i.score, i.decision,"  # noqa: S608 - fixed SQL fragments only
+        " i.decision_reason,"
         " t.id AS task_id, t.state AS task_state,"
         " (SELECT COUNT(*) FROM votes v WHERE v.repo_id = i.repo_id"
         "  AND v.issue_number = i.number AND v.counted = 1) AS voters,"
@@ -213,6 +258,7 @@ def leaderboard_tx(
                 score=float(row["score"]),
                 voters=int(row["voters"]),
                 decision=str(row["decision"]),
+                decision_reason=str(row["decision_reason"] or ""),
                 task_id=int_or_none(row["task_id"]),
                 task_state=state_or_none(row["task_state"]),
                 window_ends=window_ends,
@@ -365,10 +411,11 @@ def needs_human_tx(tx: Tx, limit: int, scope: Scope = EVERYTHING) -> tuple[Needs
     """Return tasks waiting for a maintainer, with the reason of their last event."""
     rows = tx.fetchall(
         f"SELECT {_TASK_COLUMNS}, t.attempt, t.max_attempts, t.updated_at,"  # noqa: S608 - fixed SQL fragments only
-        " (SELECT e.reason FROM events e WHERE e.task_id = t.id ORDER BY e.id DESC LIMIT 1)"
-        f" AS reason FROM tasks t{_TASK_JOINS}"
+        # Why it was handed over, not what was done since (the comment telling the issue).
+        " (SELECT e.reason FROM events e WHERE e.task_id = t.id AND e.to_state = ?"
+        f" ORDER BY e.id DESC LIMIT 1) AS reason FROM tasks t{_TASK_JOINS}"
         f" WHERE t.state = ? AND {scope.repo('t.repo_id')} ORDER BY t.updated_at DESC LIMIT ?",
-        (TaskState.NEEDS_HUMAN, *scope.params(), limit),
+        (TaskState.NEEDS_HUMAN, TaskState.NEEDS_HUMAN, *scope.params(), limit),
     )
     return tuple(
         NeedsHumanRow(

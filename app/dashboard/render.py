@@ -37,15 +37,32 @@ def _environment() -> jinja2.Environment:
         time_left=text.time_left,
         tokens=text.tokens,
     )
-    environment.globals["ago"] = text.ago
+    environment.globals.update(
+        ago=text.ago,
+        voting=text.voting,
+        plural=text.plural,
+        issue_url=text.issue_url,
+        pull_url=text.pull_url,
+        repo_url=text.repo_url,
+    )
     return environment
 
 
-def render_html(dashboard: Dashboard, viewer: Viewer | None = None) -> str:
-    """Return the dashboard page for `dashboard`, as `viewer` (default: anonymous) sees it."""
+def render_html(
+    dashboard: Dashboard, viewer: Viewer | None = None, github_web_url: str = "https://github.com"
+) -> str:
+    """Return the dashboard page for `dashboard`, as `viewer` (default: anonymous) sees it.
+
+    Issues, pull requests and repositories link to their pages under `github_web_url`
+    (the settings' TOWNHALL_GITHUB_WEB_URL: GitHub, GitHub Enterprise, or localhub).
+    """
     template = _environment().get_template("dashboard.html")
     return template.render(
-        d=dashboard, f=dashboard.facts, states=every_state(dashboard), viewer=viewer or Viewer()
+        d=dashboard,
+        f=dashboard.facts,
+        states=every_state(dashboard),
+        viewer=viewer or Viewer(),
+        web=github_web_url,
     )
 
 
@@ -96,7 +113,21 @@ def status_json(dashboard: Dashboard) -> dict[str, Any]:
         "outcomes": plain(dashboard.outcomes),
         "steps": plain(facts.steps),
         "limits": plain(facts.limits),
+        "repos": repos_json(dashboard),
+        "last_tick": plain(facts.last_tick),
     }
+
+
+def repos_json(dashboard: Dashboard) -> list[dict[str, Any]]:
+    """Return the installed repositories with their config validity and what needs the operator."""
+    return [
+        {
+            **plain(repo),
+            "policy_valid": repo.policy_error is None,
+            "needs_operator": repo.needs_operator,
+        }
+        for repo in dashboard.facts.repos
+    ]
 
 
 def costs_json(dashboard: Dashboard) -> dict[str, Any]:
@@ -110,4 +141,17 @@ def costs_json(dashboard: Dashboard) -> dict[str, Any]:
         "by_role": plain(facts.cost_by_role),
         "by_model": plain(facts.cost_by_model),
         "by_task": plain(facts.cost_by_task),
+        "merged_tasks": merged_json(dashboard),
+    }
+
+
+def merged_json(dashboard: Dashboard) -> dict[str, Any] | None:
+    """Return what the tasks merged in the window cost, per task and all in."""
+    cost = dashboard.facts.merged_cost
+    if cost is None:
+        return None
+    return {
+        **plain(cost),
+        "per_merged_task_usd": cost.per_merged_task,
+        "all_in_per_merged_task_usd": cost.all_in_per_merged_task,
     }

@@ -51,6 +51,7 @@ class DashboardConfig:
     up_since: datetime | None = None  # when this process started (grace before a first tick)
     readers: RepoReaders | None = None  # None: no GitHub access, private repositories hidden
     sign_in: SignIn | None = None  # None: nobody signs in, private repositories hidden
+    github_web_url: str = "https://github.com"  # where issue and PR links point
 
 
 def limits_from_query(params: Mapping[str, str]) -> Limits:
@@ -119,7 +120,8 @@ def dashboard_routes(config: DashboardConfig) -> list[Route]:
 
     async def page(request: Request) -> Response:
         viewer, dashboard = await viewed(request)
-        return HTMLResponse(render_html(dashboard, viewer), headers=PAGE_HEADERS)
+        page = render_html(dashboard, viewer, config.github_web_url)
+        return HTMLResponse(page, headers=PAGE_HEADERS)
 
     async def api_status(request: Request) -> Response:
         _, dashboard = await viewed(request)

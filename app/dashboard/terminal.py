@@ -19,6 +19,7 @@ from app.dashboard import text
 from app.dashboard.board import CostRow, Dashboard
 from app.dashboard.render import every_state
 from app.dashboard.task_history import TaskHistory
+from app.dashboard.transcript import readable_log
 
 NUMERIC_COLUMNS = ("#", "Cost", "Calls", "Score", "Voters", "Priority", "Tokens", "Took")
 
@@ -50,13 +51,24 @@ def _table(
     return table
 
 
-def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
+def header(now: Any, store: str | None) -> Text:
+    """The first line of every view: the time, and which store it reads (a wrong folder's
+    empty store is then plain to see)."""
+    head = Text()
+    head.append(f"Townhall at {text.when(now)}", style="bold")
+    if store:
+        head.append(f" · store {clean(store)}", style="dim")
+    return head
+
+
+def status_renderables(dashboard: Dashboard, store: str | None = None) -> list[RenderableType]:
     """Return `townhall status`: the dashboard's sections as tables."""
     facts = dashboard.facts
     now = dashboard.generated_at
     budget, health, outcomes = dashboard.budget, dashboard.health, dashboard.outcomes
     summary = Text()
-    summary.append(f"Townhall at {text.when(now)}\n", style="bold")
+    summary.append_text(header(now, store))
+    summary.append("\n")
     summary.append(
         f"Spent today {text.money(budget.spent_today_usd)} of "
         f"{text.money(budget.daily_budget_usd)} ({text.percent(budget.fraction)})",
@@ -74,6 +86,15 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
         f"{text.ago(health.last_successful_tick, now)} ({note})",
         style="green" if health.healthy else "red",
     )
+    last = health.last_tick
+    if last is not None:
+        summary.append(f"\nLast tick {text.ago(last.ended_at, now)}: ")
+        summary.append("ok" if last.ok else "failed", style="green" if last.ok else "red")
+        lines = clean(last.detail, keep_newlines=True).splitlines()
+        if lines:
+            summary.append(f" ({lines[0]})")
+        for line in lines[1:]:
+            summary.append(f"\n  {line}", style=None if last.ok else "red")
     summary.append(
         f"\nAttempts verified (PR ready): {text.percent(outcomes.attempt_success_rate)}"
         f" ({outcomes.attempts_with_pr} of {outcomes.attempts_ended});"
@@ -83,9 +104,29 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
         f" p90 {text.duration(outcomes.to_merge_p90_seconds)}"
         f" (last {outcomes.window_days} days)"
     )
+    if dashboard.facts.merged_cost is not None and dashboard.facts.merged_cost.merged_tasks:
+        cost = dashboard.facts.merged_cost
+        summary.append(
+            f"\nModel cost per merged task: {text.money(cost.per_merged_task)}"
+            f" ({text.plural(cost.merged_tasks, 'task')} merged; all task spend per merge"
+            f" {text.money(cost.all_in_per_merged_task)})"
+        )
     states = every_state(dashboard)
     return [
         Panel(summary, expand=False),
+        _table(
+            f"Repositories ({len(facts.repos)})",
+            ["Repository", ".townhall.toml", "Needs the operator"],
+            (
+                (
+                    r.full_name + ("" if r.active else " (not installed)"),
+                    f"invalid: {r.policy_error}" if r.policy_error else "valid",
+                    r.needs_operator or text.NOTHING,
+                )
+                for r in facts.repos
+            ),
+            "no repository is installed yet",
+        ),
         _table(
             "Tasks by state",
             ["State", "#"],
@@ -101,9 +142,11 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
                     i.title,
                     f"{i.score:g}",
                     i.voters,
-                    i.decision,
+                    f"{i.decision}: {i.decision_reason}"
+                    if i.decision == "pending" and i.decision_reason
+                    else i.decision,
                     i.task_state or text.NOTHING,
-                    text.time_left(i.seconds_left),
+                    text.voting(i.seconds_left, i.decision),
                 )
                 for i in facts.leaderboard
             ),
@@ -136,7 +179,11 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
                     t.state,
                     f"{t.priority:g}",
                     text.duration(t.waiting_seconds),
-                    t.waiting_reason or text.NOTHING,
+                    t.waiting_reason
+                    or (
+                        f"passed over {text.plural(t.passed_over, 'time')}" if t.passed_over else ""
+                    )
+                    or text.NOTHING,
                 )
                 for t in facts.queue
             ),
@@ -196,6 +243,8 @@ def status_renderables(dashboard: Dashboard) -> list[RenderableType]:
 def _cost_table(
     title: str, rows: Sequence[CostRow], empty: str = "no model calls"
 ) -> RenderableType:
+    # Days (or keys) without a single call say nothing: only the spend is listed.
+    rows = [row for row in rows if row.calls or row.cost_usd]
     return _table(
         title,
         ["Key", "Calls", "Tokens in", "Tokens out", "Cost"],
@@ -213,7 +262,7 @@ def _cost_table(
     )
 
 
-def costs_renderables(dashboard: Dashboard) -> list[RenderableType]:
+def costs_renderables(dashboard: Dashboard, store: str | None = None) -> list[RenderableType]:
     """Return `townhall costs`: spend per day, role, model and task."""
     facts = dashboard.facts
     window = facts.limits.window_days
@@ -224,9 +273,17 @@ def costs_renderables(dashboard: Dashboard) -> list[RenderableType]:
         f"last {window} days {text.money(total)}",
         style="bold",
     )
+    merged = facts.merged_cost
+    if merged is not None and merged.merged_tasks:
+        headline.append(
+            f"; {text.money(merged.per_merged_task)} per merged task"
+            f" ({text.plural(merged.merged_tasks, 'task')} merged)"
+        )
+    days = facts.limits.chart_days
     return [
+        header(dashboard.generated_at, store),
         headline,
-        _cost_table(f"Per day (last {facts.limits.chart_days} days)", facts.cost_by_day[::-1]),
+        _cost_table(f"Per day (last {days} days)", facts.cost_by_day[::-1], "no model calls"),
         _cost_table(f"Per role (last {window} days)", facts.cost_by_role),
         _cost_table(f"Per model (last {window} days)", facts.cost_by_model),
         _cost_table(f"Costliest tasks (last {window} days)", facts.cost_by_task),
@@ -248,10 +305,14 @@ def tail_lines(log: str, lines: int) -> str:
     return "\n".join(kept)
 
 
-def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[RenderableType]:
+def history_renderables(
+    history: TaskHistory, log_lines: int = 40, store: str | None = None
+) -> list[RenderableType]:
     """Return `townhall task N`: the task, its events, attempts with logs, steps and calls."""
     task = history.task
     head = Text()
+    if store:
+        head.append(f"store {clean(store)}\n", style="dim")
     head.append(f"Task {task.task_id}: {task.repo}#{task.issue_number} ", style="bold")
     head.append(clean(task.title))
     head.append(
@@ -293,7 +354,7 @@ def history_renderables(history: TaskHistory, log_lines: int = 40) -> list[Rende
             f" (worker {attempt.worker or text.NOTHING}, started {text.when(attempt.started_at)},"
             f" took {text.duration(attempt.duration_seconds)}, {text.money(attempt.cost_usd)})"
         )
-        log = tail_lines(attempt.log, log_lines)
+        log = tail_lines(readable_log(attempt.log), log_lines)
         body = Text(clean(log, keep_newlines=True) or "(no log)")
         parts.append(Panel(body, title=Text(clean(title)), title_align="left"))
     parts.append(

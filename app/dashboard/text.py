@@ -69,3 +69,36 @@ def tokens(count: int) -> str:
     if count < 1_000_000:
         return f"{count / 1000:.1f}k"
     return f"{count / 1_000_000:.1f}M"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 error`, `2 errors` (`many` for irregular plurals: `1 entry`, `2 entries`)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def voting(seconds_left: float | None, decision: str) -> str:
+    """The voting window beside the decision: an ended window says whether it was decided.
+
+    "closed" beside "pending" read as a contradiction: the window is over, the count is not
+    (too few votes so far, a maintainer to act, or a sweep still to run).
+    """
+    if seconds_left is None:
+        return NOTHING
+    if seconds_left > 0:
+        return f"{duration(seconds_left)} left"
+    return "ended, not decided" if decision == "pending" else "ended"
+
+
+def issue_url(web_url: str, repo: str, number: int) -> str:
+    """The issue's page on GitHub (GitHub redirects to the PR when `number` is one)."""
+    return f"{web_url.rstrip('/')}/{repo}/issues/{number}"
+
+
+def pull_url(web_url: str, repo: str, number: int) -> str:
+    """The pull request's page on GitHub."""
+    return f"{web_url.rstrip('/')}/{repo}/pull/{number}"
+
+
+def repo_url(web_url: str, repo: str) -> str:
+    """The repository's page on GitHub."""
+    return f"{web_url.rstrip('/')}/{repo}"

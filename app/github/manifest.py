@@ -23,7 +23,7 @@ PERMISSIONS = {
     "issues": "write",
     "pull_requests": "write",
     "checks": "read",
-    "statuses": "read",
+    "statuses": "write",
     "metadata": "read",
 }
 

@@ -19,9 +19,11 @@ import json
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 Json = dict[str, Any]
 Value = None | int | float | str | bytes
@@ -129,6 +131,11 @@ class HranaClient:
 
     def __init__(self, url: str, auth_token: str | None = None, *, timeout: float = 30.0) -> None:
         self.url = http_url(url)
+        # Imported here: httpx loads ~20 modules, and every CLI command imports the store
+        # (`townhall version` must stay fast; only a remote store needs HTTP).
+        import httpx
+
+        self._httpx = httpx
         headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else {}
         # httpx writes a request's head and body separately; with Nagle's algorithm the body
         # then waits for the server to acknowledge the head (milliseconds on every round trip).
@@ -141,7 +148,7 @@ class HranaClient:
             reply = self._http.post(
                 f"{base_url}/v3/pipeline", json={"baton": baton, "requests": requests}
             )
-        except httpx.HTTPError as error:
+        except self._httpx.HTTPError as error:
             raise HranaError(f"cannot reach the libSQL server at {base_url}: {error}") from error
         if reply.status_code != 200:
             raise _http_error(reply)

@@ -86,7 +86,8 @@ def dollars_per_merged_task_tx(
     spent_where, spent_params = ["1 = 1"], []
     if since is not None:
         where.append(
-            "EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id AND e.to_state = ?"
+            # `+` keeps SQLite on the per-task index: by to_state it scans every merge per task.
+            "EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id AND +e.to_state = ?"
             " AND e.created_at >= ?)"
         )
         params += [str(TaskState.MERGED), to_db(since)]

@@ -1,14 +1,16 @@
-"""Repository rows: which repositories the App covers, their names and default branches."""
+"""Repository rows: which repositories the App covers, their names, branches and policy state."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app.clock import Clock
 from app.store.db import Store, Tx
-from app.store.times import to_db
+from app.store.times import from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,64 @@ async def active_repos(store: Store) -> list[ActiveRepo]:
 async def set_policy_error(store: Store, repo_id: int, error: str | None) -> None:
     """Record why a repository's policy file is unusable (None: it is fine again)."""
     await store.execute("UPDATE repos SET policy_error = ? WHERE id = ?", (error, repo_id))
+
+
+# The event a tick records each time it posts (or GitHub refuses) a repository's policy status.
+POLICY_STATUS_EVENT = "policy_status"
+_REFUSED = re.compile(r"refused \((\d+)\) ")
+
+
+@dataclass(frozen=True)
+class PolicyStatusNote:
+    """The last policy status a tick posted for a repository (or tried to: `refused`)."""
+
+    key: str  # "<state>: <description>"
+    refused: bool
+    at: datetime
+
+
+async def last_policy_status(store: Store, repo_id: int) -> PolicyStatusNote | None:
+    """Return the last policy status noted for a repository, or None when none was."""
+    row = await store.fetchone(
+        "SELECT reason, created_at FROM events WHERE kind = ? AND repo_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (POLICY_STATUS_EVENT, repo_id),
+    )
+    if row is None:
+        return None
+    reason = str(row["reason"])
+    refused = _REFUSED.match(reason)
+    key = reason[refused.end() :] if refused else reason
+    return PolicyStatusNote(key, refused is not None, from_db(str(row["created_at"])))
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """An installed repository and whether its `.townhall.toml` is usable (None: it is)."""
+
+    id: int
+    full_name: str
+    default_branch: str
+    active: bool
+    policy_error: str | None
+
+
+def repo_configs_tx(tx: Tx, repo_ids: Iterable[int] | None = None) -> tuple[RepoConfig, ...]:
+    """Return every installed repository (or those of `repo_ids`) with its policy error."""
+    rows = tx.fetchall(
+        "SELECT r.id, r.full_name, r.default_branch, r.policy_error,"
+        " r.active AND i.deleted_at IS NULL AND i.suspended_at IS NULL AS live"
+        " FROM repos r JOIN installations i ON i.id = r.installation_id ORDER BY r.full_name"
+    )
+    wanted = None if repo_ids is None else set(repo_ids)
+    return tuple(
+        RepoConfig(
+            id=int(row["id"]),
+            full_name=str(row["full_name"]),
+            default_branch=str(row["default_branch"]),
+            active=bool(row["live"]),
+            policy_error=None if row["policy_error"] is None else str(row["policy_error"]),
+        )
+        for row in rows
+        if wanted is None or int(row["id"]) in wanted
+    )

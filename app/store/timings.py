@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +52,17 @@ class TickTiming:
     ended: datetime
     ok: bool
     detail: str = ""
+
+
+def tick_detail(dispatched: int, errors: Sequence[str]) -> str:
+    """A tick's `detail`: what it dispatched and, when it failed, each error (one per line).
+
+    The errors themselves are kept (not only their count): `townhall status` and the dashboard
+    show the last tick's detail, and "2 errors" alone sends the operator to the logs.
+    """
+    head = f"{dispatched} dispatched, {len(errors)} error{'' if len(errors) == 1 else 's'}"
+    detail = "\n".join([head, *(" ".join(error.split()) for error in errors)])
+    return detail if len(detail) <= DETAIL_LIMIT else detail[: DETAIL_LIMIT - 1] + "…"
 
 
 def record_step_tx(tx: Tx, clock: Clock, timing: StepTiming) -> int:
