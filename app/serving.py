@@ -11,15 +11,12 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-# The request line and headers of one request may take this many bytes; a larger head is
-# refused with 400. uvicorn's default parser (httptools) buffers a head of any size, so the
-# internet-facing app is served with h11, which enforces this bound.
-MAX_HEADER_BYTES = 32 * 1024
+from app.http_protocol import BoundedHttpToolsProtocol
 
 
 def bounded_http() -> dict[str, Any]:
-    """uvicorn settings for a server that faces the internet: h11 with a bounded head."""
-    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+    """uvicorn settings for a server that faces the internet: a bounded head (http_protocol)."""
+    return {"http": BoundedHttpToolsProtocol}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

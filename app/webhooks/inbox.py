@@ -1,9 +1,11 @@
 """The inbox: every acknowledged delivery is stored first, then processed at least once.
 
-The rows live in app/store/inbox.py; this module holds what is accepted into it (a JSON object;
-a signed body that cannot be processed is stored `dead` with the reason, since GitHub never
-redelivers) and the retry policy: how long a claim lasts, how often a failing delivery is
-retried, and how long to wait between tries.
+The rows live in app/store/inbox.py; this module holds what is accepted into it and how bodies
+are read, and the retry policy: how long a claim lasts, how often a failing delivery is retried,
+and how long to wait between tries. Intake checks only what is cheap (UTF-8 text shaped like a
+JSON object) and stores the body unread, in a group commit; reading (parsing) happens when the
+processor claims. A signed body that cannot be processed is stored `dead` with the reason when
+it is read, since GitHub never redelivers.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from app.clock import Clock
-from app.store import Store
+from app.store import Store, Tx
+from app.store.group_commit import GroupCommitter
 from app.store.inbox import (
     Delivery,
+    Unreadable,
     claim_due_tx,
     fail_delivery,
     finish_delivery,
-    store_dead_delivery_tx,
-    store_delivery_tx,
+    read_unread_tx,
+    store_unread_delivery_tx,
 )
 
 # A claimed delivery whose processor died becomes claimable again after this long: longer than
@@ -41,66 +46,81 @@ def backoff(tries: int) -> timedelta:
 
 # A \uD800-\uDFFF escape; only then can the parsed payload hold a lone surrogate.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_WHITESPACE = b" \t\r\n"
 
 
 class NotAnObject(Exception):
     """The body is not a JSON object; refused (400) and not stored."""
 
 
-@dataclass(frozen=True)
-class Unprocessable:
-    """A signed body that is valid text but cannot be processed, and why."""
+def check_body(body: bytes) -> str:
+    """Return the body as text when it can be a JSON object; raise NotAnObject otherwise.
 
-    reason: str
-
-
-def parse_body(body: bytes) -> tuple[str, dict[str, Any] | Unprocessable]:
-    """Decode and parse a delivery's body; raise NotAnObject when it is not a JSON object."""
+    Only what is cheap: UTF-8, and an object's braces. Parsing waits for read_payload.
+    """
     try:
         text = body.decode("utf-8")
-        payload = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise NotAnObject(f"body is not JSON: {error}") from None
-    except RecursionError:
-        return text, Unprocessable("JSON nested too deeply to parse")
-    except ValueError as error:  # e.g. an integer longer than Python converts
-        return text, Unprocessable(f"JSON value cannot be read: {error}")
-    if not isinstance(payload, dict):
+    bare = body.strip(_WHITESPACE)
+    if not (bare.startswith(b"{") and bare.endswith(b"}")):
         raise NotAnObject("body is not a JSON object")
+    return text
+
+
+def read_payload(text: str) -> dict[str, Any] | str:
+    """Parse a stored body; return the payload, or why it cannot be processed."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"body is not JSON: {error}"
+    except RecursionError:
+        return "JSON nested too deeply to parse"
+    except ValueError as error:  # e.g. an integer longer than Python converts
+        return f"JSON value cannot be read: {error}"
+    if not isinstance(payload, dict):
+        return "body is not a JSON object"
     if _SURROGATE_ESCAPE.search(text):
         # A lone surrogate is valid JSON but no valid text: nothing can store or send it.
         try:
             json.dumps(payload, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            return text, Unprocessable("a string holds a lone UTF-16 surrogate (invalid Unicode)")
+            return "a string holds a lone UTF-16 surrogate (invalid Unicode)"
         except RecursionError:
-            return text, Unprocessable("JSON nested too deeply to process")
-    return text, payload
+            return "JSON nested too deeply to process"
+    return payload
 
 
 async def store_delivery(
-    store: Store, clock: Clock, delivery_id: str, event: str, payload: dict[str, Any], body: str
+    committer: GroupCommitter, clock: Clock, delivery_id: str, event: str, body: str
 ) -> bool:
-    """Store a delivery in its own transaction; return False for a redelivery."""
-    store.check_file()
-    return await store.run(
-        lambda tx: store_delivery_tx(tx, clock, delivery_id, event, payload, body)
+    """Store a delivery unread in the next group commit; return False for a redelivery."""
+    return await committer.write(
+        partial(
+            store_unread_delivery_tx, clock=clock, delivery_id=delivery_id, event=event, body=body
+        )
     )
 
 
-async def store_dead_delivery(
-    store: Store, clock: Clock, delivery_id: str, event: str, body: str, reason: str
-) -> bool:
-    """Record a signed delivery that cannot be processed as `dead`; False for a redelivery."""
-    store.check_file()
-    return await store.run(
-        lambda tx: store_dead_delivery_tx(tx, clock, delivery_id, event, body, reason)
-    )
+@dataclass(frozen=True)
+class Claim:
+    """What one claim took, and the deliveries it found unreadable (now dead)."""
+
+    deliveries: list[Delivery]
+    unreadable: list[Unreadable]
 
 
-async def claim_due(store: Store, clock: Clock, limit: int = 20) -> list[Delivery]:
-    """Claim due deliveries in one transaction."""
-    return await store.run(lambda tx: claim_due_tx(tx, clock, limit, CLAIM_TIMEOUT))
+async def claim_due(store: Store, clock: Clock, limit: int = 20) -> Claim:
+    """Read as many of the oldest unread deliveries, then claim due ones, in one transaction.
+
+    Reading parses payloads on the writer thread, so a claim holds it for a few milliseconds.
+    """
+
+    def claim(tx: Tx) -> Claim:
+        read = read_unread_tx(tx, clock, limit, read_payload)
+        return Claim(claim_due_tx(tx, clock, limit, CLAIM_TIMEOUT, read), read.unreadable)
+
+    return await store.run(claim)
 
 
 async def finish(store: Store, clock: Clock, delivery: Delivery, status: str) -> None:

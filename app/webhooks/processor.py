@@ -3,6 +3,13 @@
 Up to MAX_CONCURRENT deliveries run at once, so one waiting out a rate limit does not hold up
 the others; deliveries about one issue still run one at a time, in order (the store hands out
 one delivery per lane: app/store/inbox.claim_due_tx).
+
+Intake comes first: the web app shares the event loop and the writer thread with this
+processor, and a delivery is only answered once stored. While intake is under pressure (its
+group commits are holding several deliveries), each claim waits INTAKE_YIELD_S first, so
+processing takes a small share of the loop and the writer, and never none; when the burst
+ends it runs flat out and catches up. Each claim is one short transaction (a few reads, at
+most MAX_CONCURRENT rows claimed).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from app.clock import Clock
@@ -27,6 +35,8 @@ log = logging.getLogger("townhall.inbox")
 
 POLL_INTERVAL = 1.0
 MAX_CONCURRENT = 8
+# Under intake pressure a claim waits this long first: at most 10 claims a second.
+INTAKE_YIELD_S = 0.1
 # Handlers log payload fields (a ping's zen, titles); a signed body can make one 25 MB long.
 MAX_LOGGED_FIELD = 300
 
@@ -68,10 +78,15 @@ class InboxProcessor:
         self._in_flight: set[asyncio.Task[str]] = set()
         self._permissions = PermissionCache(clock)
         self._wakeup = asyncio.Event()
+        self._intake_busy: Callable[[], bool] = lambda: False
 
     def wake(self) -> None:
         """Tell the processor new work is waiting."""
         self._wakeup.set()
+
+    def yield_to(self, intake_busy: Callable[[], bool]) -> None:
+        """Give way to intake: wait before each claim while `intake_busy()` says so."""
+        self._intake_busy = intake_busy
 
     async def process_one(self, delivery: Delivery) -> str:
         """Run every handler for one claimed delivery; return the status recorded."""
@@ -143,15 +158,24 @@ class InboxProcessor:
 
     async def _start_due(self) -> set[asyncio.Task[str]]:
         """Claim as many due deliveries as there are free slots and start handling them."""
-        free = self._concurrency - len(self._in_flight)
-        if free <= 0:
+        if self._concurrency - len(self._in_flight) <= 0:
             return set()
+        if self._intake_busy():
+            await asyncio.sleep(INTAKE_YIELD_S)
         started: set[asyncio.Task[str]] = set()
-        for delivery in await inbox.claim_due(self._store, self._clock, free):
-            job = asyncio.create_task(self.process_one(delivery), name=f"delivery:{delivery.id}")
-            self._in_flight.add(job)
-            job.add_done_callback(self._in_flight.discard)
-            started.add(job)
+        while (free := self._concurrency - len(self._in_flight)) > 0:
+            claim = await inbox.claim_due(self._store, self._clock, free)
+            for dead in claim.unreadable:
+                log.warning("delivery %s (%s) stored dead: %s", dead.id, dead.event, dead.reason)
+            for delivery in claim.deliveries:
+                job = asyncio.create_task(
+                    self.process_one(delivery), name=f"delivery:{delivery.id}"
+                )
+                self._in_flight.add(job)
+                job.add_done_callback(self._in_flight.discard)
+                started.add(job)
+            if claim.deliveries or not claim.unreadable:
+                break  # else only unreadable bodies were read: read on
         return started
 
     async def run_forever(self) -> None:

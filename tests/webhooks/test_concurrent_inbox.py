@@ -16,6 +16,7 @@ from app.clock import ManualClock
 from app.github.client import GitHubAccess
 from app.settings import Settings
 from app.store import Store
+from app.store.group_commit import GroupCommitter
 from app.store.inbox import delivery_lane
 from app.webhooks import inbox
 from app.webhooks.handler_context import HandlerContext
@@ -30,8 +31,8 @@ def github(clock: ManualClock, settings: Settings) -> GitHubAccess:
 
 
 async def put(store: Store, clock: ManualClock, delivery_id: str, number: int) -> None:
-    payload = issues_event("opened", number=number)
-    await inbox.store_delivery(store, clock, delivery_id, "issues", payload, json.dumps(payload))
+    body = json.dumps(issues_event("opened", number=number))
+    await inbox.store_delivery(GroupCommitter(store), clock, delivery_id, "issues", body)
     clock.advance(timedelta(milliseconds=1))  # received in this order
 
 

@@ -12,6 +12,7 @@ from app.clock import ManualClock
 from app.github.client import GitHubAccess
 from app.settings import Settings
 from app.store import Store
+from app.store.group_commit import GroupCommitter
 from app.webhooks import inbox
 from app.webhooks.handler_context import HandlerContext
 from app.webhooks.processor import InboxProcessor
@@ -38,8 +39,8 @@ def processor_parts(store: Store, clock: ManualClock, settings: Settings) -> tup
 
 
 async def put(store: Store, clock: ManualClock, delivery_id: str, event: str = "issues") -> None:
-    payload = issues_event("opened")
-    await inbox.store_delivery(store, clock, delivery_id, event, payload, json.dumps(payload))
+    body = json.dumps(issues_event("opened"))
+    await inbox.store_delivery(GroupCommitter(store), clock, delivery_id, event, body)
 
 
 async def status_of(store: Store, delivery_id: str) -> dict[str, Any]:
@@ -96,8 +97,8 @@ async def test_a_claim_abandoned_by_a_crashed_processor_is_taken_again(
     store, clock, github = processor_parts
     await put(store, clock, "d3")
     claimed = await inbox.claim_due(store, clock)  # a processor claims it, then dies
-    assert [d.id for d in claimed] == ["d3"]
-    assert await inbox.claim_due(store, clock) == []
+    assert [d.id for d in claimed.deliveries] == ["d3"]
+    assert (await inbox.claim_due(store, clock)).deliveries == []
     clock.advance(inbox.CLAIM_TIMEOUT + timedelta(seconds=1))
     calls: list[str] = []
     processor = InboxProcessor(store, clock, flaky_router(0, calls), github)

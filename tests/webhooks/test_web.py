@@ -59,7 +59,9 @@ def test_malformed_json_and_missing_headers_are_400(served: ServerThread) -> Non
     body, headers = signed(b"{not json", SECRET, "issues")
     response = post(served, body, headers)
     assert response.status_code == 400
-    assert "not JSON" in response.json()["error"]
+    assert "not a JSON object" in response.json()["error"]
+    body, headers = signed(b"\xff{}", SECRET, "issues")
+    assert "not JSON" in post(served, body, headers).json()["error"]
     body, headers = signed(b"[1, 2]", SECRET, "issues")
     assert post(served, body, headers).status_code == 400
     body, headers = signed(issues_event("opened"), SECRET, "issues")
@@ -104,7 +106,7 @@ def test_the_same_delivery_three_times_has_one_effect(
 
 
 def test_issue_lifecycle_keeps_the_row_current(served: ServerThread, runtime: Runtime) -> None:
-    steps = [
+    steps: list[tuple[str, dict[str, Any]]] = [
         ("opened", {}),
         ("edited", {"title": "Renamed"}),
         ("labeled", {}),
