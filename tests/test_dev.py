@@ -63,7 +63,10 @@ def test_dev_serves_webhooks_and_keeps_ticking(dev_env: dict[str, str], tmp_path
                 time.sleep(0.1)
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         assert process.stdout is not None
-        ticks = [process.stdout.readline() for _ in range(2)]  # the loop keeps ticking
+        # It says where it listens first, then the loop keeps ticking.
+        banner = process.stdout.readline()
+        assert banner.startswith(f"townhall dev: webhooks at http://127.0.0.1:{port}/webhook")
+        ticks = [process.stdout.readline() for _ in range(2)]
         assert all(line.startswith("tick: ") for line in ticks), ticks
     finally:
         process.terminate()
