@@ -12,11 +12,29 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from app.roles import ALL_TOOLS, Role, default_roles
+from app.secretscan import declared_env_problem
 from app.settings import TIERS
 
 POLICY_FILE = ".townhall.toml"
 
 MergeMode = Literal["auto", "maintainer"]
+
+PACKAGE_MANAGERS = ("pip", "uv", "poetry", "npm", "pnpm", "yarn")
+# The review tools an environment can provide (app.stacks installs them when they apply).
+ANALYSER_NAMES = ("ruff", "mypy", "pytest", "tsc", "eslint")
+# Variables every sandbox sets itself; `[sandbox].env` cannot replace them.
+RESERVED_ENV_NAMES = ("PATH", "HOME", "TMPDIR", "LANG")
+# Setup's downloads go through Townhall's egress proxy, whatever the repository would say.
+_PROXY_ENV_NAMES = frozenset(
+    (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "NPM_CONFIG_PROXY",
+        "NPM_CONFIG_HTTPS_PROXY",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,34 @@ class ReviewPolicy:
 
 
 @dataclass(frozen=True)
+class SandboxPolicy:
+    """What the repository's environment needs (`[sandbox]`); empty values mean "detect".
+
+    `setup` replaces the detected setup commands (app.stacks); `env` holds non-secret values
+    only (app.secretscan.declared_env_problem: a placeholder under a credential-like name is
+    fine, a real-looking credential or a Townhall-side name is an error); `domains` are
+    reachable during setup only, besides the package registries.
+    """
+
+    image: str = ""
+    python: str = ""
+    node: str = ""
+    system_packages: tuple[str, ...] = ()
+    package_manager: str = ""
+    setup: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    domains: tuple[str, ...] = ()
+    command_timeout_seconds: float = 900.0
+    cpu: float = 2.0
+    memory_mb: int = 4096
+    # False: derive nothing (no detected setup, test, build or analysers); only what
+    # `[sandbox]` and `[commands]` say runs.
+    detect: bool = True
+    # The review tools Townhall may install and phase 1 must run, where they apply.
+    analysers: tuple[str, ...] = ANALYSER_NAMES
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole validated `.townhall.toml`."""
 
@@ -119,6 +165,7 @@ class Policy:
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     merge: MergePolicy = field(default_factory=MergePolicy)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
     roles: dict[str, Role] = field(default_factory=lambda: dict(default_roles()))
 
 
@@ -128,7 +175,8 @@ class PolicyError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         listed = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"{POLICY_FILE} is invalid ({len(problems)} problems):\n{listed}")
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        super().__init__(f"{POLICY_FILE} is invalid ({count}):\n{listed}")
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -144,6 +192,7 @@ _SECTIONS: dict[str, type[Any]] = {
 _CHOICES: dict[str, tuple[str, ...]] = {
     "merge.mode": ("auto", "maintainer"),
     "merge.method": ("squash", "merge", "rebase"),
+    "sandbox.package_manager": ("", *PACKAGE_MANAGERS),
     "tier": TIERS,
 }
 
@@ -153,7 +202,27 @@ _POSITIVE = {
     "budget.max_turns",
     "review.context_tokens",
 }
+# Quantities where any fraction above zero makes sense (half a CPU) but zero does not.
+_ABOVE_ZERO = {"sandbox.command_timeout_seconds", "sandbox.cpu", "sandbox.memory_mb"}
 _CRITERION_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# `[sandbox]` strings end up in shell commands and image builds, so each has a strict shape.
+_SANDBOX_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "python": (re.compile(r"3(\.\d{1,2}){0,2}"), 'a Python version such as "3.12"'),
+    "node": (re.compile(r"\d{1,3}(\.\d{1,3}){0,2}"), 'a Node.js version such as "20"'),
+    "system_packages": (
+        re.compile(r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"),
+        'Debian package names such as "libportaudio2"',
+    ),
+    "domains": (
+        re.compile(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"),
+        'host names such as "downloads.example.com" or "*.example.com"',
+    ),
+    "image": (
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*"),
+        'a registry reference such as "python:3.12-slim"',
+    ),
+}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _type_name(value: object) -> str:
@@ -170,7 +239,9 @@ def _check_value(key: str, default: object, value: object, problems: list[str]) 
         problems.append(f"{key}: expected a boolean, got {_type_name(value)}")
     elif isinstance(default, int | float):
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if value < 0 or (key in _POSITIVE and value < 1):
+            if key in _ABOVE_ZERO and value <= 0:
+                problems.append(f"{key}: must be > 0")
+            elif value < 0 or (key in _POSITIVE and value < 1):
                 problems.append(f"{key}: must be {'at least 1' if key in _POSITIVE else '>= 0'}")
             elif isinstance(default, int) and not isinstance(value, int):
                 problems.append(f"{key}: expected an integer, got {value}")
@@ -182,7 +253,8 @@ def _check_value(key: str, default: object, value: object, problems: list[str]) 
         if isinstance(value, str):
             choices = _CHOICES.get(key) or _CHOICES.get(key.rsplit(".", 1)[-1])
             if choices and value not in choices:
-                problems.append(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+                listed = ", ".join(choice or '""' for choice in choices)
+                problems.append(f"{key}: expected one of {listed}, got {value!r}")
             else:
                 return value
         else:
@@ -274,6 +346,50 @@ def _build_review(table: object, problems: list[str]) -> ReviewPolicy:
     return replace(review, criteria=tuple(criteria))
 
 
+def _build_env(table: object, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """Return `[sandbox].env` as (name, value) pairs; secrets and reserved names are errors."""
+    if not isinstance(table, dict):
+        problems.append(f"sandbox.env: expected a table, got {_type_name(table)}")
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for name, value in table.items():
+        key = f"sandbox.env.{name}"
+        if not _ENV_NAME.fullmatch(name):
+            problems.append(f"{key}: not a valid variable name (letters, digits and '_')")
+        elif name in RESERVED_ENV_NAMES or name.upper() in _PROXY_ENV_NAMES:
+            problems.append(f"{key}: set by the sandbox itself and cannot be overridden")
+        elif not isinstance(value, str):
+            problems.append(f"{key}: expected a string, got {_type_name(value)}")
+        elif (problem := declared_env_problem(name, value)) is not None:
+            problems.append(f"{key}: {problem}")
+        else:
+            pairs.append((name, value))
+    return tuple(pairs)
+
+
+def _build_sandbox(table: object, problems: list[str]) -> SandboxPolicy:
+    """Return the `[sandbox]` section: typed like the rest, then each string's shape checked."""
+    if not isinstance(table, dict):
+        problems.append(f"sandbox: expected a table, got {_type_name(table)}")
+        return SandboxPolicy()
+    rest = {key: value for key, value in table.items() if key != "env"}
+    sandbox: SandboxPolicy = _build_section(SandboxPolicy(), "sandbox", rest, problems)
+    for name, (shape, meaning) in _SANDBOX_SHAPES.items():
+        value = getattr(sandbox, name)
+        for item in value if isinstance(value, tuple) else (value,) if value else ():
+            if not shape.fullmatch(item):
+                problems.append(f"sandbox.{name}: expected {meaning}, got {item!r}")
+    for index, command in enumerate(sandbox.setup):
+        if not command.strip():
+            problems.append(f"sandbox.setup[{index}]: empty command")
+    unknown = sorted(set(sandbox.analysers) - set(ANALYSER_NAMES))
+    if unknown:
+        problems.append(
+            f"sandbox.analysers: unknown {', '.join(unknown)} (known: {', '.join(ANALYSER_NAMES)})"
+        )
+    return replace(sandbox, env=_build_env(table.get("env", {}), problems))
+
+
 def parse_policy(text: str) -> Policy:
     """Parse `.townhall.toml` text into a Policy; raise PolicyError naming every bad key."""
     try:
@@ -294,10 +410,12 @@ def parse_policy(text: str) -> Policy:
                     roles[name] = role
         elif key == "review":
             sections[key] = _build_review(table, problems)
+        elif key == "sandbox":
+            sections[key] = _build_sandbox(table, problems)
         elif key in _SECTIONS:
             sections[key] = _build_section(_SECTIONS[key](), key, table, problems)
         else:
-            known = ", ".join(sorted([*_SECTIONS, "review", "roles"]))
+            known = ", ".join(sorted([*_SECTIONS, "review", "roles", "sandbox"]))
             problems.append(f"{key}: unknown section (known: {known})")
     if problems:
         raise PolicyError(problems)

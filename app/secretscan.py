@@ -80,6 +80,57 @@ PATTERNS: tuple[SecretPattern, ...] = (
 
 HIGH_ENTROPY_RULE = "high-entropy-string"
 
+# Environment variables. Name parts that mark a credential (`GITHUB_TOKEN`, `OPENAI_API_KEY`,
+# `DB_PASSWORD`, ...); the sandbox and `[sandbox].env` of `.townhall.toml` refuse such names.
+_SECRET_ENV_WORDS = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|APIKEY|PRIVATE|COOKIE|SESSION|(^|_)(KEY|PASS|AUTH|PAT)(_|$))"
+)
+# Whole families of variables that belong to the trusted side.
+_SECRET_ENV_PREFIXES = (
+    "ANTHROPIC_",
+    "TOWNHALL_",
+    "GITHUB_",
+    "GH_",
+    "MODAL_",
+    "TURSO_",
+    "LIBSQL_",
+    "AWS_",
+)
+# Values that carry a credential whatever the variable is called.
+_SECRET_ENV_VALUES = re.compile(
+    r"://[^/\s:@]+:[^/\s@]+@"
+    r"|gh[opsu]_[A-Za-z0-9]{20}|github_pat_|sk-ant-"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY"
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Return whether an environment variable's name says it holds a secret."""
+    upper = name.upper()
+    return upper.startswith(_SECRET_ENV_PREFIXES) or _SECRET_ENV_WORDS.search(upper) is not None
+
+
+def looks_like_secret(value: str) -> bool:
+    """Return whether a value contains a credential (URL userinfo, a token, a private key)."""
+    return _SECRET_ENV_VALUES.search(value) is not None
+
+
+def declared_env_problem(name: str, value: str) -> str | None:
+    """Return why a variable a repository declares (`[sandbox].env`) may not be set, or None.
+
+    The repository's own committed file declares these, so a credential-like name alone leaks
+    nothing of the operator's: test suites that insist on `OPENAI_API_KEY = "dummy"` are
+    common. Refused are the families that belong to Townhall's side (`GITHUB_`, `ANTHROPIC_`,
+    ...), which tools inside would take for the operator's, and any value that looks like a
+    real credential (a known token format, URL userinfo, a high-entropy string).
+    """
+    if name.upper().startswith(_SECRET_ENV_PREFIXES):
+        families = ", ".join(f"{prefix}*" for prefix in _SECRET_ENV_PREFIXES)
+        return f"names in the families {families} belong to Townhall's side"
+    if looks_like_secret(value) or find_secrets(value):
+        return "the value looks like a real credential; only placeholders may be declared"
+    return None
+
 
 @dataclass(frozen=True)
 class SecretMatch:

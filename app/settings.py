@@ -66,7 +66,8 @@ class SettingsError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"Townhall settings are invalid ({len(problems)} problems):\n{lines}")
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        super().__init__(f"Townhall settings are invalid ({count}):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,14 @@ class Settings:
     models: Mapping[Tier, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     sandbox_backend: SandboxBackend = "local"
+    # Local sandboxes are isolated by bubblewrap (`bwrap`: a name on PATH or a path) and
+    # refused without it, unless `unisolated_sandbox` (TOWNHALL_UNISOLATED_SANDBOX=1), which
+    # is for the scripted demo and tests only.
+    unisolated_sandbox: bool = False
+    bwrap: str = "bwrap"
+    # Prepared environments (local backend) live in `cache_dir`/envs; None: the user's cache.
+    cache_dir: Path | None = None
+    max_environments: int = 8
     dispatch_backend: DispatchBackend = "inline"
     daily_budget_usd: float = 25.0
     public_url: str | None = None
@@ -195,6 +204,14 @@ class _Reader:
             self.problems.append(f"{name}: expected one of {', '.join(options)}, got {raw!r}")
             return default
         return raw
+
+    def flag(self, name: str) -> bool:
+        raw = (self.text(name) or "0").lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw not in ("0", "false", "no", "off"):
+            self.problems.append(f"{name}: expected 1 or 0 (true or false), got {raw!r}")
+        return False
 
     def url(self, name: str, default: str | None) -> str | None:
         raw = self.text(name)
@@ -372,6 +389,10 @@ def load_settings(env: Mapping[str, str], need: Iterable[Need] = ()) -> Settings
             SandboxBackend,
             reader.choice("TOWNHALL_SANDBOX_BACKEND", get_args(SandboxBackend), "local"),
         ),
+        unisolated_sandbox=reader.flag("TOWNHALL_UNISOLATED_SANDBOX"),
+        bwrap=reader.text("TOWNHALL_BWRAP") or "bwrap",
+        cache_dir=cache_dir_from(env),
+        max_environments=reader.integer("TOWNHALL_MAX_ENVIRONMENTS", minimum=1) or 8,
         dispatch_backend=cast(
             DispatchBackend,
             reader.choice("TOWNHALL_DISPATCH_BACKEND", get_args(DispatchBackend), "inline"),
@@ -385,6 +406,15 @@ def load_settings(env: Mapping[str, str], need: Iterable[Need] = ()) -> Settings
     if reader.problems:
         raise SettingsError(reader.problems)
     return settings
+
+
+def cache_dir_from(env: Mapping[str, str]) -> Path:
+    """Return Townhall's cache directory: TOWNHALL_CACHE_DIR, else the XDG user cache."""
+    if env.get("TOWNHALL_CACHE_DIR", "").strip():
+        return Path(env["TOWNHALL_CACHE_DIR"].strip()).expanduser()
+    if env.get("XDG_CACHE_HOME", "").strip():
+        return Path(env["XDG_CACHE_HOME"].strip()) / "townhall"
+    return Path(env.get("HOME") or Path.home()) / ".cache" / "townhall"
 
 
 def _default(value: float | None, default: float) -> float:

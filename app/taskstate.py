@@ -33,7 +33,9 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     S.PLANNED: frozenset({S.QUEUED, S.CANCELLED}),
     # A queued task whose own budget is spent goes to a person instead of running again.
     S.QUEUED: frozenset({S.RUNNING, S.NEEDS_HUMAN, S.CANCELLED}),
-    S.RUNNING: frozenset({S.PR_OPEN, S.FAILED, S.CANCELLED}),
+    # A running task whose environment cannot be set up goes straight to a person: nothing
+    # the agent does can fix a setup command, so no attempt is spent on it (see below).
+    S.RUNNING: frozenset({S.PR_OPEN, S.FAILED, S.NEEDS_HUMAN, S.CANCELLED}),
     S.PR_OPEN: frozenset({S.REVIEWING, S.MERGED, S.FAILED, S.CANCELLED}),
     S.REVIEWING: frozenset({S.MERGED, S.CHANGES_REQUESTED, S.PR_OPEN, S.FAILED, S.CANCELLED}),
     S.CHANGES_REQUESTED: frozenset({S.QUEUED, S.NEEDS_HUMAN, S.CANCELLED}),
@@ -96,6 +98,10 @@ def after_failure(task: TaskPosition) -> TaskState:
 LOST = "lost"
 UPSTREAM_ERROR = "upstream_error"
 INFRASTRUCTURE_OUTCOMES = frozenset({LOST, UPSTREAM_ERROR})
+# How an attempt ends when the repository's environment could not be set up (a setup command
+# failed before the agent started): running -> needs_human, the attempt does not count, and
+# its log (the failing command and its output's tail) is what maintainers are told.
+ENVIRONMENT_FAILED = "environment_failed"
 # Such attempts do not use up `max_attempts`; this many in a row are retried before the next
 # one counts like any failure, so a task that always crashes its worker still ends.
 MAX_INFRASTRUCTURE_RETRIES = 5

@@ -7,8 +7,9 @@ that starts a tick early. Nothing below this module compares a backend's name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -32,7 +33,9 @@ from app.github.policy import policy_from_github
 from app.handlers import build_router
 from app.llm import LLM, build_llm
 from app.logs import configure_logging, secrets_of
-from app.sandbox import LocalSandboxes, ModalSandboxes, SandboxFactory
+from app.sandbox import LocalOptions, LocalSandboxes, ModalSandboxes, SandboxFactory
+from app.sandbox.bwrap import bwrap_unavailable_reason
+from app.sandbox.isolation import refusal, warn_unisolated
 from app.settings import Need, Settings, settings_from_process
 from app.store import Store, open_store
 from app.store.repos import repo_default_branch
@@ -42,13 +45,15 @@ from app.votes.webhooks import build_vote_router
 from app.web import WebConfig, create_web_app
 from app.webhooks.processor import InboxProcessor
 from app.webhooks.router import Router
-from reviewer.deps import ReviewDeps, local_review_sandboxes
+from reviewer.deps import TOOL_OUTPUT_CAP, ReviewDeps
 from reviewer.postmerge import run_post_merge_check
 from reviewer.result import ReviewResult
 from reviewer.run import run_review
 from workers.attempt import WorkerDeps, run_attempt
 
 SANDBOX_BACKENDS = ("local", "modal")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,18 +120,39 @@ def _sweeper(
     return sweep
 
 
-def sandboxes_for(backend: str) -> SandboxFactory:
-    """The workers' sandbox factory for a backend named in settings."""
+def local_options(settings: Settings, output_cap: int | None = None) -> LocalOptions:
+    """The local backend's options from settings: isolation, bwrap, the environment cache."""
+    options = LocalOptions(
+        unisolated_allowed=settings.unisolated_sandbox,
+        bwrap=settings.bwrap,
+        cache_dir=settings.cache_dir,
+        max_environments=settings.max_environments,
+    )
+    return options if output_cap is None else replace(options, output_cap=output_cap)
+
+
+def sandboxes_for(settings: Settings, *, output_cap: int | None = None) -> SandboxFactory:
+    """The sandbox factory for the backend named in settings.
+
+    A local backend without working bubblewrap refuses every sandbox (each says why and how
+    to fix it) unless settings allow unisolated ones; then this run says so at once, loudly.
+    """
+    backend = settings.sandbox_backend
     if backend == "local":
-        return LocalSandboxes()
+        reason = bwrap_unavailable_reason(settings.bwrap)
+        if reason is not None and settings.unisolated_sandbox:
+            warn_unisolated(reason, "local sandboxes of this run")
+        elif reason is not None:
+            log.error("%s", refusal(reason))
+        return LocalSandboxes(local_options(settings, output_cap))
     if backend == "modal":
         return ModalSandboxes()
     raise ValueError(f"unknown sandbox backend {backend!r} (known: {', '.join(SANDBOX_BACKENDS)})")
 
 
-def _review_sandboxes(backend: str) -> SandboxFactory:
+def _review_sandboxes(settings: Settings) -> SandboxFactory:
     # Locally the reviewer needs room for whole tool reports; on Modal the defaults hold.
-    return local_review_sandboxes() if backend == "local" else sandboxes_for(backend)
+    return sandboxes_for(settings, output_cap=TOOL_OUTPUT_CAP)
 
 
 def _model(runtime: Runtime, llm: LLM | None) -> LLM:
@@ -137,7 +163,7 @@ def build_attempt_runner(
     runtime: Runtime, llm: LLM | None = None, *, name: str = "inline"
 ) -> AttemptRunner:
     """A function that runs one attempt in this process, as worker `name:task:attempt`."""
-    sandboxes = sandboxes_for(runtime.settings.sandbox_backend)
+    sandboxes = sandboxes_for(runtime.settings)
     deps = WorkerDeps(runtime.store, runtime.clock, runtime.github, _model(runtime, llm), sandboxes)
 
     async def run(task_id: int, attempt: int) -> None:
@@ -167,7 +193,7 @@ class InlineReviewer:
 
 def build_reviewer(runtime: Runtime, llm: LLM | None = None) -> InlineReviewer:
     """The reviewer, run in this process with the configured sandboxes."""
-    sandboxes = _review_sandboxes(runtime.settings.sandbox_backend)
+    sandboxes = _review_sandboxes(runtime.settings)
     model = _model(runtime, llm)
     return InlineReviewer(
         ReviewDeps(runtime.store, runtime.clock, runtime.github, model, sandboxes)

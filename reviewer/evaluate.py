@@ -13,7 +13,7 @@ from app.sandbox import SandboxError, SandboxFactory
 from app.sandbox.base import Sandbox
 from app.untrusted import Fence
 from reviewer.gitwork import Merged
-from reviewer.phase1 import Phase1, run_phase1
+from reviewer.phase1 import BaselineLookup, Phase1, review_sandbox, run_phase1
 from reviewer.prompt import ReviewInput, TouchedFile, build_prompt
 from reviewer.review import ask_reviewer
 from reviewer.rubric import Criterion, rubric_for
@@ -72,11 +72,12 @@ async def evaluate(
     subject: Subject,
     *,
     sandboxes: SandboxFactory,
+    baseline: BaselineLookup | None = None,
 ) -> Evaluation:
-    """Run phase 1 on `tree` (the merge) in a sandbox, ask the model, and decide."""
+    """Run phase 1 on `tree` (the merge) in its environment, ask the model, and decide."""
     diff_files = parse_diff(merged.diff_text)
-    async with sandboxes.open(tree) as sandbox:
-        phase1 = await run_phase1(sandbox, merged.diff_text, policy)
+    async with review_sandbox(sandboxes, tree, policy) as (sandbox, prepared):
+        phase1 = await run_phase1(sandbox, merged.diff_text, policy, prepared, baseline)
         touched = await read_touched(sandbox, diff_files)
     rubric = rubric_for(policy.review)
     review_input = ReviewInput(

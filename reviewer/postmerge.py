@@ -1,11 +1,15 @@
 """After a merge: build and test the base branch again, and revert the merge if it broke it.
 
-The merge commit is checked with the repository's own commands in a sandbox. When it fails,
-its first parent is checked too: only a merge that turned a passing base into a failing one is
-reverted. The revert is one commit made through the git data API on top of the current tip,
-and the branch moves to it by a fast-forward ref update: it lands at once, it fails safely if
-the branch moved meanwhile (then it is recomputed), and unlike a revert pull request it does
-not have to pass the very checks that are failing. The task goes merged -> reverted -> queued
+The merge commit is checked with the repository's build and test commands in a sandbox on its
+environment (planned from that commit's files and prepared first: a cache hit when its
+manifests did not change). When it fails, its first parent is checked too, in its own
+environment: only a merge that turned a passing base into a failing one is reverted. An
+environment that cannot be set up is recorded as such and reverts nothing.
+
+The revert is one commit made through the git data API on top of the current tip, and the
+branch moves to it by a fast-forward ref update: it lands at once, it fails safely if the
+branch moved meanwhile (then it is recomputed), and unlike a revert pull request it does not
+have to pass the very checks that are failing. The task goes merged -> reverted -> queued
 (or needs_human) with the log as feedback, the issue is reopened and told why.
 """
 
@@ -25,7 +29,8 @@ from app.github.checkout import open_remote
 from app.github.client import Client
 from app.github.git import Remote
 from app.policy import Policy, PolicyError, parse_policy
-from app.sandbox.verify import Verification, verify
+from app.sandbox.environment import EnvironmentFailed
+from app.sandbox.verify import Verification, planned_checks, verify
 from app.store.leases import acquire, release
 from app.store.reviews import (
     POST_MERGE_LOG_CHARS,
@@ -49,6 +54,7 @@ from reviewer.texts import (
     REVERT_MESSAGE,
 )
 from reviewer.trigger import needs_post_merge_check
+from workers.environment import failure_text, plan_for_tree
 
 POST_MERGE_LEASE_TTL = timedelta(minutes=30)
 LOG_CHARS = POST_MERGE_LOG_CHARS
@@ -103,14 +109,17 @@ async def _check(deps: ReviewDeps, client: Client, due: MergedTask) -> PostMerge
             policy = _policy_at(space, merge_sha)
         except PolicyError as error:
             return await _mark(deps, due, "skipped", str(error))
-        if not any((policy.commands.setup, policy.commands.build, policy.commands.test)):
-            return await _mark(deps, due, "skipped", "no build or test commands are configured")
-        after = await _verify_at(deps, space, merge_sha, policy)
-        if after.passed:
-            return await _mark(deps, due, "passed", after.report())
-        log = after.failure_log()[-LOG_CHARS:]
-        before = await _verify_at(deps, space, f"{merge_sha}^1", policy)
-        if not before.passed:
+        try:
+            after = await _verify_at(deps, space, merge_sha, policy)
+            if after is None:
+                return await _mark(deps, due, "skipped", "no build or test commands are known")
+            if after.passed:
+                return await _mark(deps, due, "passed", after.report())
+            log = after.failure_log()[-LOG_CHARS:]
+            before = await _verify_at(deps, space, f"{merge_sha}^1", policy)
+        except EnvironmentFailed as failed:  # nothing was checked: never a reason to revert
+            return await _mark(deps, due, "environment_failed", failure_text(failed))
+        if before is not None and not before.passed:
             detail = f"the base already failed before the merge; not reverted\n{log}"
             return await _mark(deps, due, "broken_before", detail)
         try:
@@ -189,10 +198,16 @@ def _policy_at(space: Workspace, commit: str) -> Policy:
 
 async def _verify_at(
     deps: ReviewDeps, space: Workspace, commit: str, policy: Policy
-) -> Verification:
+) -> Verification | None:
+    """Build and test `commit` in its environment; None when it has no build or test."""
     await asyncio.to_thread(space.checkout, commit)
-    async with deps.sandboxes.open(space.tree) as sandbox:
-        return await verify(sandbox, policy.commands, ())
+    plan = await asyncio.to_thread(plan_for_tree, space.tree, policy)
+    checks = planned_checks(plan.build, plan.test, ())
+    if not checks:
+        return None
+    environment = await deps.sandboxes.prepare(plan, space.tree)  # EnvironmentFailed
+    async with deps.sandboxes.open(space.tree, environment) as sandbox:
+        return await verify(sandbox, checks, plan.command_timeout)
 
 
 async def _mark(deps: ReviewDeps, due: MergedTask, outcome: str, detail: str) -> PostMergeResult:

@@ -44,6 +44,7 @@ from reviewer.evaluate import Subject, evaluate
 from reviewer.gitwork import Conflict, HeadMoved, merge_pull_head
 from reviewer.hold import landing_hold, recorded_hold
 from reviewer.merging import Landing, land
+from reviewer.phase1 import base_lookup
 from reviewer.postmerge import run_post_merge_check
 from reviewer.result import ReviewResult
 from reviewer.trigger import needs_merge, needs_review
@@ -141,6 +142,14 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
             policy,
             subject,
             sandboxes=deps.sandboxes,
+            baseline=base_lookup(
+                deps.store,
+                deps.clock,
+                deps.sandboxes,
+                root / "tree",
+                repo=f"{target.owner}/{target.repo}",
+                base_sha=merged.base_sha,
+            ),
         )
     return await act_on_verdict(deps, client, target, pull, merged, policy, evaluation)
 

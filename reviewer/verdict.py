@@ -8,7 +8,7 @@ from typing import Literal
 
 from reviewer.rubric import Criterion
 from reviewer.static.diff import FileDiff
-from reviewer.static.findings import Finding
+from reviewer.static.findings import COULD_NOT_RUN, Finding
 from reviewer.static.report import findings_in_changed_code
 
 Decision = Literal["approve", "request_changes"]
@@ -59,9 +59,12 @@ def blocking_phase1(findings: Iterable[Finding], diff: Sequence[FileDiff]) -> li
     """Return the phase 1 errors that block a merge."""
     # An error blocks when it sits in changed code or comes from a test, build or setup run.
     # Errors in untouched code (a pre-existing lint error, say) are left to the rubric review.
+    # A required analyser or command that could not run blocks too: nothing was checked.
     errors = [finding for finding in findings if finding.severity == "error"]
     in_changed = set(findings_in_changed_code(errors, diff))
-    return [f for f in errors if f in in_changed or f.tool in RUN_WIDE_TOOLS]
+    return [
+        f for f in errors if f in in_changed or f.tool in RUN_WIDE_TOOLS or f.rule == COULD_NOT_RUN
+    ]
 
 
 def finding_comment(finding: Finding) -> Comment:

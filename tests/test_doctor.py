@@ -178,3 +178,15 @@ def test_a_wrong_model_key_is_named(deployment: Deployment) -> None:
     line = _line(result.stdout, "model")
     assert result.returncode == 1
     assert line.startswith("FAIL") and "ANTHROPIC_API_KEY" in line
+
+
+def test_missing_isolation_is_a_failure_with_the_fix(deployment: Deployment) -> None:
+    result = deployment.doctor("--offline", TOWNHALL_BWRAP="/nonexistent/bwrap")
+    assert result.returncode == 1
+    line = _line(result.stdout, "sandbox")
+    assert line.startswith("FAIL") and "bubblewrap" in line, line
+    unsafe = deployment.doctor(
+        "--offline", TOWNHALL_BWRAP="/nonexistent/bwrap", TOWNHALL_UNISOLATED_SANDBOX="1"
+    )
+    assert _line(unsafe.stdout, "sandbox").startswith("warn")
+    assert "UNISOLATED" in _line(unsafe.stdout, "sandbox")

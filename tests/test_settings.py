@@ -27,6 +27,30 @@ def test_defaults_need_nothing() -> None:
     assert settings.db_url == "townhall.db"
     assert settings.sandbox_backend == "local"
     assert settings.models["fast"] in settings.prices
+    assert settings.unisolated_sandbox is False and settings.bwrap == "bwrap"
+
+
+def test_sandbox_isolation_and_cache_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "TOWNHALL_UNISOLATED_SANDBOX": "1",
+            "TOWNHALL_BWRAP": "/opt/bwrap",
+            "TOWNHALL_CACHE_DIR": str(tmp_path / "cache"),
+            "TOWNHALL_MAX_ENVIRONMENTS": "3",
+        }
+    )
+    assert settings.unisolated_sandbox is True and settings.bwrap == "/opt/bwrap"
+    assert settings.cache_dir == tmp_path / "cache" and settings.max_environments == 3
+    xdg = load_settings({"XDG_CACHE_HOME": "/var/cache/me", "TOWNHALL_UNISOLATED_SANDBOX": "no"})
+    assert xdg.cache_dir == Path("/var/cache/me/townhall") and not xdg.unisolated_sandbox
+    home = load_settings({"HOME": "/home/op"})
+    assert home.cache_dir == Path("/home/op/.cache/townhall")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"TOWNHALL_UNISOLATED_SANDBOX": "maybe", "TOWNHALL_MAX_ENVIRONMENTS": "0"})
+    assert [problem.split(":")[0] for problem in caught.value.problems] == [
+        "TOWNHALL_UNISOLATED_SANDBOX",
+        "TOWNHALL_MAX_ENVIRONMENTS",
+    ]
 
 
 def test_full_environment_is_typed(pem: str, tmp_path: Path) -> None:

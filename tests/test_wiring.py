@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from app.ceo.dispatch import InlineDispatcher, SpawnedDispatcher, SpawnedReviews
-from app.sandbox import LocalSandboxes, ModalSandboxes
-from app.settings import GitHubAppCredentials, Settings
+from app.sandbox import LocalOptions, LocalSandboxes, ModalSandboxes
+from app.settings import GitHubAppCredentials, SandboxBackend, Settings
 from app.wiring import (
     InlineReviewer,
     Runtime,
@@ -58,5 +61,30 @@ def test_modal_settings_spawn_attempts_and_reviews(runtime: Runtime, tmp_path: P
 
 
 def test_an_unknown_sandbox_backend_is_an_error() -> None:
+    settings = replace(Settings(), sandbox_backend=cast(SandboxBackend, "docker"))
     with pytest.raises(ValueError, match="unknown sandbox backend 'docker'"):
-        sandboxes_for("docker")
+        sandboxes_for(settings)
+
+
+def test_local_sandboxes_carry_the_isolation_and_cache_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        unisolated_sandbox=True, bwrap="/opt/bwrap", cache_dir=tmp_path, max_environments=2
+    )
+    sandboxes = sandboxes_for(settings)
+    assert isinstance(sandboxes, LocalSandboxes) and sandboxes.options is not None
+    assert sandboxes.options.unisolated_allowed and sandboxes.options.bwrap == "/opt/bwrap"
+    assert sandboxes.options.cache_dir == tmp_path and sandboxes.options.max_environments == 2
+    default = sandboxes_for(Settings())
+    assert isinstance(default, LocalSandboxes) and default.options == LocalOptions()  # closed
+
+
+def test_a_run_without_isolation_says_so_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = str(tmp_path / "no-bwrap")
+    with caplog.at_level(logging.WARNING):
+        sandboxes_for(Settings(bwrap=missing))
+        sandboxes_for(Settings(bwrap=missing, unisolated_sandbox=True))
+    refused, allowed = [record for record in caplog.records if "bubblewrap" in record.message]
+    assert refused.levelname == "ERROR" and "refusing" in refused.message
+    assert allowed.levelname == "WARNING" and "UNISOLATED SANDBOX" in allowed.message

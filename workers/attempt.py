@@ -2,6 +2,10 @@
 
 Trusted side: read the task, mint a narrowed token, fetch the tree, publish the result.
 Sandbox side: the agent's files and commands, with no token or key anywhere in it.
+Before the agent starts, the repository's environment is planned from the base tree and
+prepared (its setup commands run once per environment, cached); the agent, its commands and
+verification all run on it. An environment that cannot be set up ends the attempt as
+`environment_failed`: maintainers are told, and no attempt or fix round is spent.
 Every attempt that starts ends in a recorded state, whatever goes wrong.
 """
 
@@ -27,7 +31,8 @@ from app.pathrules import PathError, read_tree_file
 from app.policy import Policy, PolicyError
 from app.roles import TIER_FOR_COMPLEXITY, Role
 from app.sandbox import LocalSandboxes, Sandbox, SandboxFactory
-from app.sandbox.verify import Verification, verify
+from app.sandbox.environment import Environment, EnvironmentFailed
+from app.sandbox.verify import Verification
 from app.settings import Tier
 from app.store import Store
 from app.store.attempt_results import (
@@ -50,6 +55,8 @@ from workers.changes import (
     collect_changes,
     unified_diff,
 )
+from workers.checks import BaseBroken, Checks, start_checks
+from workers.environment import ENVIRONMENT_FAILED_NOTE, failure_text, plan_for_tree
 from workers.hold import ApprovalHeld, check_approval, recorded_hold
 from workers.memory import describe_attempt, render_notes
 from workers.publish import FileChange, Published, PullRequestText, publish_change
@@ -232,6 +239,9 @@ def _failure_report(
     kept = f" Its work is kept as draft PR #{draft.number}." if draft else ""
     summary = session.summary if session is not None else ""
     note = describe_attempt(failed.outcome, summary, failed.files, failed.log, "") + kept
+    if failed.outcome == AttemptOutcome.ENVIRONMENT_FAILED:
+        # Later attempts read the notes: a setup log is nothing an agent could act on.
+        note = ENVIRONMENT_FAILED_NOTE
     return _report(
         work, failed.outcome, log=failed.log + kept, note=note, session=session,
         diff=failed.diff, files=failed.files, pull=draft,
@@ -272,18 +282,42 @@ async def _attempt(deps: WorkerDeps, work: AttemptInput) -> AttemptReport:
         role = policy.roles.get(work.role)
         if role is None:
             raise AttemptFailed(AttemptOutcome.ERROR, f"role {work.role!r} is not in the policy")
+        environment = await _prepare(deps, work, policy, base_tree)
         async with step("codebase_map"):
             codebase_map = await asyncio.to_thread(_codebase_map, base_tree)
-        async with step("sandbox_setup"):
-            sandbox = await deps.sandboxes.create(base_tree)
+        # The base commit's own build and test start meanwhile (once per base and environment).
+        checks = start_checks(
+            deps.store, deps.clock, deps.sandboxes, environment, base_tree, work, role.verify
+        )
         try:
-            return await _work_in_sandbox(
-                deps, work, policy, role, codebase_map, sandbox, base_tree
-            )
-        except UnpublishableChange as bad:
-            raise AttemptFailed(AttemptOutcome.ERROR, f"unpublishable change: {bad}") from bad
+            async with step("sandbox_setup"):
+                sandbox = await deps.sandboxes.create(base_tree, environment)
+            try:
+                return await _work_in_sandbox(
+                    deps, work, policy, role, codebase_map, sandbox, base_tree, checks
+                )
+            except UnpublishableChange as bad:
+                raise AttemptFailed(AttemptOutcome.ERROR, f"unpublishable change: {bad}") from bad
+            finally:
+                await sandbox.close()
         finally:
-            await sandbox.close()
+            await checks.stop()
+
+
+async def _prepare(
+    deps: WorkerDeps, work: AttemptInput, policy: Policy, base_tree: Path
+) -> Environment:
+    """Plan the environment from the base tree and prepare it, before any agent starts."""
+    step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
+    try:
+        async with step("environment") as note:
+            plan = await asyncio.to_thread(plan_for_tree, base_tree, policy)
+            environment = await deps.sandboxes.prepare(plan, base_tree)
+            how = "reused" if environment.reused else "set up"
+            note.detail = f"{plan.stack}: {how} in {environment.seconds:.1f} s"
+    except EnvironmentFailed as failed:
+        raise AttemptFailed(AttemptOutcome.ENVIRONMENT_FAILED, failure_text(failed)) from failed
+    return environment
 
 
 def _tier(role: Role, complexity: str) -> Tier:
@@ -316,7 +350,7 @@ async def _agent_and_verify(
     sandbox: Sandbox,
     base_tree: Path,
     policy: Policy,
-    role: Role,
+    checks_to_run: Checks,
     message: str,
 ) -> Verification:
     """Run the agent, then the checks; feed failures back for the configured fix rounds."""
@@ -340,7 +374,10 @@ async def _agent_and_verify(
             raise AttemptFailed(
                 AttemptOutcome.NO_CHANGES, "the agent finished without changing any file"
             )
-        checks = await verify(sandbox, policy.commands, role.verify)
+        try:
+            checks = await checks_to_run.run(sandbox)
+        except BaseBroken as broken:
+            raise AttemptFailed(AttemptOutcome.ENVIRONMENT_FAILED, broken.text) from broken
         if checks.passed:
             return checks
         if fix_round == policy.limits.fix_rounds:
@@ -357,6 +394,7 @@ async def _work_in_sandbox(
     codebase_map: str,
     sandbox: Sandbox,
     base_tree: Path,
+    checks_to_run: Checks,
 ) -> AttemptReport:
     step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
     tools = ToolBox.for_role(sandbox, role, policy.paths)
@@ -364,7 +402,7 @@ async def _work_in_sandbox(
     try:
         async with step("agent_and_verify") as note:
             checks = await _agent_and_verify(
-                session, sandbox, base_tree, policy, role, _task_message(work, Fence())
+                session, sandbox, base_tree, policy, checks_to_run, _task_message(work, Fence())
             )
             note.detail = f"{session.turns} turns, ${session.dollars:.4f}"
     except AttemptFailed as failed:

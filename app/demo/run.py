@@ -25,6 +25,7 @@ from app.demo.keep import kept_instructions
 from app.demo.sample import ISSUES, USERS, write_sample
 from app.demo.script import build_demo_model
 from app.demo.view import board, summary
+from app.sandbox.isolation import describe_isolation, isolation_problem
 from app.serving import ServerThread
 from app.settings import GitHubAppCredentials, Settings
 from app.standins.localhub import LocalHub, LocalHubControl, generate_app_keypair
@@ -210,6 +211,10 @@ async def run_demo(
     say(f"Townhall demo: localhub (GitHub stand-in) and {model_name}")
     if settings.anthropic_api_key and not real_model:
         say("  (ANTHROPIC_API_KEY is set but not used: pass --real-model to use it)")
+    allowed = settings.unisolated_sandbox or not real_key
+    say(f"  sandboxes: {describe_isolation(allowed, settings.bwrap)}")
+    if real_key and (problem := isolation_problem(settings.unisolated_sandbox, settings.bwrap)):
+        raise DemoError(f"a real model needs isolated sandboxes: {problem}")
     keys = generate_app_keypair()
     secret = secrets.token_hex(16)
     started = time.monotonic()
@@ -223,6 +228,9 @@ async def run_demo(
             anthropic_base_url=settings.anthropic_base_url if real_key else model_url,
             sandbox_backend="local",
             dispatch_backend="inline",
+            # The scripted model runs only the demo's own script, so a machine without
+            # bubblewrap may run it unisolated (announced below); a real model never may.
+            unisolated_sandbox=settings.unisolated_sandbox or not real_key,
         )
         # The demo's ticks sweep votes themselves; no background sweeps racing them.
         runtime = build_runtime(demo_settings, sweep_on_webhooks=False)

@@ -44,7 +44,7 @@ def sandbox_check(settings: Settings) -> Line:
         return ok("sandbox", f"{settings.sandbox_backend} backend (isolated by the provider)")
     from app.sandbox.isolation import isolation_problem
 
-    problem = isolation_problem(settings.unisolated_sandbox)
+    problem = isolation_problem(settings.unisolated_sandbox, settings.bwrap)
     if problem is None:
         if settings.unisolated_sandbox:
             return warn("sandbox", "UNISOLATED: TOWNHALL_UNISOLATED_SANDBOX=1 (demo/tests only)")

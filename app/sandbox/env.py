@@ -2,51 +2,33 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+from app.policy import RESERVED_ENV_NAMES
+from app.secretscan import declared_env_problem, is_secret_name, looks_like_secret
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# Name parts that mark a credential (`GITHUB_TOKEN`, `OPENAI_API_KEY`, `DB_PASSWORD`, ...).
-_SECRET_WORDS = re.compile(
-    r"(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|APIKEY|PRIVATE|COOKIE|SESSION|(^|_)(KEY|PASS|AUTH|PAT)(_|$))"
-)
-# Whole families of variables that belong to the trusted side.
-_SECRET_PREFIXES = (
-    "ANTHROPIC_",
-    "TOWNHALL_",
-    "GITHUB_",
-    "GH_",
-    "MODAL_",
-    "TURSO_",
-    "LIBSQL_",
-    "AWS_",
-)
-# Values that carry a credential whatever the variable is called.
-_SECRET_VALUES = re.compile(
-    r"://[^/\s:@]+:[^/\s@]+@"
-    r"|gh[opsu]_[A-Za-z0-9]{20}|github_pat_|sk-ant-"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY"
-)
+# Set by the sandbox itself; `[sandbox].env` may not name them (app.policy checks the same).
+_FIXED = RESERVED_ENV_NAMES
 
-_FIXED = ("PATH", "HOME", "TMPDIR", "LANG")
-
-
-def is_secret_name(name: str) -> bool:
-    """Return whether an environment variable's name says it holds a secret."""
-    upper = name.upper()
-    return upper.startswith(_SECRET_PREFIXES) or _SECRET_WORDS.search(upper) is not None
-
-
-def looks_like_secret(value: str) -> bool:
-    """Return whether a value contains a credential (URL userinfo, a token, a private key)."""
-    return _SECRET_VALUES.search(value) is not None
+__all__ = ["DEFAULT_PATH", "is_secret_name", "looks_like_secret", "sandbox_env"]
 
 
 def sandbox_env(
-    *, home: str, tmpdir: str, path: str = DEFAULT_PATH, extra: Mapping[str, str] | None = None
+    *,
+    home: str,
+    tmpdir: str,
+    path: str = DEFAULT_PATH,
+    extra: Mapping[str, str] | None = None,
+    declared: Iterable[tuple[str, str]] = (),
 ) -> dict[str, str]:
-    """Build a command's whole environment; raise ValueError for anything secret-looking."""
+    """Build a command's whole environment; raise ValueError for anything secret-looking.
+
+    `extra` comes from the operator's side and may not even name a secret; `declared` is the
+    repository's `[sandbox].env` (EnvironmentPlan.env), held to app.secretscan's rule for
+    declared variables, under which `OPENAI_API_KEY = "dummy"` is allowed.
+    """
     env = {
         "PATH": path,
         "HOME": home,
@@ -69,6 +51,13 @@ def sandbox_env(
             raise ValueError(
                 f"the value of {name} contains a credential and may not enter a sandbox"
             )
+        env[name] = value
+    for name, value in declared:
+        if name in _FIXED:
+            raise ValueError(f"{name} is set by the sandbox and cannot be overridden")
+        problem = declared_env_problem(name, value)
+        if problem is not None:
+            raise ValueError(f"{name} may not enter a sandbox: {problem}")
         env[name] = value
     for name, value in env.items():
         if looks_like_secret(value):

@@ -18,14 +18,25 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from app.pathrules import PathError, resolve_inside
+from app.pathrules import PathError, normalize_path, resolve_inside
 from app.sandbox.base import ExecResult, SandboxError, SandboxFileError
-from app.sandbox.bwrap import TMPFS_BYTES, bwrap_argv, bwrap_path
+from app.sandbox.bwrap import (
+    TMPFS_BYTES,
+    WORKSPACE,
+    bwrap_argv,
+    bwrap_path,
+    bwrap_unavailable_reason,
+)
 from app.sandbox.env import DEFAULT_PATH, sandbox_env
+from app.sandbox.isolation import INSTALL_HINT, refusal, warn_unisolated
 from app.sandbox.process import run_process
+from app.sandbox.proxy import EgressProxy, proxy_env, with_forwarder
 from app.sandbox.tree import copy_tree, walk_files
+
+if TYPE_CHECKING:
+    from app.stacks import EnvironmentPlan
 
 Isolation = Literal["auto", "bwrap", "none"]
 
@@ -43,57 +54,160 @@ _WITH_FILE_LIMIT = 'ulimit -f "$1" && exec /bin/sh -c "$2"'
 class LocalOptions:
     """How the local backend runs commands.
 
-    `isolation`: "auto" uses bubblewrap when it works here, "bwrap" requires it, "none" never
-    uses it. `read_only` directories (a toolchain outside /usr, say) are visible under bwrap.
-    `disk_quota_bytes` bounds the sandbox directory (checkout, home and tmp together) and any
-    one file; `tmp_bytes` bounds the tmpfs at /tmp under bwrap.
+    `isolation`: "auto" uses bubblewrap (`bwrap`, a name on PATH or a path) when it works
+    here, "bwrap" requires it, "none" never uses it. Without bubblewrap a sandbox is refused
+    unless `unisolated_allowed` (the operator's TOWNHALL_UNISOLATED_SANDBOX=1), and every
+    unisolated sandbox is announced in the log. `read_only` directories (a toolchain outside
+    /usr, say) are visible under bwrap. `disk_quota_bytes` bounds the sandbox directory
+    (checkout, home and tmp together) and any one file; `tmp_bytes` bounds the tmpfs at /tmp
+    under bwrap. Prepared environments live under `cache_dir` (None: the user's cache
+    directory); beyond `max_environments`, the least recently used ones are evicted.
     """
 
     isolation: Isolation = "auto"
+    unisolated_allowed: bool = False
+    bwrap: str = "bwrap"
     path: str = DEFAULT_PATH
     read_only: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    # The repository's `[sandbox].env`: held to the rule for declared variables (a dummy
+    # OPENAI_API_KEY is fine), not to the operator-side rule `env` is held to.
+    declared_env: tuple[tuple[str, str], ...] = ()
     output_cap: int = 64_000
     disk_quota_bytes: int = DISK_QUOTA_BYTES
     tmp_bytes: int = TMPFS_BYTES
+    cache_dir: Path | None = None
+    max_environments: int = 8
+
+
+def choose_bwrap(options: LocalOptions) -> str | None:
+    """Return bwrap's path, or None for an allowed unisolated sandbox; refuse anything else."""
+    if options.isolation != "none":
+        found = bwrap_path(options.bwrap)
+        if found is not None:
+            return found
+    reason = (
+        "isolation was turned off for this sandbox"
+        if options.isolation == "none"
+        else bwrap_unavailable_reason(options.bwrap) or "bubblewrap does not work here"
+    )
+    if options.isolation == "bwrap":
+        raise SandboxError(f"bubblewrap isolation is required here, but {reason}: {INSTALL_HINT}")
+    if not options.unisolated_allowed:
+        raise SandboxError(refusal(reason))
+    warn_unisolated(reason, "a local sandbox starts")
+    return None
+
+
+@dataclass(frozen=True)
+class _Attached:
+    """A prepared environment as one sandbox sees it: its directories and what they change."""
+
+    source: Path  # the cache entry's checkout, holding the environment directories
+    dirs: tuple[str, ...]
+    plan: EnvironmentPlan
 
 
 class LocalSandbox:
-    """A sandbox in a temporary directory: `checkout/`, plus its own `home/` and `tmp/`."""
+    """A sandbox in a temporary directory: `checkout/`, plus its own `home/` and `tmp/`.
+
+    Under bwrap the directory appears at WORKSPACE, so the checkout is always
+    /workspace/checkout inside; unisolated, commands see the directory where it is.
+    """
 
     backend = "local"
 
-    def __init__(self, base: Path, options: LocalOptions, bwrap: str | None) -> None:
+    def __init__(
+        self,
+        base: Path,
+        options: LocalOptions,
+        bwrap: str | None,
+        proxy: EgressProxy | None = None,
+    ) -> None:
         self._base = base
         self._root = base / "checkout"
         self._options = options
         self._bwrap = bwrap
-        self._env = sandbox_env(
-            home=str(base / "home"), tmpdir=str(base / "tmp"), path=options.path, extra=options.env
-        )
+        self._proxy = proxy
+        self._inside = Path(WORKSPACE) if bwrap is not None else base
+        self._attached: _Attached | None = None
+        self._env = self._environment()
 
     @classmethod
-    def create(cls, tree: Path, options: LocalOptions | None = None) -> LocalSandbox:
-        """Copy `tree` (without any `.git`) into a new sandbox directory."""
+    def create(
+        cls,
+        tree: Path,
+        options: LocalOptions | None = None,
+        *,
+        base: Path | None = None,
+        proxy: EgressProxy | None = None,
+    ) -> LocalSandbox:
+        """Copy `tree` (without any `.git`) into a new sandbox directory (`base`, if given).
+
+        With `proxy`, commands reach the network through it (an environment's setup).
+        """
         options = options or LocalOptions()
-        bwrap = None if options.isolation == "none" else bwrap_path()
-        if options.isolation == "bwrap" and bwrap is None:
-            raise SandboxError("bubblewrap isolation was required but bwrap does not work here")
-        # Resolved so bwrap binds and symlink checks agree on one spelling of the path.
-        base = Path(tempfile.mkdtemp(prefix="townhall-sandbox-")).resolve()
+        bwrap = choose_bwrap(options)
+        if base is None:
+            # Resolved so bwrap binds and symlink checks agree on one spelling of the path.
+            base = Path(tempfile.mkdtemp(prefix="townhall-sandbox-")).resolve()
+        else:
+            base.mkdir(parents=True)
         try:
             for name in ("home", "tmp"):
                 (base / name).mkdir()
             copy_tree(tree, base / "checkout")
-            return cls(base, options, bwrap)
+            return cls(base, options, bwrap, proxy)
         except BaseException:
             shutil.rmtree(base, ignore_errors=True)
             raise
 
+    def _environment(self) -> dict[str, str]:
+        extra = dict(self._options.env)
+        declared = list(self._options.declared_env)
+        path = self._options.path
+        if self._attached is not None:
+            declared += self._attached.plan.env
+            bins = [f"{self.checkout}/{d}" for d in self._attached.plan.path_dirs]
+            path = ":".join([*bins, path])
+        if self._proxy is not None and self._bwrap is not None:
+            extra |= proxy_env()
+        return sandbox_env(
+            home=str(self._inside / "home"), tmpdir=str(self._inside / "tmp"), path=path,
+            extra=extra, declared=declared,
+        )  # fmt: skip
+
+    def attach(self, source: Path, plan: EnvironmentPlan, dirs: tuple[str, ...]) -> None:
+        """Show each of `dirs` under `source` read-only at the same place in the checkout."""
+        self._attached = _Attached(source, dirs, plan)
+        self._env = self._environment()
+        for name in dirs:
+            self._mount_point(name)
+
+    def _mount_point(self, name: str) -> None:
+        """Make `checkout/name` what the environment needs there, whatever a command left."""
+        assert self._attached is not None
+        target = self._root / name
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            target.unlink()
+        if self._bwrap is not None:
+            target.mkdir(parents=True, exist_ok=True)  # bwrap mounts over it
+        elif not target.is_symlink():
+            # Unisolated there are no mounts: a link to the cache (writable, like the rest).
+            if target.is_dir():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(self._attached.source / name, target_is_directory=True)
+
     @property
     def checkout(self) -> str:
-        """Return the checkout's absolute path (the same inside and outside bwrap)."""
-        return str(self._root)
+        """Return the checkout's absolute path as commands see it (/workspace/checkout in bwrap)."""
+        return str(self._inside / "checkout")
+
+    @property
+    def host_checkout(self) -> Path:
+        """Return the checkout's path on this machine (the trusted side's view)."""
+        return self._root
 
     @property
     def isolated(self) -> bool:
@@ -105,13 +219,31 @@ class LocalSandbox:
         """Return a copy of the environment every command gets."""
         return dict(self._env)
 
+    def _environment_part(self, relative: str) -> tuple[str, str] | None:
+        """Return (env dir, rest) when `relative` lies in an environment directory."""
+        if self._attached is None:
+            return None
+        for name in self._attached.dirs:
+            if relative == name or relative.startswith(name + "/"):
+                return name, relative[len(name) + 1 :] or "."
+        return None
+
+    def _locate(self, path: str) -> tuple[str, Path]:
+        """Return (relative, host path) of `path`; environment files are read from the cache."""
+        part = self._environment_part(normalize_path(path))
+        if part is not None and self._attached is not None:
+            name, rest = part
+            target = resolve_inside(self._attached.source / name, rest)[1]
+            return normalize_path(path), target
+        return resolve_inside(self._root, path)
+
     async def resolve(self, path: str) -> str:
         """Return `path` relative to the checkout after symlinks; raise PathError if it escapes."""
         return resolve_inside(self._root, path)[0]
 
     async def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
         """Return a file's bytes; raise SandboxFileError if missing or larger than `max_bytes`."""
-        relative, target = resolve_inside(self._root, path)
+        relative, target = self._locate(path)
         if not target.is_file():
             raise SandboxFileError(
                 f"{relative}: no such file" + (" (a directory)" if target.is_dir() else "")
@@ -126,6 +258,11 @@ class LocalSandbox:
 
     async def write_file(self, path: str, data: bytes) -> None:
         """Create or replace a file, creating its parent directories."""
+        part = self._environment_part(normalize_path(path))
+        if part is not None:
+            raise SandboxFileError(
+                f"{path}: {part[0]} belongs to the prepared environment, which is read-only"
+            )
         relative, target = resolve_inside(self._root, path)
         if relative == ".":
             raise PathError("the checkout root is a directory, not a file")
@@ -141,8 +278,33 @@ class LocalSandbox:
             raise SandboxFileError(f"{relative}: cannot write ({error.strerror})") from error
 
     async def list_files(self) -> list[str]:
-        """Return every file's relative path, sorted, without `.git`."""
-        return await asyncio.to_thread(walk_files, self._root)
+        """Return every file's relative path, sorted, without `.git` or the environment."""
+        skip = self._attached.dirs if self._attached is not None else ()
+        return await asyncio.to_thread(walk_files, self._root, skip)
+
+    def _argv(self, command: str, relative: str) -> list[str]:
+        blocks = str(math.ceil(self._options.disk_quota_bytes / 512))
+        if self._bwrap is None:
+            return ["/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
+        binds: list[tuple[Path, str]] = []
+        if self._attached is not None:
+            for name in self._attached.dirs:
+                self._mount_point(name)
+                binds.append((self._attached.source / name, f"{self.checkout}/{name}"))
+        proxy_dir = None
+        if self._proxy is not None:
+            proxy_dir, command = self._proxy.directory, with_forwarder(command)
+        inside = self.checkout if relative == "." else f"{self.checkout}/{relative}"
+        prefix = bwrap_argv(
+            self._bwrap,
+            writable=self._base,
+            cwd=inside,
+            read_only=self._options.read_only,
+            binds=binds,
+            proxy_dir=proxy_dir,
+            tmp_bytes=self._options.tmp_bytes,
+        )
+        return [*prefix, "/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
 
     async def exec(
         self,
@@ -151,21 +313,11 @@ class LocalSandbox:
         cwd: str = ".",
     ) -> ExecResult:
         """Run `sh -c command` in `cwd` with the scrubbed environment, killed after `timeout`."""
-        _, directory = resolve_inside(self._root, cwd)
+        relative, directory = resolve_inside(self._root, cwd)
         if not directory.is_dir():
             raise SandboxFileError(f"{cwd}: no such directory in the checkout")
         quota = self._options.disk_quota_bytes
-        blocks = str(math.ceil(quota / 512))
-        argv: list[str] = ["/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
-        if self._bwrap is not None:
-            prefix = bwrap_argv(
-                self._bwrap,
-                writable=self._base,
-                cwd=directory,
-                read_only=self._options.read_only,
-                tmp_bytes=self._options.tmp_bytes,
-            )
-            argv = prefix + argv
+        argv = self._argv(command, relative)
         started = time.monotonic()
         process = run_process(
             argv, cwd=directory, env=self._env, time_limit=timeout,

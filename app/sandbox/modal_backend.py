@@ -11,18 +11,28 @@ import shlex
 import tempfile
 import time
 from collections.abc import AsyncIterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import modal
 import modal.exception
 
 from app.pathrules import PathError, normalize_path
 from app.sandbox.base import ExecResult, SandboxError, SandboxFileError
-from app.sandbox.env import sandbox_env
+from app.sandbox.env import DEFAULT_PATH, sandbox_env
+from app.sandbox.environment import (
+    Environment,
+    EnvironmentFailed,
+    env_dirs_of,
+    environment_key,
+    key_file_bytes,
+)
 from app.sandbox.output import CappedBuffer
 from app.sandbox.tree import pack_tree
+
+if TYPE_CHECKING:
+    from app.stacks import EnvironmentPlan
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +60,11 @@ class ModalOptions:
     workdir: str = "/workspace"
     scratch_dir: str = "/tmp"  # noqa: S108 - inside the sandbox
     env: Mapping[str, str] = field(default_factory=dict)
+    declared_env: tuple[tuple[str, str], ...] = ()  # the repository's `[sandbox].env`
     output_cap: int = 64_000
+    path: str = DEFAULT_PATH
+    # An environment's directories: in the image, never listed as the checkout's files.
+    hidden_dirs: tuple[str, ...] = ()
 
 
 def create_kwargs(options: ModalOptions) -> dict[str, Any]:
@@ -100,6 +114,101 @@ def default_image(options: ModalOptions) -> modal.Image:
     return image
 
 
+@dataclass(frozen=True)
+class ImageRecipe:
+    """What an environment's image is made of, as plain data (checked without Modal)."""
+
+    registry_image: str  # "" = Debian slim with `python`
+    python: str
+    apt_packages: tuple[str, ...]
+    key_files: tuple[tuple[str, str], ...]  # (path in the tree, path in the image)
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    setup: tuple[str, ...]
+
+
+def image_recipe(plan: EnvironmentPlan, tree: Path, options: ModalOptions) -> ImageRecipe:
+    """Return the recipe of `plan`'s image: base, system packages, key files, setup commands.
+
+    Setup runs in the checkout's own path (options.workdir), so what it installs there (a
+    venv and its shebangs) works once the tree is unpacked over it in a sandbox.
+    """
+    packages = ["git", *plan.system_packages]
+    if plan.node and not plan.image:
+        packages += ["nodejs", "npm"]  # Debian's Node; corepack/registries do the rest
+    files = tuple(
+        (name, posixpath.join(options.workdir, name))
+        for name in sorted(set(plan.key_files))
+        if key_file_bytes(tree, name) is not None
+    )
+    return ImageRecipe(
+        registry_image=plan.image,
+        python=plan.python or options.python_version,
+        apt_packages=tuple(dict.fromkeys(packages)),
+        key_files=files,
+        workdir=options.workdir,
+        env=plan.env,
+        setup=plan.setup,
+    )
+
+
+def recipe_image(recipe: ImageRecipe, tree: Path) -> modal.Image:
+    """Return the (lazy) Modal image a recipe describes; nothing is built yet."""
+    if recipe.registry_image:
+        image = modal.Image.from_registry(recipe.registry_image, add_python=recipe.python)
+    else:
+        image = modal.Image.debian_slim(python_version=recipe.python)
+    image = image.apt_install(*recipe.apt_packages)
+    for name, target in recipe.key_files:
+        image = image.add_local_file(tree / name, target, copy=True)
+    image = image.workdir(recipe.workdir)
+    if recipe.env:
+        image = image.env(dict(recipe.env))
+    if recipe.setup:
+        image = image.run_commands(*recipe.setup)
+    return image
+
+
+# Images built by this process, by environment key (Modal caches the layers across processes).
+_IMAGES: dict[str, modal.Image] = {}
+
+
+async def prepare_modal(plan: EnvironmentPlan, tree: Path, options: ModalOptions) -> Environment:
+    """Build the environment's image on Modal (its layers are cached there by content)."""
+    started = time.monotonic()
+    env_dirs_of(plan)  # checked before anything is built
+    key = environment_key(plan, tree, f"modal:{options.workdir}")
+    image = _IMAGES.get(key)
+    reused = image is not None
+    if image is None:
+        app = await modal.App.lookup.aio(options.app_name, create_if_missing=True)
+        image = recipe_image(image_recipe(plan, tree, options), tree)
+        try:
+            await image.build.aio(app)
+        except modal.exception.Error as error:
+            raise EnvironmentFailed(
+                "; ".join(plan.setup) or "image build", 1, str(error)
+            ) from error
+        _IMAGES[key] = image
+    return Environment(key, plan, reused, time.monotonic() - started, image.object_id)
+
+
+def environment_options(options: ModalOptions, environment: Environment) -> ModalOptions:
+    """Return the options of a sandbox on `environment`: its image, resources and variables."""
+    plan = environment.plan
+    image = _IMAGES.get(environment.key) or modal.Image.from_id(environment.location)
+    bins = [posixpath.join(options.workdir, name) for name in plan.path_dirs]
+    return replace(
+        options,
+        image=image,
+        cpu=plan.cpu,
+        memory_mb=plan.memory_mb,
+        declared_env=plan.env,
+        path=":".join([*bins, options.path]),
+        hidden_dirs=env_dirs_of(plan),
+    )
+
+
 async def _pump(stream: AsyncIterable[bytes], buffer: CappedBuffer) -> None:
     async for chunk in stream:
         buffer.feed(chunk)
@@ -114,7 +223,13 @@ class ModalSandbox:
         self._handle = handle
         self._options = options
         # Paths inside the container, which has its own /tmp.
-        self._env = sandbox_env(home="/root", tmpdir="/tmp", extra=options.env)  # noqa: S108
+        self._env = sandbox_env(
+            home="/root",
+            tmpdir="/tmp",  # noqa: S108 - inside the container
+            path=options.path,
+            extra=options.env,
+            declared=options.declared_env,
+        )
 
     @property
     def checkout(self) -> str:
@@ -204,6 +319,8 @@ class ModalSandbox:
     async def list_files(self) -> list[str]:
         """Return every file's relative path, sorted, without `.git`."""
         argv = ["find", ".", "-path", "./.git", "-prune", "-o"]
+        for name in self._options.hidden_dirs:
+            argv += ["-path", f"./{name}", "-prune", "-o"]
         argv += ["(", "-type", "f", "-o", "-type", "l", ")", "-print0"]
         result = await self._run(argv, 120, self._options.workdir, LISTING_CAP)
         if result.exit_code != 0 or result.truncated:
@@ -236,8 +353,12 @@ class ModalSandbox:
             log.warning("could not terminate Modal sandbox: %s", error)
 
 
-async def create_modal_sandbox(tree: Path, options: ModalOptions) -> ModalSandbox:
-    """Start a Modal sandbox and copy `tree` into it."""
+async def create_modal_sandbox(
+    tree: Path, options: ModalOptions, environment: Environment | None = None
+) -> ModalSandbox:
+    """Start a Modal sandbox (on `environment`'s image, if given) and copy `tree` into it."""
+    if environment is not None:
+        options = environment_options(options, environment)
     app = await modal.App.lookup.aio(options.app_name, create_if_missing=True)
     image = options.image if options.image is not None else default_image(options)
     handle = await modal.Sandbox.create.aio(

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Collection
 from pathlib import Path
 
 # The environment for git on the trusted side: no system or global config, no prompts.
@@ -33,13 +34,25 @@ def copy_tree(source: Path, destination: Path) -> None:
     shutil.copytree(source, destination, symlinks=True, ignore=_skip_git)
 
 
-def walk_files(root: Path) -> list[str]:
-    """Return every file (and symlink) under `root` as a sorted relative path, without `.git`."""
+def walk_files(root: Path, skip: Collection[str] = ()) -> list[str]:
+    """Return every file (and symlink) under `root` as a sorted relative path, without `.git`.
+
+    Directories whose relative path is in `skip` (an environment's directories, bound over
+    the checkout) are left out with everything under them, as are links of those names.
+    """
     found: list[str] = []
     for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = [name for name in subdirectories if name != ".git"]
         relative = Path(directory).relative_to(root)
-        found.extend((relative / name).as_posix() for name in files)
+        subdirectories[:] = [
+            name
+            for name in subdirectories
+            if name != ".git" and (relative / name).as_posix() not in skip
+        ]
+        found.extend(
+            (relative / name).as_posix()
+            for name in files
+            if (relative / name).as_posix() not in skip
+        )
         # Symlinks to directories are listed as entries, not followed.
         found.extend(
             (relative / name).as_posix()

@@ -40,6 +40,9 @@ class AttemptOutcome(StrEnum):
     # The issue's text changed after approval: nothing was published; the attempt does not
     # count, and the task waits in the queue for approval to be confirmed.
     HELD = "held"
+    # The repository's environment could not be set up before the agent started: the task goes
+    # to a person (the log names the command and its output), and the attempt does not count.
+    ENVIRONMENT_FAILED = "environment_failed"  # app.taskstate.ENVIRONMENT_FAILED
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ def record_attempt_report_tx(tx: Tx, clock: Clock, report: AttemptReport) -> Tas
     log = f"{report.log}\n\n{report.transcript}".strip()
     if outcome == AttemptOutcome.HELD and moved_on is None:
         _hold_attempt_tx(tx, clock, report, log)
+    elif outcome == AttemptOutcome.ENVIRONMENT_FAILED and moved_on is None:
+        _environment_failed_tx(tx, clock, report, log)
     elif outcome == AttemptOutcome.VERIFIED:
         end_attempt_tx(
             tx, clock, task_id, attempt, outcome=outcome, log=log, diff=report.diff,
@@ -187,6 +192,21 @@ def _hold_attempt_tx(tx: Tx, clock: Clock, report: AttemptReport, log: str) -> N
     requeue_uncounted_tx(
         tx, clock, task_id, actor="worker", failed=report.log,
         queued=f"attempt {attempt} held, not published; it does not count",
+    )  # fmt: skip
+
+
+def _environment_failed_tx(tx: Tx, clock: Clock, report: AttemptReport, log: str) -> None:
+    """End the attempt and hand the task to a person, one more attempt allowed in its place."""
+    task_id, attempt = report.task_id, report.attempt
+    end_attempt_tx(
+        tx, clock, task_id, attempt, outcome=report.outcome, log=log, diff=report.diff,
+        cost_usd=report.cost_usd,
+    )  # fmt: skip
+    max_attempts = int(tx.scalar("SELECT max_attempts FROM tasks WHERE id = ?", (task_id,)))
+    # The event's reason is what the needs-human comment on the issue says (app/ceo/notify_step).
+    transition_tx(
+        tx, clock, task_id, TaskState.NEEDS_HUMAN, actor="worker", reason=report.log,
+        expect=[TaskState.RUNNING], max_attempts=max_attempts + 1,
     )  # fmt: skip
 
 

@@ -381,6 +381,24 @@ ALTER TABLE deliveries ADD COLUMN lane TEXT;
 CREATE INDEX deliveries_by_lane ON deliveries(lane, status)
 """
 
+# Environments (issue 15): the build and test commands' results at a base commit, once per
+# repository, base commit and environment key, so a failure that was already there before a
+# task's change is told apart from one the change made (app/sandbox/baseline.py). `checks` is
+# a JSON list of {name, command, passed, exit_code, timed_out, failures}.
+SCHEMA_V13 = """
+CREATE TABLE baselines (
+    repo TEXT NOT NULL,
+    base_sha TEXT NOT NULL,
+    environment_key TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    checks TEXT NOT NULL,
+    report TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repo, base_sha, environment_key)
+)
+"""
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, SCHEMA_V1),
     (2, SCHEMA_V2),
@@ -394,6 +412,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (10, SCHEMA_V10),
     (11, SCHEMA_V11),
     (12, SCHEMA_V12),
+    (13, SCHEMA_V13),
 )
 
 

@@ -10,6 +10,9 @@ Severity = Literal["error", "warning", "note"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 # The `tool` of every finding that comes from checking the diff rather than running a tool.
 DIFF_TOOL = "diff"
+# The rule of a finding saying a required run did not happen (a tool not installed, a command
+# that timed out, an environment that could not be set up): it always blocks (reviewer/verdict).
+COULD_NOT_RUN = "could-not-run"
 
 
 class ToolOutputError(ValueError):

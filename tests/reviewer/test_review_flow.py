@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ import pytest
 from app.clock import SystemClock
 from app.github.client import Client
 from app.sandbox import LocalOptions, LocalSandboxes
-from app.sandbox.env import DEFAULT_PATH
 from app.standins.localhub import LocalHubControl
 from app.standins.scripted_model import Match, ModelRequest, Script, ScriptedModel, ToolUse, Turn
 from app.store import Store, Tx
@@ -32,6 +30,7 @@ from reviewer.postmerge import run_post_merge_check
 from reviewer.rubric import DEFAULT_RUBRIC
 from reviewer.run import run_review
 from tests.stands import calc_repository, running_stands, seed_running_task
+from tests.workers.offline_env import offline_options
 from workers.publish import FileChange, PullRequestText, publish_change
 
 APP_ID = 77
@@ -72,17 +71,18 @@ class World:
 
 
 def tool_sandbox() -> LocalOptions:
-    """Sandbox options that let phase 1 find this interpreter's ruff and pytest."""
-    venv = Path(sys.prefix)
-    return LocalOptions(
-        path=f"{Path(sys.executable).parent}:{DEFAULT_PATH}",
-        read_only=(venv, Path(sys.base_prefix)),
-        output_cap=4_000_000,
-    )
+    """Sandbox options whose environments install offline, with room for tool reports."""
+    return offline_options(output_cap=4_000_000)
 
 
 def make_world(tmp_path: Path, store: Store, policy: str = POLICY) -> Iterator[World]:
-    files = {**calc_repository(policy), "calc/core.py": CORE, "test_core.py": TESTS}
+    # A requirement file makes the environment detected: pytest in .venv, ruff in the tools.
+    files = {
+        **calc_repository(policy),
+        "calc/core.py": CORE,
+        "test_core.py": TESTS,
+        "requirements.txt": "pytest\n",
+    }
     with running_stands(tmp_path, store, files, app_id=APP_ID, repo=REPO) as stands:
         seed_running_task(
             store, stands, title="add() subtracts", body="2 + 3 should be 5", max_attempts=3
@@ -210,13 +210,14 @@ async def test_a_clean_pr_is_merged_and_the_base_checked_again(world: World) -> 
     assert (row["decision"], row["outcome"], row["post_merge"]) == ("approve", "merged", "passed")
     assert row["head_sha"] != before and row["merge_sha"] == merge and row["pr_number"] == pr
     report = json.loads(row["static_report"])
-    assert report["passed"] and report["tools"]["ruff"] == "passed"
-    assert report["tools"]["pytest"] == "passed" and report["tools"]["test"] == "passed"
+    assert report["passed"] and report["tools"]["ruff"] == "passed", json.dumps(report)
+    assert report["tools"]["pytest"] == "passed" and report["tools"]["test"] == "passed", report
     calls = await world.store.fetchall("SELECT phase, role, attempt FROM llm_calls")
     assert calls == [{"phase": "review", "role": "reviewer", "attempt": 1}]
 
     request = review_request(world)
-    message = request["messages"][0]["content"]
+    content = request["messages"][0]["content"]  # a string, or text blocks (prompt caching)
+    message = content if isinstance(content, str) else "".join(b["text"] for b in content)
     assert "<untrusted-issue-text" in message and "2 + 3 should be 5" in message
     assert "    2 +    return a + b" in message  # the diff, numbered by new-file line
     assert "## calc/core.py" in message and "`no-secrets` (BLOCKING)" in message

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from app.sandbox import LocalOptions
 from app.sandbox.bwrap import bwrap_unavailable_reason
+from app.sandbox.local import Isolation
 
 SAMPLE_FILES = {
     "README.md": "# Sample\n\nA small repository.\n",
@@ -54,3 +57,9 @@ ISOLATIONS = [
     pytest.param("none", id="plain"),
     pytest.param("bwrap", id="bwrap", marks=BWRAP_SKIP),
 ]
+
+
+def sandbox_options(isolation: str, **options: Any) -> LocalOptions:
+    """Local options for an isolation mode; "none" is explicitly allowed (tests only)."""
+    mode = cast(Isolation, isolation)
+    return LocalOptions(isolation=mode, unisolated_allowed=mode == "none", **options)

@@ -12,25 +12,33 @@ import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import modal
 import modal.exception
 import pytest
 
 from app.pathrules import PathError, WriteRules
 from app.sandbox import SandboxFileError
 from app.sandbox.baseline import init_baseline
+from app.sandbox.environment import Environment
 from app.sandbox.modal_backend import (
     ModalOptions,
     ModalSandbox,
     create_kwargs,
+    environment_options,
     exec_argv,
+    image_recipe,
+    recipe_image,
     relative_to_checkout,
     was_timed_out,
 )
+from app.stacks import EnvironmentPlan
 from tests.workers.sandbox_helpers import write_tree
+from tests.workers.test_sandbox_environment import PLAN
 from workers.tools import ToolBox
 
 
@@ -248,3 +256,42 @@ async def test_tools_work_over_the_modal_backend(
     assert "src/util.py | 2 +-" in diff.stdout
     await sandbox.close()
     assert handle.terminated
+
+
+def _plan(**changes: Any) -> EnvironmentPlan:
+    return replace(PLAN, **changes)
+
+
+def test_an_environment_image_is_built_from_the_plan(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree", {"requirements.txt": "attrs==23.2.0\n"})
+    plan = _plan(system_packages=("libportaudio2", "git"), node="20", python="3.12")
+    recipe = image_recipe(plan, tree, ModalOptions())
+    assert recipe.registry_image == "" and recipe.python == "3.12"
+    assert recipe.apt_packages == ("git", "libportaudio2", "nodejs", "npm")
+    # Only key files that exist are added, at the checkout's own path, where setup runs.
+    assert recipe.key_files == (("requirements.txt", "/workspace/requirements.txt"),)
+    assert recipe.workdir == "/workspace" and recipe.setup == plan.setup
+    assert recipe.env == (("GREETING", "hello"),)
+    assert isinstance(recipe_image(recipe, tree), modal.Image)  # lazy: nothing is built
+    custom = image_recipe(_plan(image="node:20-bookworm", node="20"), tree, ModalOptions())
+    assert custom.registry_image == "node:20-bookworm" and "nodejs" not in custom.apt_packages
+    assert custom.python == "3.11"  # Modal adds this Python to a registry image
+
+
+def test_a_sandbox_on_an_environment_gets_its_resources_and_path() -> None:
+    plan = _plan(cpu=4.0, memory_mb=8192)
+    environment = Environment("k" * 32, plan, True, 0.1, "im-123")
+    options = environment_options(ModalOptions(), environment)
+    assert (options.cpu, options.memory_mb) == (4.0, 8192)
+    assert options.path.startswith("/workspace/.venv/bin:") and options.hidden_dirs == (".venv",)
+    assert dict(options.env) == {"GREETING": "hello"}
+    assert create_kwargs(options)["block_network"] is True  # the agent's sandbox stays offline
+
+
+async def test_environment_dirs_are_not_listed(tmp_path: Path) -> None:
+    options = ModalOptions(
+        workdir=str(tmp_path / "workspace"), scratch_dir=str(tmp_path), hidden_dirs=(".venv",)
+    )
+    sandbox = ModalSandbox(LocalModalHandle(), options)  # type: ignore[arg-type]
+    await sandbox.upload_tree(write_tree(tmp_path / "tree", {"a.py": "", ".venv/bin/x": ""}))
+    assert await sandbox.list_files() == ["a.py"]

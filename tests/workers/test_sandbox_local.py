@@ -12,13 +12,13 @@ import pytest
 
 from app.pathrules import PathError
 from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes, SandboxFileError
-from tests.workers.sandbox_helpers import ISOLATIONS, git, write_tree
+from tests.workers.sandbox_helpers import ISOLATIONS, git, sandbox_options, write_tree
 
 
 @pytest.fixture(params=ISOLATIONS)
 async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     """A local sandbox over the sample tree, with and without bubblewrap."""
-    options = LocalOptions(isolation=request.param, output_cap=4096)
+    options = sandbox_options(request.param, output_cap=4096)
     created = await LocalSandboxes(options).create(write_tree(tmp_path / "tree"))
     assert isinstance(created, LocalSandbox)
     yield created
@@ -119,7 +119,7 @@ async def test_symlinks_out_of_the_checkout_are_rejected(
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "host-secret.txt").write_text("host data")
-    checkout = Path(sandbox.checkout)
+    checkout = sandbox.host_checkout
     os.symlink(outside, checkout / "linkdir")
     os.symlink(outside / "host-secret.txt", checkout / "link.txt")
     with pytest.raises(PathError, match="outside the checkout"):
@@ -138,10 +138,11 @@ async def test_a_fresh_git_repository_holds_the_base_tree(sandbox: LocalSandbox)
 
 
 async def test_close_deletes_the_sandbox(tmp_path: Path) -> None:
-    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(
+    sandbox = await LocalSandboxes(LocalOptions(unisolated_allowed=True)).create(
         write_tree(tmp_path / "tree")
     )
-    checkout = Path(sandbox.checkout)
+    assert isinstance(sandbox, LocalSandbox)
+    checkout = sandbox.host_checkout
     assert await asyncio.to_thread(checkout.is_dir)
     await sandbox.close()
     assert not await asyncio.to_thread(checkout.parent.exists)
@@ -152,7 +153,7 @@ async def test_the_source_git_directory_is_never_copied(tmp_path: Path) -> None:
     git(tree, "init", "-q")
     git(tree, "add", "-A")
     git(tree, "commit", "-qm", "source commit")
-    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(tree)
+    sandbox = await LocalSandboxes(LocalOptions(unisolated_allowed=True)).create(tree)
     try:
         log = await sandbox.exec("git log --format=%s", timeout=30)
         assert log.stdout == "Townhall: base tree\n"

@@ -9,7 +9,7 @@ import pytest
 
 from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes, SandboxFileError
 from app.sandbox.local import disk_usage
-from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, write_tree
+from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, sandbox_options, write_tree
 
 MB = 1024 * 1024
 QUOTA = 8 * MB
@@ -18,7 +18,7 @@ QUOTA = 8 * MB
 @pytest.fixture(params=ISOLATIONS)
 async def small(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     """A sandbox with an 8 MB disk quota and a 4 MB /tmp, isolated or not."""
-    options = LocalOptions(isolation=request.param, disk_quota_bytes=QUOTA, tmp_bytes=4 * MB)
+    options = sandbox_options(request.param, disk_quota_bytes=QUOTA, tmp_bytes=4 * MB)
     sandbox = await LocalSandboxes(options).create(write_tree(tmp_path / "tree"))
     assert isinstance(sandbox, LocalSandbox)
     yield sandbox
@@ -28,7 +28,7 @@ async def small(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_one_file_stops_at_the_quota(small: LocalSandbox) -> None:
     result = await small.exec("head -c 50000000 /dev/zero > big; echo wrote", timeout=60)
     assert result.exit_code != 0
-    assert (Path(small.checkout) / "big").stat().st_size <= QUOTA
+    assert (small.host_checkout / "big").stat().st_size <= QUOTA
 
 
 async def test_many_files_are_stopped_once_the_sandbox_passes_its_quota(
@@ -39,7 +39,7 @@ async def test_many_files_are_stopped_once_the_sandbox_passes_its_quota(
     assert "finished" not in result.stdout
     assert result.exit_code != 0 and "over its quota" in result.stderr
     # Measured while it ran: stopped within a poll of passing the quota, far short of 40 MB.
-    assert disk_usage(Path(small.checkout)) < QUOTA + 10 * MB
+    assert disk_usage(small.host_checkout) < QUOTA + 10 * MB
 
 
 async def test_the_trusted_sides_writes_respect_the_quota(small: LocalSandbox) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes, export_tree
-from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, git, write_tree
+from tests.workers.sandbox_helpers import BWRAP_SKIP, ISOLATIONS, git, sandbox_options, write_tree
 
 SECRET = "ghs_TownhallFakeSecret0123456789"
 SECRET_VARIABLES = (
@@ -68,7 +68,7 @@ async def test_secrets_appear_nowhere_in_the_sandbox(
 ) -> None:
     tree = tmp_path / "export"
     export_tree(secret_host, "HEAD", tree)
-    sandbox = await LocalSandboxes(LocalOptions(isolation=isolation)).create(tree)
+    sandbox = await LocalSandboxes(sandbox_options(isolation)).create(tree)
     assert isinstance(sandbox, LocalSandbox)
     try:
         dump = await sandbox.exec(
@@ -90,7 +90,7 @@ async def test_secrets_appear_nowhere_in_the_sandbox(
             "PYTHONDONTWRITEBYTECODE",
             "TMPDIR",
         ]
-        base = Path(sandbox.checkout).parent
+        base = sandbox.host_checkout.parent
         assert await asyncio.to_thread(_files_containing, base, b"SECRET") == []
         assert await asyncio.to_thread(_files_containing, base, SECRET.encode()) == []
         remotes = await sandbox.exec("git remote -v; git config --get-regexp 'http|credential'", 30)

@@ -19,7 +19,7 @@ from workers.tools import ToolError as ToolErr
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     """A local sandbox over the sample tree."""
-    sandboxes = LocalSandboxes(LocalOptions(isolation="none"))
+    sandboxes = LocalSandboxes(LocalOptions(unisolated_allowed=True))
     created = await sandboxes.create(write_tree(tmp_path / "tree"))
     assert isinstance(created, LocalSandbox)
     yield created
@@ -160,7 +160,7 @@ async def test_write_file_records_and_respects_rules(sandbox: LocalSandbox, box:
 async def test_a_symlink_cannot_lead_a_write_into_a_protected_file(
     sandbox: LocalSandbox, box: ToolBox, tmp_path: Path
 ) -> None:
-    checkout = Path(sandbox.checkout)
+    checkout = sandbox.host_checkout
     os.symlink(".github/workflows/ci.yml", checkout / "innocent.yml")
     os.symlink(tmp_path, checkout / "outside")
     assert "protected path" in await _error(box, "write_file", path="innocent.yml", content="x")

@@ -11,7 +11,7 @@ import pytest
 from app.github.policy import policy_from_tree
 from app.pathrules import PathError, normalize_path, read_tree_file
 from app.policy import PolicyError
-from app.sandbox import LocalOptions, LocalSandboxes
+from app.sandbox import LocalOptions, LocalSandbox, LocalSandboxes
 from tests.workers.sandbox_helpers import write_tree
 from workers.changes import UnpublishableChange, collect_changes
 
@@ -56,11 +56,12 @@ def test_a_policy_file_that_is_a_link_is_refused(
 
 
 async def test_an_oversized_sandbox_file_is_refused_without_being_read(tmp_path: Path) -> None:
-    sandbox = await LocalSandboxes(LocalOptions(isolation="none")).create(
+    sandbox = await LocalSandboxes(LocalOptions(unisolated_allowed=True)).create(
         write_tree(tmp_path / "tree")
     )
+    assert isinstance(sandbox, LocalSandbox)
     try:
-        big = Path(sandbox.checkout) / "big.bin"
+        big = sandbox.host_checkout / "big.bin"
         with big.open("wb") as handle:
             handle.truncate(64 * MB)  # sparse: cheap to make, 64 MB to whoever reads it
         tracemalloc.start()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import ManualClock, SystemClock
+from app.sandbox import LocalSandboxes
 from app.standins.localhub import LocalHubControl
 from app.standins.scripted_model import Fault, Script, ScriptedModel, ToolUse, Turn
 from app.store import Store
@@ -35,10 +36,12 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, store: Store) -> Iterator[World]:
+def world(tmp_path: Path, store: Store, offline_sandboxes: LocalSandboxes) -> Iterator[World]:
     with running_stands(tmp_path, store, calc_repository(POLICY), client_timeout=10) as stands:
         seed_running_task(store, stands, title="add() subtracts", body="2 + 3 should be 5")
-        deps = WorkerDeps(store, SystemClock(), stands.access, stands.llm)
+        deps = WorkerDeps(
+            store, SystemClock(), stands.access, stands.llm, sandboxes=offline_sandboxes
+        )
         yield World(stands.ctl, stands.model, deps, store)
 
 
@@ -90,7 +93,8 @@ async def test_a_github_rate_limit_while_publishing_does_not_use_up_an_attempt(
 
     report = await run_attempt(world.deps, 1, 1)
 
-    assert report is not None and report.outcome == "upstream_error", report.log
+    assert report is not None
+    assert report.outcome == "upstream_error", report.log
     assert "RateLimit" in report.log
     task = await task_row(world.store)
     assert (task["state"], task["max_attempts"]) == ("failed", 3)

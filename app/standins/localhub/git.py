@@ -123,6 +123,23 @@ async def run_git(
     return code, out
 
 
+async def _tracked_files(source: Path) -> list[str]:
+    """The files a checkout at `source` tracks that exist on disk (none when it is no checkout)."""
+    # Paths come out relative to `source`, also when it is a directory inside a checkout.
+    code, out = await run_git(("-C", str(source), "ls-files", "-z", "--cached"), ok_codes=(0, 128))
+    if code != 0:
+        return []
+    names = [name for name in out.decode().split("\0") if name]
+    return await asyncio.to_thread(_present_files, source, names)
+
+
+def _present_files(source: Path, names: list[str]) -> list[str]:
+    # A tracked file deleted from the work tree, or a submodule's directory, is not added.
+    return [
+        name for name in names if os.path.lexists(source / name) and not (source / name).is_dir()
+    ]
+
+
 class GitRepo:
     """A bare repository on disk; every method runs one or a few git commands."""
 
@@ -161,10 +178,22 @@ class GitRepo:
     async def import_directory(
         self, source: Path, branch: str, message: str, author: Signature
     ) -> str:
-        """Commit the files under `source` (honouring .gitignore) as `branch`'s root commit."""
+        """Commit the files under `source` as `branch`'s root commit.
+
+        Untracked files are added as `git add --all` would (honouring .gitignore); when
+        `source` is a git checkout, every file it tracks is added too, even one its own
+        .gitignore lists (a repository may track such files, and a copy must keep them).
+        """
+        tracked = await _tracked_files(source)
         with tempfile.TemporaryDirectory() as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
             await self.run("--work-tree", str(source), "add", "--all", ".", env=env)
+            if tracked:
+                await self.run(
+                    "--work-tree", str(source), "add", "--force",
+                    "--pathspec-from-file=-", "--pathspec-file-nul",
+                    stdin=b"".join(path.encode() + b"\0" for path in tracked), env=env,
+                )  # fmt: skip
             tree = await self.text("write-tree", env=env)
         sha = await self.write_commit(tree, [], message, author, author)
         await self.update_ref(f"refs/heads/{branch}", sha, None)
