@@ -68,6 +68,7 @@ from workers.texts import (
     PR_BODY,
     PR_TITLE,
     TASK_MESSAGE,
+    dollars,
 )
 from workers.tools import ToolBox
 from workers.upstream import WatchedModel, model_outage, upstream_failure
@@ -509,7 +510,7 @@ async def _publish(
             model=deps.llm.model_for(_tier(role, work.complexity)),
             input_tokens=session.usage.input_tokens,
             output_tokens=session.usage.output_tokens,
-            cost=session.dollars,
+            cost=dollars(session.dollars),
             turns=session.turns,
             files=files,
             verification=verified,

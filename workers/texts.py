@@ -46,7 +46,7 @@ Closes #{number}
 | role | {role} |
 | attempt | {attempt} of {max_attempts} |
 | model | {model} |
-| cost | ${cost:.2f} |
+| cost | {cost} |
 | agent turns | {turns} |
 | tokens | {input_tokens:,} in, {output_tokens:,} out |
 
@@ -65,3 +65,10 @@ ORPHAN_COMMENT = (
     "Closing: this pull request's task is {state} (its issue was closed, vetoed, or retried) "
     "while the change was being made. Nothing is lost: the attempt and its diff are recorded."
 )
+
+
+def dollars(amount: float) -> str:
+    """A cost as people read it: cents when it is cents, four places below one cent."""
+    if amount == 0:
+        return "$0"
+    return f"${amount:.2f}" if amount >= 0.01 else f"${amount:.4f}"
