@@ -211,7 +211,9 @@ async def run_demo(
     say(f"Townhall demo: localhub (GitHub stand-in) and {model_name}")
     if settings.anthropic_api_key and not real_model:
         say("  (ANTHROPIC_API_KEY is set but not used: pass --real-model to use it)")
-    allowed = settings.unisolated_sandbox or not real_key
+    # Only when bubblewrap is missing does the demo's allowance matter (and get announced).
+    isolated = isolation_problem(False, settings.bwrap) is None
+    allowed = not isolated and (settings.unisolated_sandbox or not real_key)
     say(f"  sandboxes: {describe_isolation(allowed, settings.bwrap)}")
     if real_key and (problem := isolation_problem(settings.unisolated_sandbox, settings.bwrap)):
         raise DemoError(f"a real model needs isolated sandboxes: {problem}")
