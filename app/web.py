@@ -60,6 +60,8 @@ class WebConfig:
     sign_in: SignIn | None = None
     # A body still arriving after this many seconds is dropped with 408.
     body_timeout_s: float = 10.0
+    # Where the dashboard's links to issues, PRs and repositories point (GHES, localhub).
+    github_web_url: str = "https://github.com"
 
 
 def _unavailable(message: str, status: str | None = None) -> JSONResponse:
@@ -77,6 +79,7 @@ def create_web_app(config: WebConfig) -> Starlette:
         up_since=config.clock.now(),
         readers=None if config.github is None else RepoReaders(config.github, config.clock),
         sign_in=config.sign_in if config.github is not None else None,
+        github_web_url=config.github_web_url,
     )
 
     async def healthz(request: Request) -> Response:

@@ -246,6 +246,7 @@ def build_web_app(runtime: Runtime, *, process: bool = True) -> Starlette:
             processor=runtime.processor if process else None,
             github=runtime.github,
             sign_in=dashboard_sign_in(runtime.settings),
+            github_web_url=runtime.settings.github_web_url,
         )
     )
 
