@@ -43,7 +43,9 @@ API_KEY = "sk-ant-api03-dashboard-e2e-key-0123456789abcdefghijklmnop"
 WEBHOOK_SECRET = "whsec-dashboard-e2e-0123456789"
 
 WRONG = Turn(
-    [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a * b"})]
+    # A syntax error: it fails differently from the base (whose test_add already fails), so
+    # the attempt is blamed rather than excused as "already failing at base".
+    [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a -* b"})]
 )
 FIX = Turn(
     [ToolUse("edit_file", {"path": "calc/core.py", "old_text": "a - b", "new_text": "a + b"})]

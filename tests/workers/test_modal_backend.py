@@ -284,7 +284,8 @@ def test_a_sandbox_on_an_environment_gets_its_resources_and_path() -> None:
     options = environment_options(ModalOptions(), environment)
     assert (options.cpu, options.memory_mb) == (4.0, 8192)
     assert options.path.startswith("/workspace/.venv/bin:") and options.hidden_dirs == (".venv",)
-    assert dict(options.env) == {"GREETING": "hello"}
+    # The repository's variables are declared ones (held to the declared-variable rule).
+    assert options.declared_env == (("GREETING", "hello"),) and dict(options.env) == {}
     assert create_kwargs(options)["block_network"] is True  # the agent's sandbox stays offline
 
 
