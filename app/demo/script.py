@@ -108,9 +108,12 @@ def _title_in(text: str) -> str | None:
 
 
 def note_path(title: str) -> str:
-    """Where the scripted model writes its note for an issue it has no script for."""
+    """Where the scripted model writes its note for an issue it has no script for.
+
+    At the top of the tree: a plan may only name files in directories that exist.
+    """
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
-    return f"notes/{slug or 'issue'}.md"
+    return f"NOTE-{slug or 'issue'}.md"
 
 
 def plan_any(request: ModelRequest) -> Turn | None:
@@ -125,7 +128,7 @@ def plan_any(request: ModelRequest) -> Turn | None:
         "what": f"Write a note for: {title}",
         "why": "Voters approved it; the scripted model answers every issue with a note.",
         "acceptance_criteria": [f"{note_path(title)} exists and names the request"],
-        "test_case": "",
+        "test_case": f"{note_path(title)} names the request",
         "files": [note_path(title)],
         "complexity": "small",
     }
