@@ -36,6 +36,16 @@ def test_every_function_has_its_schedule_timeout_and_secrets() -> None:
     assert worker.schedule is None and worker.web_info is None
     review = modal_app.run_review.info()
     assert review.timeout == 1800 and review.secrets == MODEL_CALLER and review.max_retries == 0
+    step = modal_app.tick_repo.info()
+    assert step.timeout == 600 and step.secrets == MODEL_CALLER and step.max_retries == 0
+    assert step.schedule is None and step.web_info is None
+
+
+def test_repository_steps_keep_their_mirrors_on_a_volume() -> None:
+    mounted = modal_app.tick_repo.info().volumes
+    assert list(mounted) == [modal_app.MIRRORS]
+    assert mounted[modal_app.MIRRORS].name == "townhall-mirrors"
+    assert not mounted[modal_app.MIRRORS].read_only  # each step commits what it fetched
 
 
 def test_only_functions_that_call_the_model_hold_its_key() -> None:
@@ -44,13 +54,14 @@ def test_only_functions_that_call_the_model_hold_its_key() -> None:
         "ceo_tick": modal_app.ceo_tick.info().secrets,
         "run_worker": modal_app.run_worker.info().secrets,
         "run_review": modal_app.run_review.info().secrets,
+        "tick_repo": modal_app.tick_repo.info().secrets,
     }
     holders = {
         name
         for name, held in secrets_by_function.items()
         if any("townhall-anthropic" in secret for secret in held)
     }
-    assert holders == {"ceo_tick", "run_worker", "run_review"}
+    assert holders == {"ceo_tick", "run_worker", "run_review", "tick_repo"}
 
 
 @pytest.fixture
@@ -81,6 +92,27 @@ def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loc
 
 def test_the_tick_body_runs_locally(offline_env: LocalHubControl) -> None:
     assert modal_app.ceo_tick.local().startswith("tick: ")
+
+
+# Modal says so when a body that mounts a volume runs outside Modal: that is the point here.
+@pytest.mark.filterwarnings("ignore:The tick_repo function is executing locally")
+def test_the_tick_and_repository_step_bodies_run_a_repository_locally(
+    offline_env: LocalHubControl, tmp_path: Path
+) -> None:
+    from app.store.repos import ActiveRepo
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "README.md").write_text("# shop\n")
+    repository = offline_env.create_repo_from_dir("octo", "shop", tmp_path / "src")["repository"]
+    installation = offline_env.create_installation(12, "octo")
+    offline_env.create_user("alice")
+    offline_env.create_issue("octo", "shop", "alice", "An idea", "Please.")
+
+    described = modal_app.ceo_tick.local()  # registers the repository and steps through it
+    assert "swept {'octo/shop': 1}" in described, described
+    repo = ActiveRepo(repository["id"], installation["id"], "octo/shop", "main")
+    step = modal_app.tick_repo.local(repo, "townhall[bot]")
+    assert step.ran and step.swept == {"octo/shop": 1} and not step.errors, step.errors
 
 
 def test_the_worker_body_ends_quietly_for_an_unknown_task(offline_env: LocalHubControl) -> None:

@@ -26,7 +26,25 @@ class TickReport:
     post_merge_checks: list[int] = field(default_factory=list)
     told: list[int] = field(default_factory=list)
     budget_stop: str | None = None
+    # Repositories whose step another tick (or Modal function) was running: left to it.
+    repos_busy: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def add(self, step: TickReport) -> None:
+        """Fold one repository step's report into this tick's."""
+        self.swept.update(step.swept)
+        self.sweeps_busy += step.sweeps_busy
+        self.caught_up.update(step.caught_up)
+        self.planned += step.planned
+        self.plan_failures += step.plan_failures
+        self.dispatched += step.dispatched
+        self.waiting.update(step.waiting)
+        self.reconciled += step.reconciled
+        self.reviews += step.reviews
+        self.told += step.told
+        self.budget_stop = self.budget_stop or step.budget_stop
+        self.repos_busy += step.repos_busy
+        self.errors += step.errors
 
     def describe(self) -> str:
         """One paragraph saying what the tick did."""
@@ -41,6 +59,8 @@ class TickReport:
         ]
         if self.recovered:
             parts.append(f"recovered {len(self.recovered)} lost attempts")
+        if self.repos_busy:
+            parts.append(f"left to another step: {', '.join(self.repos_busy)}")
         if self.budget_stop:
             parts.append(self.budget_stop)
         parts += [f"error: {error}" for error in self.errors]

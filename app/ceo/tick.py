@@ -1,26 +1,22 @@
-"""The CEO tick: lease, drain, recover, then per repository sweep, reconcile, plan, schedule.
+"""The CEO tick: a short global step under the tick's lease, then a step per repository.
 
-Safe to kill at any point and to run again: every step reads the state it acts on from the
-store or GitHub, and every change is one transaction, so a re-run finishes what was left.
+The global step drains the inbox, recovers lost attempts and reconciles installations; then
+each active repository gets its own step (app/ceo/repo_step.py) under its own lease, many at
+once: here `deps.repo_concurrency` at a time, on Modal one function per repository
+(`deps.repo_steps`). A repository that fails or dies stops only itself. Safe to kill at any
+point and to run again: every step reads the state it acts on from the store or GitHub, and
+every change is one transaction, so a re-run finishes what was left.
 """
 
 from __future__ import annotations
 
 import logging
 
-from app.ceo.catch_up import catch_up
-from app.ceo.deps import RepoView, TickDeps
+from app.ceo.deps import TickDeps
 from app.ceo.installations_step import reconcile_installations
-from app.ceo.notify_step import notify_needs_human
-from app.ceo.plan_step import plan_approved
-from app.ceo.reconcile import open_pulls, reconcile
+from app.ceo.repo_step import run_repo_steps
 from app.ceo.report import TickReport
-from app.ceo.review_step import check_merges, review_ready
-from app.ceo.schedule_step import schedule
-from app.github.checkout import mirror
-from app.github.client import Client
-from app.github.policy import policy_from_github
-from app.policy import PolicyError
+from app.ceo.review_step import check_merges
 from app.store.attempts import recover_lost_attempts, requeue_after_backoff
 from app.store.leases import (
     acquire,
@@ -31,10 +27,9 @@ from app.store.leases import (
     purge_expired,
     release,
 )
-from app.store.repos import ActiveRepo, active_repos, set_policy_error
+from app.store.repos import ActiveRepo, active_repos
 from app.store.tasks import record_event
 from app.store.timings import timed_tick
-from app.votes.sweep import RepoRef, SweepBusy, VoteServices, sweep_repository
 
 log = logging.getLogger("townhall.ceo")
 
@@ -71,19 +66,13 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
 
 async def _work(deps: TickDeps, report: TickReport) -> None:
     """Everything a tick does while it holds the lease."""
-    report.drained = await deps.processor.drain()
-    report.recovered = await recover_lost_attempts(deps.store, deps.clock)
-    await requeue_after_backoff(deps.store, deps.clock)
-    if not deps.app_login:
-        deps.app_login = await deps.github.app_login()
-    await _reconcile_installations(deps, report)
-    repos = await active_repos(deps.store)
-    for repo in repos:
-        try:
-            await _tick_repo(deps, repo, report)
-        except Exception as error:  # one broken repository must not stop the others
-            log.exception("tick failed for %s", repo.full_name)
-            report.errors.append(f"{repo.full_name}: {type(error).__name__}: {error}")
+    repos = await global_step(deps, report)
+    if deps.repo_steps is None:
+        steps = await run_repo_steps(deps, repos)
+    else:
+        steps = await deps.repo_steps(repos, deps.app_login)
+    for step in steps:
+        report.add(step)
     report.post_merge_checks = await check_merges(deps)
     await purge_expired(deps.store, deps.clock)  # after every recovery that reads them
     await deps.store.run(
@@ -98,6 +87,17 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
     )
 
 
+async def global_step(deps: TickDeps, report: TickReport) -> list[ActiveRepo]:
+    """Drain, recover and reconcile installations; return the repositories to step through."""
+    report.drained = await deps.processor.drain()
+    report.recovered = await recover_lost_attempts(deps.store, deps.clock)
+    await requeue_after_backoff(deps.store, deps.clock)
+    if not deps.app_login:
+        deps.app_login = await deps.github.app_login()
+    await _reconcile_installations(deps, report)
+    return await active_repos(deps.store)
+
+
 async def _reconcile_installations(deps: TickDeps, report: TickReport) -> None:
     """Catch up on installation webhooks GitHub never redelivers; a failure skips only this."""
     try:
@@ -107,55 +107,3 @@ async def _reconcile_installations(deps: TickDeps, report: TickReport) -> None:
     except Exception as error:  # the stored installations still serve this tick
         log.exception("installation reconcile failed")
         report.errors.append(f"installations: {type(error).__name__}: {error}")
-
-
-async def _tick_repo(deps: TickDeps, repo: ActiveRepo, report: TickReport) -> None:
-    # One open client for the whole repository step: githubkit otherwise builds a new HTTP
-    # connection pool (and reloads CA certificates) for every request.
-    async with await deps.github.installation_client(repo.installation_id) as client:
-        await _tick_repo_with(deps, client, repo, report)
-
-
-async def _tick_repo_with(
-    deps: TickDeps, client: Client, repo: ActiveRepo, report: TickReport
-) -> None:
-    repo_id, installation_id = repo.id, repo.installation_id
-    full_name, branch = repo.full_name, repo.default_branch
-    owner, name = full_name.split("/", 1)
-    # Before anything is swept, planned or scheduled: a veto made while Townhall was down
-    # (its webhook lost) must stop the task now, not after the merge.
-    caught = await catch_up(deps, client, repo)
-    if caught.comments or caught.label_changes:
-        report.caught_up[full_name] = caught.comments + caught.label_changes
-    try:
-        policy = await policy_from_github(client, owner, name, branch)
-    except PolicyError as error:
-        # Never fall back to defaults silently: say what is wrong and leave the repo alone.
-        await set_policy_error(deps.store, repo_id, str(error))
-        report.errors.append(f"{full_name}: {error}")
-        return
-    await set_policy_error(deps.store, repo_id, None)
-    services = VoteServices(deps.store, deps.clock, deps.github, deps.app_login)
-    try:
-        swept = await sweep_repository(
-            services, RepoRef(repo_id, installation_id, full_name), policy
-        )
-        report.swept[full_name] = swept.issues
-    except SweepBusy:
-        # Another sweep (the web app's, perhaps waiting out a rate limit) is counting these
-        # votes: only voting waits for it; the PRs, plans, reviews and queue go on.
-        log.info("votes of %s skipped: another sweep is running", full_name)
-        report.sweeps_busy.append(full_name)
-
-    mirror_path = deps.workdir / "mirrors" / str(repo_id)
-    head = await mirror(deps.github, installation_id, owner, name, branch, mirror_path)
-    view = RepoView(repo_id, installation_id, full_name, branch, client, policy, mirror_path, head)
-
-    pulls = await open_pulls(deps, view)
-    report.reconciled += await reconcile(deps, view, pulls)
-    planned, failed = await plan_approved(deps, view)
-    report.planned += planned
-    report.plan_failures += failed
-    report.reviews += await review_ready(deps, view)
-    await schedule(deps, view, pulls, report)
-    report.told += await notify_needs_human(deps, view, pulls)

@@ -201,3 +201,23 @@ async def keeping(
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
+
+
+@contextlib.asynccontextmanager
+async def holding(
+    store: Store, clock: Clock, name: str, holder: str, ttl: timedelta
+) -> AsyncIterator[bool]:
+    """Take lease `name` for the block, renewed while it runs; yield whether it was taken.
+
+    When someone else holds it the block runs with False (and must leave the work alone). The
+    lease is given up at the end, also when the block raises; a holder that dies leaves it to
+    expire (or to `expire_abandoned`).
+    """
+    if not await acquire(store, clock, name, holder, ttl):
+        yield False
+        return
+    try:
+        async with keeping(store, clock, name, holder, ttl):
+            yield True
+    finally:
+        await release(store, name, holder)
