@@ -20,6 +20,7 @@ from app.ceo.catch_up import catch_up
 from app.ceo.deps import RepoView, TickDeps
 from app.ceo.notify_step import notify_needs_human
 from app.ceo.plan_step import plan_approved
+from app.ceo.policy_status import report_policy
 from app.ceo.reconcile import open_pulls, reconcile
 from app.ceo.report import TickReport
 from app.ceo.review_step import review_ready
@@ -101,6 +102,14 @@ async def _step(deps: TickDeps, repo: ActiveRepo, report: TickReport) -> None:
         await _step_with(deps, client, repo, report)
 
 
+async def _report_policy(
+    deps: TickDeps, client: Client, repo: ActiveRepo, error: PolicyError | None
+) -> None:
+    """Say on GitHub (a commit status) whether the policy is usable, when that changed."""
+    public_url = deps.settings.public_url
+    await report_policy(client, deps.store, repo, error, clock=deps.clock, public_url=public_url)
+
+
 async def _step_with(deps: TickDeps, client: Client, repo: ActiveRepo, report: TickReport) -> None:
     repo_id, installation_id = repo.id, repo.installation_id
     full_name, branch = repo.full_name, repo.default_branch
@@ -115,9 +124,11 @@ async def _step_with(deps: TickDeps, client: Client, repo: ActiveRepo, report: T
     except PolicyError as error:
         # Never fall back to defaults silently: say what is wrong and leave the repo alone.
         await set_policy_error(deps.store, repo_id, str(error))
+        await _report_policy(deps, client, repo, error)
         report.errors.append(f"{full_name}: {error}")
         return
     await set_policy_error(deps.store, repo_id, None)
+    await _report_policy(deps, client, repo, None)
     services = VoteServices(deps.store, deps.clock, deps.github, deps.app_login)
     try:
         swept = await sweep_repository(

@@ -29,7 +29,7 @@ from app.store.leases import (
 )
 from app.store.repos import ActiveRepo, active_repos
 from app.store.tasks import record_event
-from app.store.timings import timed_tick
+from app.store.timings import tick_detail, timed_tick
 
 log = logging.getLogger("townhall.ceo")
 
@@ -58,7 +58,7 @@ async def run_tick(deps: TickDeps, holder: str | None = None) -> TickReport:
         ):
             await _work(deps, report)
             note.ok = not report.errors
-            note.detail = f"{len(report.dispatched)} dispatched, {len(report.errors)} errors"
+            note.detail = tick_detail(len(report.dispatched), report.errors)
     finally:
         await release(deps.store, TICK_LEASE, me)
     return report
@@ -81,10 +81,15 @@ async def _work(deps: TickDeps, report: TickReport) -> None:
             deps.clock,
             actor="ceo",
             kind="tick_completed",
-            reason=f"{len(repos)} repositories, {len(report.dispatched)} dispatched, "
-            f"{len(report.errors)} errors",
+            reason=f"{plural(len(repos), 'repository', 'repositories')}, "
+            f"{len(report.dispatched)} dispatched, {plural(len(report.errors), 'error')}",
         )
     )
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 error`, `2 errors`."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 async def global_step(deps: TickDeps, report: TickReport) -> list[ActiveRepo]:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app.clock import parse_timestamp
 
-from . import render_checks
+from . import render_checks, render_git
 from .api import Call, api_route, json_response, paginate
 from .core import HubCore
 from .errors import ApiError, not_found, validation_failed
@@ -181,11 +181,16 @@ async def create_status(call: Call) -> Response:
     )
     call.repo.statuses[item.id] = item
     rendered = render_checks.status(call.ctx.urls, call.core.state, call.repo, item)
-    emit(call.ctx, "status", call.repo, _status_event(item, rendered))
+    # GitHub's `status` event carries the whole commit, as GET /commits/{sha} renders it.
+    info = await call.core.git(call.repo).read_commit(sha)
+    commit = render_git.commit(call.ctx.urls, call.repo, info)
+    emit(call.ctx, "status", call.repo, _status_event(item, rendered, commit))
     return json_response(rendered, status=201)
 
 
-def _status_event(item: CommitStatus, rendered: dict[str, Any]) -> dict[str, Any]:
+def _status_event(
+    item: CommitStatus, rendered: dict[str, Any], commit: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": item.id,
         "sha": item.sha,
@@ -194,7 +199,7 @@ def _status_event(item: CommitStatus, rendered: dict[str, Any]) -> dict[str, Any
         "context": item.context,
         "description": item.description,
         "state": item.state,
-        "commit": {"sha": item.sha},
+        "commit": commit,
         "branches": [],
         "created_at": rendered["created_at"],
         "updated_at": rendered["updated_at"],
