@@ -109,7 +109,7 @@ def test_the_tick_and_repository_step_bodies_run_a_repository_locally(
     offline_env.create_issue("octo", "shop", "alice", "An idea", "Please.")
 
     described = modal_app.ceo_tick.local()  # registers the repository and steps through it
-    assert "swept {'octo/shop': 1}" in described, described
+    assert "swept octo/shop 1 issue" in described, described
     repo = ActiveRepo(repository["id"], installation["id"], "octo/shop", "main")
     step = modal_app.tick_repo.local(repo, "townhall[bot]")
     assert step.ran and step.swept == {"octo/shop": 1} and not step.errors, step.errors

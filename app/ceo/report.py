@@ -51,8 +51,8 @@ class TickReport:
         if not self.ran:
             return f"tick skipped: {self.reason}"
         parts = [
-            f"inbox {self.drained or 'empty'}",
-            f"swept {self.swept}",
+            f"inbox {_counts(self.drained) or 'empty'}",
+            f"swept {_counts(self.swept, 'issue') or 'nothing'}",
             f"planned {len(self.planned)}",
             f"dispatched {len(self.dispatched)}",
             f"waiting {len(self.waiting)}",
@@ -65,3 +65,13 @@ class TickReport:
             parts.append(self.budget_stop)
         parts += [f"error: {error}" for error in self.errors]
         return "tick: " + "; ".join(parts)
+
+
+def _counts(counts: dict[str, int], noun: str = "") -> str:
+    """`done 3, ignored 1` or `octo/a 2 issues, octo/b 1 issue`: readable, not a dict."""
+
+    def one(name: str, count: int) -> str:
+        unit = f" {noun}{'' if count == 1 else 's'}" if noun else ""
+        return f"{name} {count}{unit}"
+
+    return ", ".join(one(name, count) for name, count in sorted(counts.items()))
