@@ -76,3 +76,19 @@ def test_bad_input_gets_a_line_not_a_traceback(case: str, folder: Path) -> None:
     assert "FAIL" in said if args[0] == "doctor" else said.strip(), output
     assert len(said.strip().splitlines()) <= 12, said
     assert not (folder / "absent.db").exists(), "a read-only command created a store"
+
+
+@pytest.mark.parametrize("args", [["status"], ["costs"], ["votes", "1"], ["--help"]])
+def test_a_closed_pipe_ends_quietly(args: list[str], folder: Path) -> None:
+    # `townhall status | head -1`: the reader goes away before the output is written. With
+    # the read end closed first, every write fails (EPIPE), however short the output.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "ANTHROPIC_"))}
+    env["TOWNHALL_DB_URL"] = str(folder / "cli.db")
+    process = subprocess.Popen(
+        [TOWNHALL, *args], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
