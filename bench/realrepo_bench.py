@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,7 @@ from reviewer.phase1 import base_lookup, review_sandbox, run_phase1
 from reviewer.static.diff import parse_diff
 from reviewer.verdict import blocking_phase1
 from workers.attempt import WorkerDeps, run_attempt
-from workers.environment import plan_for_tree
+from workers.environment import key_files_date, plan_for_tree
 
 SHARED = Path("/work/shared/repos")
 OWNER, APP_ID = "bench", 9
@@ -72,15 +73,6 @@ class Row:
     phase1: str = ""
     verified: bool = False
     note: str = ""
-
-
-def trust_store() -> dict[str, str]:
-    """This machine's CA bundle for node (pip reads the system store itself).
-
-    Where a gateway re-signs TLS with its own CA, npm trusts only its bundled CAs otherwise.
-    """
-    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-    return {"NODE_EXTRA_CA_CERTS": str(bundle)} if bundle.is_file() else {}
 
 
 def checkout_of(source: Path, into: Path) -> Path:
@@ -168,9 +160,7 @@ async def measure(source: Path, work: Path, cache: Path) -> Row:
     tree = checkout_of(source, work / "checkout")
     policy = policy_from_tree(tree)
     # Room for whole tool reports (a JUnit file of 2,000 tests), as the reviewer's sandboxes have.
-    options = LocalOptions(
-        isolation="bwrap", cache_dir=cache, output_cap=TOOL_OUTPUT_CAP, env=trust_store()
-    )
+    options = LocalOptions(isolation="bwrap", cache_dir=cache, output_cap=TOOL_OUTPUT_CAP)
     sandboxes = LocalSandboxes(options)
     environment = await setup_twice(sandboxes, tree, policy, row)
     if environment is None:
@@ -233,10 +223,7 @@ async def attempt_and_review(
         # The issue as approved: the worker publishes only while its text still stands.
         ctl.create_issue(OWNER, name, "alice", ISSUE_TITLE, ISSUE_BODY)
         bare = Path(created["path"])
-        head = subprocess.run(
-            ["git", "-C", str(bare), "rev-parse", "main"], capture_output=True, text=True,
-            check=True,
-        ).stdout.strip()  # fmt: skip
+        head = dated_import(bare, key_files_date(tree, environment.plan.key_files))
         clock = SystemClock()
         access = GitHubAccess(
             hub_server.url, GitHubAppCredentials(APP_ID, keys.private_key_pem), clock
@@ -265,6 +252,30 @@ async def attempt_and_review(
         pull = report.pull
         blockers = await review_pr(store, sandboxes, bare, name, pull.branch, pull.head_sha, row)
         row.verified = blockers == 0
+
+
+def dated_import(bare: Path, when: str) -> str:
+    """Date localhub's import commit like the source's last manifest change; return main's sha.
+
+    On GitHub the base commit has its history, so the worker resolves unpinned dependencies
+    as of that change; localhub imports the files as one new commit, dated now unless redated.
+    """
+
+    def git(*args: str, **env: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(bare), *args], capture_output=True, text=True, check=True,
+            env={**os.environ, **env},
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    if not when:
+        return git("rev-parse", "main")
+    who = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com"}
+    who |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    dates = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    redated = git("commit-tree", "main^{tree}", "-m", "Import", **who, **dates)
+    git("update-ref", "refs/heads/main", redated)
+    return redated
 
 
 async def review_pr(

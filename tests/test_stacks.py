@@ -350,7 +350,7 @@ def test_pytest_is_added_when_tests_exist_but_nothing_asks_for_it() -> None:
 
 def test_released_before_bounds_unlocked_resolution() -> None:
     result = plan({"requirements.txt": "anyio\n"}, released_before="2025-08-24T07:06:35Z")
-    assert "--uploaded-prior-to 2025-08-24T07:06:35Z -r requirements.txt" in result.setup[1]
+    assert "PIP_UPLOADED_PRIOR_TO=2025-08-24T07:06:35Z .venv/bin/pip install" in result.setup[1]
     with pytest.raises(ValueError, match="released_before"):
         plan({}, released_before="last tuesday")
 

@@ -40,6 +40,10 @@ SETUP_QUOTA_BYTES = 8 * 1024**3
 # An entry used this recently is never evicted (a sandbox may still have it mounted).
 KEEP_RECENT_SECONDS = 2 * 3600
 LOCK_POLL_SECONDS = 0.1
+# This machine's CA bundle (a public file, shown in every sandbox under /etc/ssl). Python's
+# ssl reads it by default; node trusts only the CAs it was built with unless told, so behind
+# a gateway that re-signs TLS with its own CA, npm and pnpm could not reach a registry.
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 def default_cache_dir() -> Path:
@@ -62,6 +66,11 @@ async def locked(path: Path) -> AsyncIterator[None]:
         yield
     finally:
         os.close(descriptor)  # closing releases the lock
+
+
+def system_trust() -> dict[str, str]:
+    """The variables that make setup's tools trust this machine's CA bundle, when it has one."""
+    return {"NODE_EXTRA_CA_CERTS": str(SYSTEM_CA_BUNDLE)} if SYSTEM_CA_BUNDLE.is_file() else {}
 
 
 async def prepare_local(plan: EnvironmentPlan, tree: Path, options: LocalOptions) -> Environment:
@@ -94,6 +103,7 @@ async def _build(plan: EnvironmentPlan, tree: Path, options: LocalOptions, entry
     bins = [f"{checkout}/{name}" for name in plan.path_dirs]
     options = replace(
         options,
+        env={**system_trust(), **options.env},
         declared_env=plan.env,
         path=":".join([*bins, options.path]),
         disk_quota_bytes=max(options.disk_quota_bytes, SETUP_QUOTA_BYTES),

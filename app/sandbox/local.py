@@ -46,6 +46,8 @@ DISK_QUOTA_BYTES = 2 * 1024**3
 QUOTA_POLL_SECONDS = 0.2
 # What an unmeasurable sandbox directory counts as: more than any quota.
 UNMEASURABLE = 2**63
+# An empty directory of the sandbox's, for the environment's writable layers (memory only).
+LAYERS = "layers"
 # `ulimit -f` counts 512-byte blocks; `exec` keeps the command's own shell as the only process.
 _WITH_FILE_LIMIT = 'ulimit -f "$1" && exec /bin/sh -c "$2"'
 
@@ -178,7 +180,11 @@ class LocalSandbox:
         )  # fmt: skip
 
     def attach(self, source: Path, plan: EnvironmentPlan, dirs: tuple[str, ...]) -> None:
-        """Show each of `dirs` under `source` read-only at the same place in the checkout."""
+        """Show each of `dirs` under `source` at the same place in the checkout.
+
+        Commands may write over them (bwrap_argv: a throwaway layer per command where this
+        machine allows one, else read-only); the cached directories never change.
+        """
         self._attached = _Attached(source, dirs, plan)
         self._env = self._environment()
         for name in dirs:
@@ -287,10 +293,14 @@ class LocalSandbox:
         if self._bwrap is None:
             return ["/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
         binds: list[tuple[Path, str]] = []
+        layers = None
         if self._attached is not None:
             for name in self._attached.dirs:
                 self._mount_point(name)
                 binds.append((self._attached.source / name, f"{self.checkout}/{name}"))
+            # Where each command's throwaway layers over the environment live (bwrap_argv).
+            layers = self._base / LAYERS
+            layers.mkdir(exist_ok=True)
         proxy_dir = None
         if self._proxy is not None:
             proxy_dir, command = self._proxy.directory, with_forwarder(command)
@@ -303,6 +313,7 @@ class LocalSandbox:
             binds=binds,
             proxy_dir=proxy_dir,
             tmp_bytes=self._options.tmp_bytes,
+            layers=layers,
         )
         return [*prefix, "/bin/sh", "-c", _WITH_FILE_LIMIT, "sh", blocks, command]
 

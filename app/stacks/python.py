@@ -47,7 +47,7 @@ CONSTRAINTS = f"{TOOLS_DIR}/constraints.txt"
 # Townhall's own analyser versions, used when the repository pins none.
 DEFAULT_TOOL_PINS = {"ruff": "0.17.6", "mypy": "2.4.1"}
 # One pip everywhere, whatever the image's Python bundles: 25.1+ reads dependency groups and
-# 26.0+ resolves as of a date (`--uploaded-prior-to`).
+# 26.0+ resolves as of a date (`--uploaded-prior-to`, PIP_UPLOADED_PRIOR_TO).
 PIP_PIN = "pip==26.3"
 # pip ignores the host's configuration files (a local mirror, a machine-wide constraints file):
 # the environment is built from the public registries setup may reach, the same on every
@@ -157,12 +157,12 @@ def _pip_install(
     if not arguments:
         return ""
     options = ["-c", CONSTRAINTS] if constrained else []
-    if released_before:
-        # What the lockfile does not pin resolves as of when the dependencies were last
-        # touched, not to today's releases (which broke real suites).
-        options += ["--uploaded-prior-to", released_before]
+    # What the lockfile does not pin resolves as of when the dependencies were last touched,
+    # not to today's releases (which broke real suites). pip's variable for
+    # `--uploaded-prior-to` also reaches the pip that installs build dependencies.
+    dated = f"PIP_UPLOADED_PRIOR_TO={shlex.quote(released_before)} " if released_before else ""
     words = [f"{VENV}/bin/pip", "install", "-q", *options, *arguments]
-    return f"{PIP} " + " ".join(shlex.quote(word) for word in words)
+    return f"{PIP} {dated}" + " ".join(shlex.quote(word) for word in words)
 
 
 def _tool_setup(tools: tuple[str, ...], pins: tuple[Pin, ...]) -> tuple[str, ...]:

@@ -7,14 +7,18 @@ offline (tests/workers/offline_env.py), and a libSQL file.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 from app.clock import SystemClock
 from app.github.policy import policy_from_tree
+from app.policy import Policy
 from app.sandbox import LocalSandboxes
 from app.sandbox.baseline import base_checks
-from app.sandbox.environment import Environment
+from app.sandbox.environment import Environment, environment_key
 from app.standins.scripted_model import Script, ToolUse, Turn
 from app.store import Store
 from app.store.attempts import start_attempt_tx
@@ -174,3 +178,35 @@ async def test_a_base_that_fails_without_naming_a_test_goes_to_a_person(
     assert "conftest import failed" in report.log
     task = await store.fetchone("SELECT state, max_attempts FROM tasks")
     assert task == {"state": "needs_human", "max_attempts": 3}
+
+
+def _commit(tree: Path, when: str, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (tree / path).write_text(text)
+    dated = {**os.environ, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    for args in (
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "c"],
+    ):
+        subprocess.run(["git", *args], cwd=tree, env=dated, check=True, capture_output=True)
+
+
+def test_unpinned_dependencies_resolve_as_of_the_last_manifest_change(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    manifest = '[project]\nname = "calc"\nversion = "1"\ndependencies = ["anyio"]\n'
+    assert plan_for_tree(tree, Policy()).setup == ()  # nothing to install, nothing dated
+    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    _commit(tree, "2025-08-24T09:06:35+02:00", {"pyproject.toml": manifest})
+    # A later commit that leaves the manifests alone keeps the date, and so the environment.
+    _commit(tree, "2026-01-01T00:00:00Z", {"calc.py": "x = 1\n"})
+    dated = plan_for_tree(tree, Policy())
+    assert any("PIP_UPLOADED_PRIOR_TO=2025-08-24T07:06:35Z " in line for line in dated.setup)
+    _commit(tree, "2026-02-03T04:05:06Z", {"pyproject.toml": manifest.replace("anyio", "idna")})
+    newer = plan_for_tree(tree, Policy())
+    assert any("PIP_UPLOADED_PRIOR_TO=2026-02-03T04:05:06Z " in line for line in newer.setup)
+    # The date is part of what setup runs, so of the environment's key.
+    keys = {environment_key(plan, tree, "local-bwrap") for plan in (dated, newer)}
+    assert len(keys) == 2
+    shutil.rmtree(tree / ".git")  # an exported tree has no history: today's releases
+    assert not any("PIP_UPLOADED_PRIOR_TO" in line for line in plan_for_tree(tree, Policy()).setup)
