@@ -1,7 +1,7 @@
 """Real repositories, zero configuration: environment, baseline, one worker attempt, phase 1.
 
 For each repository (a git bundle or a checkout directory; default: every bundle in
-/work/shared/repos) with no `[sandbox]` section: the plan Townhall detects, the environment's
+../shared/repos, or TOWNHALL_SHARED_REPOS) with no `[sandbox]` section: the plan Townhall detects, the environment's
 setup cold (an empty cache) then warm (seconds), the build and test at the base commit, one
 worker attempt through the real loop (localhub, the scripted model making a trivial correct
 change: a comment line appended to the README, the local sandbox under bubblewrap) and review
@@ -54,7 +54,10 @@ from reviewer.verdict import blocking_phase1
 from workers.attempt import WorkerDeps, run_attempt
 from workers.environment import key_files_date, plan_for_tree
 
-SHARED = Path("/work/shared/repos")
+SHARED = Path(
+    os.environ.get("TOWNHALL_SHARED_REPOS")
+    or Path(__file__).resolve().parents[2] / "shared" / "repos"
+)
 OWNER, APP_ID = "bench", 9
 README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 ISSUE_TITLE, ISSUE_BODY = "Docs: a note in the README", "Add a note to the README."

@@ -6,6 +6,7 @@ with real git) check that detection reads real manifests the way their maintaine
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,7 +19,12 @@ from app.stacks import EnvironmentPlan, describe_plan, plan_environment
 from app.stacks.lockfiles import LockfileError, Pin, lockfile_pins, requirement_pins
 from app.stacks.part import write_file_commands
 
-SHARED_REPOS = Path(__file__).resolve().parents[2] / "shared" / "repos"
+# The real repositories sit beside the checkout (../shared/repos); TOWNHALL_SHARED_REPOS
+# names another place.
+SHARED_REPOS = Path(
+    os.environ.get("TOWNHALL_SHARED_REPOS")
+    or Path(__file__).resolve().parents[2] / "shared" / "repos"
+)
 CONSTRAINTS = ".townhall-tools/constraints.txt"
 
 

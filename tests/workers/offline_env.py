@@ -11,6 +11,7 @@ directories are visible read-only in the sandbox.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 import tempfile
 import zipfile
@@ -92,7 +93,10 @@ def build_wheelhouse(directory: Path) -> Path:
 
 # Shared by every test process (xdist workers too): environments are built once per plan and
 # reused across sessions, like a real cache; its lock files make concurrent builds share one.
-SHARED = Path(tempfile.gettempdir()) / "townhall-tests"
+# Keyed by this interpreter: the stand-in tools' wheels exec this virtualenv's own tools, so a
+# second checkout (CI's fresh clone) must not reuse wheels that point into another one.
+_PREFIX_KEY = hashlib.sha256(str(Path(sys.prefix).resolve()).encode()).hexdigest()[:12]
+SHARED = Path(tempfile.gettempdir()) / "townhall-tests" / _PREFIX_KEY
 
 
 def offline_options(**options: object) -> LocalOptions:
