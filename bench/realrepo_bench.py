@@ -1,12 +1,13 @@
 """Real repositories, zero configuration: environment, baseline, one worker attempt, phase 1.
 
 For each repository (a git bundle or a checkout directory; default: every bundle in
-../shared/repos, or TOWNHALL_SHARED_REPOS) with no `[sandbox]` section: the plan Townhall detects, the environment's
-setup cold (an empty cache) then warm (seconds), the build and test at the base commit, one
-worker attempt through the real loop (localhub, the scripted model making a trivial correct
-change: a comment line appended to the README, the local sandbox under bubblewrap) and review
-phase 1 on its pull request (which tools ran, how many findings block). Prints one row per
-repository and `N of M repositories verified`; exits 0. Setup downloads from PyPI and npm.
+../shared/repos, or in TOWNHALL_SHARED_REPOS) with no `[sandbox]` section: the plan Townhall
+detects, the environment's setup cold (an empty cache) then warm (seconds), the build and test
+at the base commit, one worker attempt through the real loop (localhub, the scripted model
+making a trivial correct change: a comment line appended to the README, the local sandbox
+under bubblewrap) and review phase 1 on its pull request (which tools ran, how many findings
+block). Prints one row per repository and `N of M repositories verified`; exits 0. Setup
+downloads from PyPI and npm.
 
 Run: .venv/bin/python bench/realrepo_bench.py [BUNDLE_OR_PATH ...]
 """
