@@ -12,7 +12,6 @@ both come from Debian (`.ci/install-chromium`), and without them the test is ski
 from __future__ import annotations
 
 import asyncio
-import shutil
 import stat
 import subprocess
 import sys
@@ -24,67 +23,26 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 
 from app.clock import SystemClock
 from app.github.client import GitHubAccess
 from app.serving import ServerThread, free_port
 from app.settings import Need, load_settings, read_dotenv
 from app.standins.localhub import LocalHub, LocalHubControl
+from tests.browser import chromedriver, chromium, wait_until_up, webdriver_session
 
 TOWNHALL = str(Path(sys.executable).parent / "townhall")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element key
-# As tests/dashboard/test_browser.py runs Chromium (not imported: that module loads the web app).
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
-
-
-def chromium() -> str:
-    """Return Debian's Chromium, or skip the test saying how to install it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("Chromium is not installed: run .ci/install-chromium (Debian's chromium)")
-    return found
-
-
-def chromedriver() -> str:
-    """Return Debian's chromedriver, or skip the test saying how to install it."""
-    found = shutil.which("chromedriver")
-    if found is None:
-        pytest.skip("chromedriver is not installed: run .ci/install-chromium (Debian's)")
-    return found
-
-
-def _wait_until_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 class Browser:
     """One headless Chromium session, driven over WebDriver."""
 
-    def __init__(self, driver: httpx.Client, session: str) -> None:
-        self.driver = driver
-        self.session = session
+    def __init__(self, driver: httpx.Client) -> None:
+        self.driver = driver  # at the session: relative paths
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
-        answer = self.driver.request(method, f"/session/{self.session}{path}", json=body)
+        answer = self.driver.request(method, path.lstrip("/"), json=body)
         assert answer.status_code == 200, answer.text
         return answer.json()["value"]
 
@@ -119,25 +77,8 @@ class Browser:
 @contextmanager
 def browser(profile: Path) -> Iterator[Browser]:
     """Start chromedriver and one headless Chromium session; stop both afterwards."""
-    port = free_port()
-    driver_process = subprocess.Popen(
-        [chromedriver(), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as driver:
-            _wait_until_up(f"http://127.0.0.1:{port}/status")
-            options = {"binary": chromium(), "args": [*FLAGS, f"--user-data-dir={profile}"]}
-            capabilities = {"browserName": "chrome", "goog:chromeOptions": options}
-            started = driver.post("/session", json={"capabilities": {"alwaysMatch": capabilities}})
-            assert started.status_code == 200, started.text
-            session = started.json()["value"]["sessionId"]
-            try:
-                yield Browser(driver, session)
-            finally:
-                driver.delete(f"/session/{session}")
-    finally:
-        driver_process.terminate()
-        driver_process.wait(timeout=30)
+    with webdriver_session(profile) as driver:
+        yield Browser(driver)
 
 
 @contextmanager
@@ -182,7 +123,7 @@ def test_chromium_creates_the_app_and_setup_writes_a_working_env_file(tmp_path: 
             ) as command,
             browser(tmp_path / "profile") as chrome,
         ):
-            _wait_until_up(local + "/")
+            wait_until_up(local + "/")
             # Signed in to "GitHub" first, as an operator would be; then to the setup page.
             chrome.open(f"{server.url}/login?login=alice&return_to={quote(local + '/', safe='')}")
             assert chrome.wait_for(local + "/") == local + "/"

@@ -6,7 +6,6 @@ Chromium comes from Debian (`.ci/install-chromium`); without it the test is skip
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from app.serving import ServerThread
 from app.store import Store, Tx, open_store
 from app.store.issues import IssueRecord, upsert_issue_tx
 from app.web import WebConfig, create_web_app
+from tests.browser import FLAGS, chromium
 from tests.dashboard.access_stand import (
     PRIVATE_CLAIM,
     PRIVATE_TITLE,
@@ -44,26 +44,6 @@ SECTIONS = (
     "Costs",
     "Attempt steps",
 )
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-)
-
-
-def chromium() -> str:
-    """Return Debian's Chromium, or skip the test saying how to install it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("Chromium is not installed: run .ci/install-chromium (Debian's chromium)")
-    return found
 
 
 def artifacts() -> Path:
@@ -81,6 +61,7 @@ def browse(url: str, profile: Path, size: str, *args: str) -> subprocess.Complet
         [
             chromium(),
             *FLAGS,
+            "--hide-scrollbars",
             f"--user-data-dir={profile}",
             f"--window-size={size}",
             *args,

@@ -9,39 +9,23 @@ Debian (`.ci/install-chromium`); without them the test is skipped, saying so.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from app.clock import ManualClock
-from app.serving import ServerThread, free_port
+from app.serving import ServerThread
 from app.store import Tx, open_store
 from app.store.repos import set_policy_error
 from app.store.tasks import record_event
 from app.web import WebConfig, create_web_app
+from tests.browser import webdriver_session
 from tests.dashboard.fill import fill
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-)
 # A reason with no space to break at, as a path or a model's error can be.
 LONG_REASON = "planning failed: " + "/".join(["very-long-directory-name"] * 12) + " (no space)"
 POLICY_ERROR = ".townhall.toml is invalid (1 problem):\n  - votes.threshold: expected a number"
@@ -77,58 +61,11 @@ return {
 """
 
 
-def chromium() -> str:
-    """Return Debian's Chromium, or skip the test saying how to install it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("Chromium is not installed: run .ci/install-chromium (Debian's chromium)")
-    return found
-
-
-def chromedriver() -> str:
-    """Return Debian's chromedriver, or skip the test saying how to install it."""
-    found = shutil.which("chromedriver")
-    if found is None:
-        pytest.skip("chromedriver is not installed: run .ci/install-chromium (Debian's)")
-    return found
-
-
-@contextmanager
-def measured_session(profile: Path, options: dict[str, Any]) -> Iterator[httpx.Client]:
-    """Start chromedriver and a headless Chromium session; yield a client at the session."""
-    port = free_port()
-    process = subprocess.Popen(
-        [chromedriver(), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as driver:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    driver.get("/status")
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "chromedriver did not start"
-                    time.sleep(0.1)
-            chrome = {"binary": chromium(), **options}
-            chrome["args"] = [*FLAGS, f"--user-data-dir={profile}", *options.get("args", [])]
-            capabilities = {"browserName": "chrome", "goog:chromeOptions": chrome}
-            started = driver.post("/session", json={"capabilities": {"alwaysMatch": capabilities}})
-            assert started.status_code == 200, started.text
-            session = started.json()["value"]["sessionId"]
-            driver.base_url = httpx.URL(f"http://127.0.0.1:{port}/session/{session}/")
-            try:
-                yield driver
-            finally:
-                driver.delete("")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def measure(url: str, profile: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Open `url` in Chromium with `options` and return what MEASURE finds."""
-    with measured_session(profile, options) as driver:
+    args = ["--hide-scrollbars", *options.get("args", [])]
+    rest = {name: value for name, value in options.items() if name != "args"}
+    with webdriver_session(profile, args, rest) as driver:
         opened = driver.post("url", json={"url": url})
         assert opened.status_code == 200, opened.text
         answer = driver.post("execute/sync", json={"script": MEASURE, "args": []})
