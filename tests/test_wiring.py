@@ -8,11 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
+import httpx
 import pytest
 
 from app.ceo.dispatch import InlineDispatcher, SpawnedDispatcher, SpawnedReviews
 from app.sandbox import LocalOptions, LocalSandboxes, ModalSandboxes
 from app.settings import GitHubAppCredentials, SandboxBackend, Settings
+from app.store import Tx
 from app.wiring import (
     InlineReviewer,
     Runtime,
@@ -88,3 +90,36 @@ def test_a_run_without_isolation_says_so_at_once(
     refused, allowed = [record for record in caplog.records if "bubblewrap" in record.message]
     assert refused.levelname == "ERROR" and "refusing" in refused.message
     assert allowed.levelname == "WARNING" and "UNISOLATED SANDBOX" in allowed.message
+
+
+def test_the_dashboard_links_to_the_configured_github(tmp_path: Path) -> None:
+    from app.clock import SystemClock
+    from app.serving import ServerThread
+    from app.store.issues import IssueRecord, upsert_issue_tx
+    from app.wiring import build_web_app
+
+    settings = Settings(
+        db_url=str(tmp_path / "links.db"),
+        webhook_secret="s",
+        github_app=GitHubAppCredentials(1, "not-used-offline"),
+        github_web_url="http://hub.example",
+    )
+    runtime = build_runtime(settings, sweep_on_webhooks=False)
+    clock = SystemClock()
+
+    def seed(tx: Tx) -> None:
+        tx.execute("INSERT INTO installations (id, account_login, created_at) VALUES (1, 'o', '')")
+        tx.execute(
+            "INSERT INTO repos (id, installation_id, full_name, default_branch, private,"
+            " created_at, updated_at) VALUES (1, 1, 'octo/calc', 'main', 0, '', '')"
+        )
+        upsert_issue_tx(tx, clock, 1, IssueRecord(number=7, title="Add it", body="", author="a"))
+
+    try:
+        runtime.store.run_sync(seed)
+        with ServerThread(build_web_app(runtime, process=False)) as server:
+            page = httpx.get(server.url + "/").text
+    finally:
+        runtime.store.close_sync()
+    assert 'href="http://hub.example/octo/calc/issues/7"' in page
+    assert "https://github.com/octo/calc" not in page
