@@ -35,6 +35,7 @@ from app.sandbox.verify import planned_checks
 from app.stacks import EnvironmentPlan, plan_environment
 from app.store import Store
 from app.store.baselines import Baseline, read_baseline
+from app.threads import in_thread
 from reviewer.static.adapters import Adapter, Command
 from reviewer.static.analyze import check_diff_result
 from reviewer.static.detect import detect_adapters
@@ -127,7 +128,7 @@ def base_lookup(
         try:
             with tempfile.TemporaryDirectory(prefix="townhall-review-base-") as directory:
                 tree = Path(directory) / "tree"
-                await asyncio.to_thread(export_tree, repository, base_sha, tree)
+                await in_thread(export_tree, repository, base_sha, tree)
                 return await base_checks(
                     store, clock, sandboxes, environment, tree,
                     repo=repo, base_sha=base_sha, checks=checks,
@@ -141,7 +142,7 @@ def base_lookup(
 
 async def prepare_for_review(sandboxes: SandboxFactory, tree: Path, policy: Policy) -> Prepared:
     """Plan the environment of `tree` and prepare it; a failed setup is kept, not raised."""
-    plan = await asyncio.to_thread(plan_for_tree, tree, policy)
+    plan = await in_thread(plan_for_tree, tree, policy)
     try:
         return Prepared(plan, await sandboxes.prepare(plan, tree))
     except EnvironmentFailed as failed:
@@ -175,11 +176,9 @@ async def run_phase1(
     runner = SandboxRunner(sandbox, loop, timeout)
     checkout = sandbox.checkout
     if prepared is None:
-        plan = await asyncio.to_thread(_plan_in_sandbox, runner, checkout, policy)
+        plan = await in_thread(_plan_in_sandbox, runner, checkout, policy)
         prepared = Prepared(plan)
-    phase1 = await asyncio.to_thread(
-        analyze_in_environment, runner, checkout, diff_text, policy, prepared
-    )
+    phase1 = await in_thread(analyze_in_environment, runner, checkout, diff_text, policy, prepared)
     environment = prepared.environment
     if baseline is None or environment is None or not needs_baseline(phase1.findings):
         return phase1

@@ -15,7 +15,6 @@ have to pass the very checks that are failing. The task goes merged -> reverted 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import tempfile
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from app.store.reviews import (
     record_revert,
 )
 from app.taskstate import TaskState
+from app.threads import in_thread
 from app.untrusted import inert_line
 from reviewer import actions
 from reviewer.deps import PERMISSIONS, ReviewDeps
@@ -104,7 +104,7 @@ async def _check(deps: ReviewDeps, client: Client, due: MergedTask) -> PostMerge
     remote = await open_remote(deps.github, target.installation_id, target.owner, target.repo)
     branch = target.default_branch
     with tempfile.TemporaryDirectory(prefix="townhall-postmerge-") as directory:
-        space, _ = await asyncio.to_thread(fetch_branch, remote, branch, Path(directory))
+        space, _ = await in_thread(fetch_branch, remote, branch, Path(directory))
         try:
             policy = _policy_at(space, merge_sha)
         except PolicyError as error:
@@ -146,9 +146,9 @@ async def _push_revert(
         title=title, pr_number=target.pr_number, merge_sha=merge_sha, base_branch=branch
     )
     for attempt in range(REVERT_TRIES):
-        await asyncio.to_thread(space.fetch, remote, [f"+refs/heads/{branch}:refs/base"])
+        await in_thread(space.fetch, remote, [f"+refs/heads/{branch}:refs/base"])
         tip = space.rev("refs/base")
-        changes = await asyncio.to_thread(revert_changes, space, merge_sha, tip)
+        changes = await in_thread(revert_changes, space, merge_sha, tip)
         if changes is None:
             raise RevertError(f"reverting {merge_sha[:12]} on {tip[:12]} conflicts")
         sha = await _commit(client, target, tip, changes, message)
@@ -200,8 +200,8 @@ async def _verify_at(
     deps: ReviewDeps, space: Workspace, commit: str, policy: Policy
 ) -> Verification | None:
     """Build and test `commit` in its environment; None when it has no build or test."""
-    await asyncio.to_thread(space.checkout, commit)
-    plan = await asyncio.to_thread(plan_for_tree, space.tree, policy)
+    await in_thread(space.checkout, commit)
+    plan = await in_thread(plan_for_tree, space.tree, policy)
     checks = planned_checks(plan.build, plan.test, ())
     if not checks:
         return None

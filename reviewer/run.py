@@ -15,7 +15,6 @@ A merge the App made but did not record is recognised by its merger and recorded
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 from dataclasses import replace
@@ -37,6 +36,7 @@ from app.store.reviews import (
     settle,
 )
 from app.taskstate import TaskState
+from app.threads import in_thread
 from reviewer import actions
 from reviewer.applying import act_on_verdict, resume_decided, send_back_conflict
 from reviewer.deps import PERMISSIONS, ReviewDeps
@@ -121,7 +121,7 @@ async def _review_claimed(deps: ReviewDeps, client: Client, target: ReviewTarget
     with tempfile.TemporaryDirectory(prefix="townhall-review-") as directory:
         root = Path(directory)
         try:
-            merged = await asyncio.to_thread(
+            merged = await in_thread(
                 merge_pull_head, remote, pull.base_ref, pull.head_ref, head, root
             )
         except HeadMoved as moved:

@@ -11,7 +11,6 @@ Every attempt that starts ends in a recorded state, whatever goes wrong.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from app.store.attempts import WORKER_LEASE_TTL, attempt_lease
 from app.store.leases import hand_over, keeping, process_holder
 from app.store.timings import timed_step
 from app.taskstate import TaskState
+from app.threads import in_thread
 from app.untrusted import Fence, code_span, fence_issue, inert_line, inert_markdown
 from workers.agent import AgentSession, Limits, Outcome
 from workers.changes import (
@@ -285,7 +285,7 @@ async def _attempt(deps: WorkerDeps, work: AttemptInput) -> AttemptReport:
             raise AttemptFailed(AttemptOutcome.ERROR, f"role {work.role!r} is not in the policy")
         environment = await _prepare(deps, work, policy, base_tree)
         async with step("codebase_map"):
-            codebase_map = await asyncio.to_thread(_codebase_map, base_tree)
+            codebase_map = await in_thread(_codebase_map, base_tree)
         # The base commit's own build and test start meanwhile (once per base and environment).
         checks = start_checks(
             deps.store, deps.clock, deps.sandboxes, environment, base_tree, work, role.verify
@@ -312,7 +312,7 @@ async def _prepare(
     step = partial(timed_step, deps.store, deps.clock, work.task_id, work.attempt)
     try:
         async with step("environment") as note:
-            plan = await asyncio.to_thread(plan_for_tree, base_tree, policy)
+            plan = await in_thread(plan_for_tree, base_tree, policy)
             environment = await deps.sandboxes.prepare(plan, base_tree)
             how = "reused" if environment.reused else "set up"
             note.detail = f"{plan.stack}: {how} in {environment.seconds:.1f} s"

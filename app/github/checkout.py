@@ -7,11 +7,11 @@ an authenticated `Remote`; the token itself is never handed out.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from app.github.client import GitHubAccess
 from app.github.git import Remote, fetch_tree, mirror_branch
+from app.threads import in_thread
 
 # Git only ever reads: contents to fetch, metadata to look the repository up.
 READ_CONTENTS = {"contents": "read", "metadata": "read"}
@@ -36,7 +36,7 @@ async def checkout(
 ) -> str:
     """Fetch `branch` (at `sha`, else its tip) into a fresh tree at `into`; return the sha."""
     remote = await open_remote(github, installation_id, owner, name)
-    return await asyncio.to_thread(fetch_tree, remote, branch, sha, into)
+    return await in_thread(fetch_tree, remote, branch, sha, into)
 
 
 async def mirror(
@@ -44,4 +44,4 @@ async def mirror(
 ) -> str:
     """Bring the trusted mirror of `branch` at `path` up to date; return its head sha."""
     remote = await open_remote(github, installation_id, owner, name)
-    return await asyncio.to_thread(mirror_branch, remote, branch, path)
+    return await in_thread(mirror_branch, remote, branch, path)
