@@ -36,6 +36,7 @@ from app.dashboard.summary import DEFAULT_TICK_MAX_AGE
 from app.github.client import GitHubAccess
 from app.store import Store, StoreError
 from app.store.group_commit import GroupCommitter
+from app.webhooks.inbox import commit_deliveries
 from app.webhooks.intake import RETRY_AFTER_S, Intake, WebhookIntake
 from app.webhooks.processor import InboxProcessor
 
@@ -104,7 +105,7 @@ def create_web_app(config: WebConfig) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    committer = GroupCommitter(config.store)
+    committer = GroupCommitter(commit_deliveries(config.store))
     processor = config.processor
     if processor is not None:
         processor.yield_to(committer.under_pressure)

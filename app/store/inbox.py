@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.clock import Clock
 from app.store.db import Row, Store, Tx
@@ -104,15 +104,41 @@ def store_delivery_tx(
     return changed == 1
 
 
+class UnreadDelivery(NamedTuple):
+    """A delivery as intake stores it: its body unread, and when it was received (db time)."""
+
+    id: str
+    event: str
+    body: str
+    received_at: str
+
+
+_INSERT_UNREAD = (
+    "INSERT INTO deliveries (id, event, payload, next_attempt_at, received_at, lane)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def unread_delivery(clock: Clock, delivery_id: str, event: str, body: str) -> UnreadDelivery:
+    """The row for a delivery received now."""
+    return UnreadDelivery(delivery_id, event, body, to_db(clock.now()))
+
+
+def insert_unread(delivery: UnreadDelivery) -> tuple[str, tuple[str, ...]]:
+    """The statement storing `delivery` unless its id is known (1 row changed when new)."""
+    at = delivery.received_at
+    return _INSERT_UNREAD, (delivery.id, delivery.event, delivery.body, at, at, UNREAD)
+
+
+def store_unread_deliveries_tx(tx: Tx, deliveries: list[UnreadDelivery]) -> list[bool]:
+    """Store each delivery unless its id is known; return, for each, whether it was new."""
+    return [tx.execute(*insert_unread(delivery)) == 1 for delivery in deliveries]
+
+
 def store_unread_delivery_tx(tx: Tx, clock: Clock, delivery_id: str, event: str, body: str) -> bool:
     """Store a delivery's body unread unless its id is known; return whether it was new."""
-    now = to_db(clock.now())
-    changed = tx.execute(
-        "INSERT INTO deliveries (id, event, payload, next_attempt_at, received_at, lane)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-        (delivery_id, event, body, now, now, UNREAD),
-    )
-    return changed == 1
+    [new] = store_unread_deliveries_tx(tx, [unread_delivery(clock, delivery_id, event, body)])
+    return new
 
 
 @dataclass(frozen=True)

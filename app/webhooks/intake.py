@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.clock import Clock
 from app.store import StoreError
 from app.store.group_commit import GroupCommitter
+from app.store.inbox import UnreadDelivery
 from app.webhooks.inbox import NotAnObject, check_body, store_delivery
 from app.webhooks.signature import StreamingSignature, parse_signature
 
@@ -43,7 +44,7 @@ _RETRY = (b"retry-after", str(RETRY_AFTER_S).encode())
 class Intake:
     """What taking a delivery needs."""
 
-    committer: GroupCommitter
+    committer: GroupCommitter[UnreadDelivery, bool]
     clock: Clock
     secret: str
     max_body_bytes: int

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from app.clock import ManualClock
 from app.serving import ServerThread
 from app.standins.libsql_server import LibsqlServer
 from app.standins.libsql_server.process import LibsqlServerProcess
 from app.store import Store, StoreError, Tx, open_store
 from app.store.db import RemoteClient
+from app.store.group_commit import GroupCommitter
 from app.store.hrana import HranaClient, HranaError, http_url, run_batch
+from app.webhooks.inbox import commit_deliveries, store_delivery
 
 LEASE = "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, 'a', '', '')"
 
@@ -255,3 +258,21 @@ def test_the_event_loop_keeps_running_while_the_store_waits_on_the_network(
         # At least 4 round trips of 50 ms: the ticker ran all along, never stalled for one.
         assert longest < 0.045
         assert ticks >= 20
+
+
+async def test_a_group_of_deliveries_costs_a_remote_store_one_round_trip(
+    remote: LibsqlServerProcess, store: Store
+) -> None:
+    committer = GroupCommitter(commit_deliveries(store))
+    clock = ManualClock()
+    ids = [f"group-{n}" for n in range(12)] + ["group-3"]  # the repeat: a duplicate
+    before = remote.round_trips()
+    first = asyncio.create_task(store_delivery(committer, clock, "lone", "ping", "{}"))
+    await asyncio.sleep(0)  # the lone write's batch leaves; the rest queue behind it
+    rest = [store_delivery(committer, clock, delivery, "issues", "{}") for delivery in ids]
+    results = await asyncio.gather(first, *rest)
+    # Was one INSERT per round trip, plus BEGIN's and COMMIT's: 15 for the 12 behind the lone.
+    assert remote.round_trips() - before == 2
+    assert results == [True] * 13 + [False]
+    count = await store.fetchone("SELECT COUNT(*) AS n FROM deliveries")
+    assert count == {"n": 13}

@@ -32,7 +32,9 @@ def github(clock: ManualClock, settings: Settings) -> GitHubAccess:
 
 async def put(store: Store, clock: ManualClock, delivery_id: str, number: int) -> None:
     body = json.dumps(issues_event("opened", number=number))
-    await inbox.store_delivery(GroupCommitter(store), clock, delivery_id, "issues", body)
+    await inbox.store_delivery(
+        GroupCommitter(inbox.commit_deliveries(store)), clock, delivery_id, "issues", body
+    )
     clock.advance(timedelta(milliseconds=1))  # received in this order
 
 

@@ -22,7 +22,7 @@ from app.github.client import GitHubAccess
 from app.serving import ServerThread
 from app.settings import Settings
 from app.store import Store, StoreError, Tx, open_store
-from app.store.group_commit import GroupCommitter
+from app.store.group_commit import GroupCommitter, in_transaction
 from app.store.inbox import store_unread_delivery_tx
 from app.webhooks import inbox
 from app.webhooks.handler_context import HandlerContext
@@ -135,7 +135,7 @@ def insert(delivery_id: str, clock: ManualClock, seen: list[int]) -> Callable[[T
 async def test_writes_queued_together_share_one_transaction(
     store: Store, clock: ManualClock
 ) -> None:
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(in_transaction(store))
     seen: list[int] = []
     first = asyncio.create_task(committer.write(insert("lone", clock, seen)))
     await asyncio.sleep(0)  # the first write's batch is on its way to the writer thread
@@ -153,7 +153,7 @@ async def test_writes_queued_together_share_one_transaction(
 async def test_a_failing_write_fails_alone_and_the_rest_commit(
     store: Store, clock: ManualClock
 ) -> None:
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(in_transaction(store))
     seen: list[int] = []
 
     def broken(tx: Tx) -> bool:
@@ -177,7 +177,7 @@ async def test_a_failed_commit_fails_every_write_in_it(
 ) -> None:
     pages = store.run_sync(lambda tx: tx.scalar("PRAGMA page_count"))
     store.run_sync(lambda tx: tx.fetchall(f"PRAGMA max_page_count = {pages}"))  # a full disk
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(in_transaction(store))
     body = json.dumps({"zen": "x" * 20_000})
 
     def big(delivery_id: str) -> Callable[[Tx], bool]:
@@ -200,7 +200,7 @@ async def test_the_processor_yields_to_busy_intake_and_still_progresses(
     async def handle(context: HandlerContext, payload: dict[str, Any]) -> None:
         return None
 
-    committer = GroupCommitter(store)
+    committer = GroupCommitter(inbox.commit_deliveries(store))
     for n in range(3):  # one issue: one lane, so three claims one after another
         await inbox.store_delivery(
             committer, clock, f"d{n}", "issues", json.dumps(issues_event("opened"))

@@ -40,7 +40,9 @@ def processor_parts(store: Store, clock: ManualClock, settings: Settings) -> tup
 
 async def put(store: Store, clock: ManualClock, delivery_id: str, event: str = "issues") -> None:
     body = json.dumps(issues_event("opened"))
-    await inbox.store_delivery(GroupCommitter(store), clock, delivery_id, event, body)
+    await inbox.store_delivery(
+        GroupCommitter(inbox.commit_deliveries(store)), clock, delivery_id, event, body
+    )
 
 
 async def status_of(store: Store, delivery_id: str) -> dict[str, Any]:
