@@ -35,6 +35,7 @@ from app.dashboard.signin import SignIn
 from app.dashboard.summary import DEFAULT_TICK_MAX_AGE
 from app.github.client import GitHubAccess
 from app.store import Store, StoreError
+from app.store.checkpointer import Checkpointer
 from app.store.group_commit import GroupCommitter
 from app.webhooks.inbox import commit_deliveries
 from app.webhooks.intake import RETRY_AFTER_S, Intake, WebhookIntake
@@ -63,6 +64,8 @@ class WebConfig:
     body_timeout_s: float = 10.0
     # Where the dashboard's links to issues, PRs and repositories point (GHES, localhub).
     github_web_url: str = "https://github.com"
+    # A store file's WAL checkpoints run in a process of their own (app/store/checkpointer.py).
+    checkpointer: bool = True
 
 
 def _unavailable(message: str, status: str | None = None) -> JSONResponse:
@@ -92,9 +95,14 @@ def create_web_app(config: WebConfig) -> Starlette:
             return _unavailable(str(error), status="store unavailable")
         return JSONResponse(health_json(health), status_code=200 if health.healthy else 503)
 
+    file = config.store.file
+    checkpointer = Checkpointer(file) if file is not None and config.checkpointer else None
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = None
+        if checkpointer is not None:
+            await checkpointer.start()
         if config.processor is not None:
             task = asyncio.create_task(config.processor.run_forever(), name="inbox")
         try:
@@ -104,6 +112,8 @@ def create_web_app(config: WebConfig) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if checkpointer is not None:
+                await checkpointer.stop()
 
     committer = GroupCommitter(commit_deliveries(config.store))
     processor = config.processor

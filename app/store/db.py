@@ -146,6 +146,11 @@ class Store:
         """
         return [result.affected_row_count for result in await self._statements(statements)]
 
+    @property
+    def file(self) -> Path | None:
+        """The database file this store opened, or None for a remote or in-memory store."""
+        return self._file
+
     def check_file(self) -> None:
         """Raise StoreError when the database file was deleted or replaced since it was opened."""
         if self._file is None:
