@@ -205,7 +205,13 @@ async def merge_pull(
     method: MergeMethod,
     title: str,
 ) -> MergeResult:
-    """Merge pinned to the reviewed head; 409 (head moved) and 405 (not mergeable) are results."""
+    """Merge pinned to the reviewed head; 409 (head moved) and 405 (not mergeable) are results.
+
+    GitHub answers 405 both for a conflict and for a merge that branch protection, the
+    repository's allowed merge methods or a draft forbid. Only a conflict is the worker's to
+    fix, so a 405 is a conflict only when the PR itself says it does not merge cleanly (or is
+    behind a base the rules want it up to date with); the rest is refused, for a maintainer.
+    """
     try:
         response = await client.rest.pulls.async_merge(
             owner,
@@ -221,7 +227,11 @@ async def merge_pull(
         if status == 409:
             return MergeResult("stale_head", None, message)
         if status == 405:
-            return MergeResult("conflict", None, message)
+            pull = (await client.rest.pulls.async_get(owner, repo, number)).parsed_data
+            # "behind": the branch rules want it up to date, and redoing it on the base does.
+            if pull.mergeable is False or pull.mergeable_state in ("dirty", "behind"):
+                return MergeResult("conflict", None, message)
+            return MergeResult("refused", None, message)
         if status in (403, 422):
             return MergeResult("refused", None, message)
         raise

@@ -83,7 +83,10 @@ async def land(landing: Landing, review: ReviewRecord | None, base_sha: str) -> 
         # A newer head was pushed after the review: it gets its own review; no attempt is spent.
         stale = replace(record, outcome="stale_head", reasons=(result.message,))
         return await _settle(landing, stale, f"head moved before the merge: {result.message}")
-    refused = MERGE_REFUSED.format(pr_number=pull.number, message=result.message)
+    # Branch protection, a merge method the repository forbids: the change is approved and
+    # nothing the worker does would help, so a maintainer is told on the PR and merges it.
+    refused = MERGE_REFUSED.format(pr_number=pull.number, message=inert_line(result.message))
+    await actions.comment(landing.client, target.owner, target.repo, pull.number, refused)
     return await _settle(
         landing, replace(record, outcome="merge_refused", reasons=(refused,)), refused
     )

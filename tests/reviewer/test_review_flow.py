@@ -405,6 +405,35 @@ async def test_a_conflict_goes_back_to_the_worker(world: World) -> None:
     assert "calc/core.py" in task["feedback"]
 
 
+async def test_a_merge_branch_protection_refuses_is_left_to_a_maintainer(world: World) -> None:
+    # GitHub answers 405 here as for a conflict; redoing the change could never satisfy it.
+    world.ctl.protect_branch(OWNER, REPO, "main", approvals=1)
+    pr = await open_pr(world, {"calc/core.py": FIXED})
+    world.model.load([Script("reviewer", [submit()])])
+
+    result = await run_review(world.deps, 1)
+
+    assert result.outcome == "merge_refused", result
+    task = await task_row(world)
+    assert task["state"] == "pr_open" and not task["feedback"]  # not sent back to the worker
+    async with world.github() as github:
+        comments = (await github.rest.issues.async_list_comments(OWNER, REPO, pr)).parsed_data
+        pull = (await github.rest.pulls.async_get(OWNER, REPO, pr)).parsed_data
+    assert pull.mergeable_state == "blocked" and not pull.merged
+    assert any(
+        "A maintainer needs to merge it" in (c.body or "")
+        and "approving review is required" in (c.body or "")
+        for c in comments
+    ), [c.body for c in comments]
+    # A maintainer approves and merges by hand: GitHub accepts it now.
+    async with world.github() as alice:
+        await alice.rest.pulls.async_create_review(
+            OWNER, REPO, pr, data={"event": "APPROVE", "body": "ok"}
+        )
+        merged = await alice.rest.pulls.async_merge(OWNER, REPO, pr, merge_method="squash")
+    assert merged.parsed_data.merged
+
+
 async def test_a_merge_that_breaks_the_base_is_reverted_and_the_task_reopened(
     world: World,
 ) -> None:

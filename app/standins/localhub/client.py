@@ -165,6 +165,12 @@ class LocalHubControl:
         result: JSON = self._call("PUT", f"/repos/{owner}/{name}/collaborators/{login}", body)
         return result
 
+    def protect_branch(self, owner: str, name: str, branch: str, approvals: int = 1) -> JSON:
+        """Require `approvals` approving reviews by writers before a merge into `branch`."""
+        path = f"/repos/{owner}/{name}/branches/{branch}/protection"
+        result: JSON = self._call("PUT", path, {"required_approving_review_count": approvals})
+        return result
+
     def create_issue(
         self,
         owner: str,

@@ -205,6 +205,23 @@ class Control:
         repo.collaborators[user.login] = permission
         return {"login": user.login, "permission": permission}
 
+    async def protect_branch(self, request: Request, body: dict[str, Any]) -> Any:
+        """Answer PUT /repos/{owner}/{repo}/branches/{branch}/protection:
+        {required_approving_review_count}; merges into the branch then need that many."""
+        repo = self._repo(request)
+        branch = request.path_params["branch"]
+        count = body.get("required_approving_review_count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 6:
+            raise ApiError(422, "required_approving_review_count must be an integer from 0 to 6")
+        repo.protected_branches[branch] = count
+        return {"branch": branch, "required_approving_review_count": count}
+
+    async def unprotect_branch(self, request: Request, body: dict[str, Any]) -> Any:
+        """Answer DELETE /repos/{owner}/{repo}/branches/{branch}/protection."""
+        repo = self._repo(request)
+        repo.protected_branches.pop(request.path_params["branch"], None)
+        return {}
+
     async def create_issue(self, request: Request, body: dict[str, Any]) -> Any:
         """File an issue as someone: {author, title, body?, labels?, created_at?}."""
         repo = self._repo(request)
@@ -338,6 +355,8 @@ def routes(core: HubCore) -> list[Route]:
         ("POST", "/repos", c.create_repo),
         ("GET", repo, c.get_repo),
         ("PUT", repo + "/collaborators/{login}", c.set_collaborator),
+        ("PUT", repo + "/branches/{branch}/protection", c.protect_branch),
+        ("DELETE", repo + "/branches/{branch}/protection", c.unprotect_branch),
         ("POST", repo + "/issues", c.create_issue),
         ("POST", repo + "/issues/{number:int}/comments", c.create_comment),
         ("POST", repo + "/issues/{number:int}/reactions", c.add_reactions),

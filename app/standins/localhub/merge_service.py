@@ -11,7 +11,7 @@ from .errors import ApiError, validation_failed
 from .events import emit_issue
 from .git import GitError, Signature
 from .models import PullRequest, Repo
-from .pull_facts import current_shas
+from .pull_facts import current_shas, unmet_protection
 
 MERGE_METHODS = ("merge", "squash", "rebase")
 
@@ -66,6 +66,8 @@ async def merge_pull(
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
         if pull.draft:
             raise ApiError(405, "Pull Request is still a draft")
+        if (blocked := unmet_protection(repo, pull)) is not None:
+            raise ApiError(405, blocked)
         merged = await git.merge_trees(base, head)
         if merged.tree is None:
             raise _not_mergeable()

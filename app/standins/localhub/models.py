@@ -263,6 +263,8 @@ class Repo:
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     statuses: dict[int, CommitStatus] = field(default_factory=dict)
     issue_events: dict[int, IssueEvent] = field(default_factory=dict)
+    # Branch protection: approving reviews a merge into the branch needs, by branch name.
+    protected_branches: dict[str, int] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

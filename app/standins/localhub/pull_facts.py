@@ -47,6 +47,38 @@ def checks_failing(repo: Repo, sha: str) -> bool:
     return any(state in _FAILING_STATES for state in latest.values())
 
 
+_WRITERS = ("write", "maintain", "admin")
+
+
+def unmet_protection(repo: Repo, pull: PullRequest) -> str | None:
+    """GitHub's reason a merge of `pull` is blocked by its base branch's protection, or None.
+
+    Approvals count when they are a user's latest review, come from a collaborator with write
+    access (or the owner), and are not the author's own; an App's review never counts.
+    """
+    required = repo.protected_branches.get(pull.base_ref, 0)
+    if required <= 0:
+        return None
+    author = repo.issues[pull.number].user_login
+    latest: dict[str, str] = {}
+    for review in sorted(repo.reviews.values(), key=lambda r: r.id):
+        if review.pull_number == pull.number and review.state != "COMMENTED":
+            latest[review.user_login] = review.state
+    approvals = sum(
+        1
+        for login, state in latest.items()
+        if state == "APPROVED"
+        and login != author
+        and not login.endswith("[bot]")
+        and (login == repo.owner_login or repo.collaborators.get(login) in _WRITERS)
+    )
+    if approvals >= required:
+        return None
+    if required == 1:
+        return "At least 1 approving review is required by reviewers with write access."
+    return f"At least {required} approving reviews are required by reviewers with write access."
+
+
 async def current_shas(core: HubCore, repo: Repo, pull: PullRequest) -> tuple[str, str]:
     """Return (head, base) shas: live branch tips while open, frozen values once closed."""
     issue = repo.issues[pull.number]
@@ -100,6 +132,8 @@ async def pull_facts(core: HubCore, repo: Repo, pull: PullRequest) -> PullFacts:
         state = "dirty"
     elif pull.draft:
         state = "draft"
+    elif unmet_protection(repo, pull) is not None:
+        state = "blocked"
     elif checks_failing(repo, head):
         state = "unstable"
     else:

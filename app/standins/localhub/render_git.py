@@ -131,13 +131,14 @@ def ref(urls: Urls, repo: Repo, name: str, sha: str, kind: str = "commit") -> JS
 def branch(urls: Urls, repo: Repo, name: str, info: CommitInfo) -> JSON:
     """Render a branch as GitHub's `branch-with-protection`."""
     api = urls.repo(repo) + f"/branches/{name}"
+    protected = name in repo.protected_branches
     return {
         "name": name,
         "commit": commit(urls, repo, info),
         "_links": {"self": api, "html": urls.html(f"/{repo.full_name}/tree/{name}")},
-        "protected": False,
+        "protected": protected,
         "protection": {
-            "enabled": False,
+            "enabled": protected,
             "required_status_checks": {
                 "enforcement_level": "off",
                 "contexts": [],
@@ -153,7 +154,7 @@ def short_branch(urls: Urls, repo: Repo, name: str, sha: str) -> JSON:
     return {
         "name": name,
         "commit": {"sha": sha, "url": urls.repo(repo) + f"/commits/{sha}"},
-        "protected": False,
+        "protected": name in repo.protected_branches,
     }
 
 
