@@ -20,6 +20,7 @@ from app.store.checkpointer import Checkpointer
 from app.web import WebConfig, create_web_app
 
 BODY = "x" * 12_000  # a webhook payload's size: three overflow pages per row
+ROWS = 1_200
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def write_rows(store: Store, rows: int, prefix: str) -> None:
                 for n in range(start, start + 25)
             ]
         )
-        time.sleep(0.02)  # a burst of webhooks, not one transaction: checkpoints fit between
+        time.sleep(0.04)  # a burst of webhooks, not one transaction: checkpoints fit between
 
 
 def wal_bytes(store: Store) -> int:
@@ -63,8 +64,8 @@ def gone(pid: int, within_s: float) -> bool:
 
 
 def test_without_checkpoints_the_wal_grows_with_every_row(file_store: Store) -> None:
-    write_rows(file_store, 1_000, "alone")
-    assert wal_bytes(file_store) > 10_000_000  # 1,000 rows of 12 kB, never copied out
+    write_rows(file_store, ROWS, "alone")
+    assert wal_bytes(file_store) > ROWS * len(BODY)  # every row's pages, never copied out
 
 
 def test_the_checkpointer_keeps_the_wal_small_and_the_rows_readable(file_store: Store) -> None:
@@ -72,13 +73,14 @@ def test_the_checkpointer_keeps_the_wal_small_and_the_rows_readable(file_store: 
     checkpointer = Checkpointer(file_store.file)
     checkpointer.start_sync()
     try:
-        write_rows(file_store, 1_000, "checked")
+        write_rows(file_store, ROWS, "checked")
     finally:
         checkpointer.stop_sync()
-    # Copied into the database as it went, the WAL started over: a few batches' worth.
-    assert wal_bytes(file_store) < 3_000_000
+    # Copied into the database as it went, the WAL started over and over: it holds at most
+    # what was written while a checkpoint lagged (a few batches; more on a loaded machine).
+    assert wal_bytes(file_store) < ROWS * len(BODY) / 3
     count = file_store.run_sync(lambda tx: tx.scalar("SELECT COUNT(*) FROM deliveries"))
-    assert count == 1_000
+    assert count == ROWS
 
 
 def test_stop_ends_the_process(file_store: Store) -> None:
