@@ -35,6 +35,11 @@ log = logging.getLogger("townhall.ceo.catch_up")
 
 # How much further back than the mark each pass reads; what it sees twice changes nothing.
 OVERLAP = timedelta(minutes=5)
+# The comment listing asks from the start of this span, not from the exact moment: the same URL
+# tick after tick lets GitHub answer an idle repository 304 Not Modified, which costs no rate
+# limit. What the wider listing adds is filtered out by creation time; a repository with more
+# than a hundred comments an hour pays a page more per hundred.
+QUERY_GRAIN_S = 3600
 PER_PAGE = 100
 _LABEL_EVENTS = {"labeled": True, "unlabeled": False}
 
@@ -55,6 +60,12 @@ class _QueryTime(datetime):
     def of(cls, moment: datetime) -> _QueryTime:
         """Return `moment` as a _QueryTime."""
         return cls.fromtimestamp(moment.timestamp(), UTC)
+
+
+def grained(moment: datetime) -> datetime:
+    """`moment` rounded down to a multiple of QUERY_GRAIN_S (UTC)."""
+    seconds = int(moment.timestamp()) // QUERY_GRAIN_S * QUERY_GRAIN_S
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True)
@@ -112,9 +123,11 @@ async def _comments(
 ) -> int:
     """Answer the commands in comments created since `since` that are not answered yet."""
 
+    asked = _QueryTime.of(grained(since))
+
     async def page(number: int) -> list[dict[str, Any]]:
         response = await client.rest.issues.async_list_comments_for_repo(
-            owner, name, sort="created", direction="asc", since=_QueryTime.of(since),
+            owner, name, sort="created", direction="asc", since=asked,
             per_page=PER_PAGE, page=number,
         )  # fmt: skip
         found: list[dict[str, Any]] = response.json()
@@ -122,7 +135,8 @@ async def _comments(
 
     handed = 0
     async for items in _pages(page):
-        # `since` filters by last update: an edited old comment is no new command.
+        # GitHub's `since` filters by last update, and the query reaches back to the grain:
+        # only comments created since the mark (less the overlap) are read as commands.
         fresh = [c for c in items if parse_timestamp(c["created_at"]) >= since]
         fresh = [c for c in fresh if not is_bot(c.get("user")) and "/townhall" in (c["body"] or "")]
         ids = [int(c["id"]) for c in fresh]

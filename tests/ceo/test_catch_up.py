@@ -7,11 +7,14 @@ Townhall were down the whole time; only the tick's catch-up can see what people 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from githubkit import GitHub
 
+from app.ceo.catch_up import grained
 from app.ceo.tick import run_tick
 from app.github.policy import policy_from_github
+from app.store.catch_up import set_caught_up_tx
 from app.store.leases import holder_of
 from app.votes.sweep import RepoRef, VoteServices, sweep_repository
 from tests.ceo.test_tick import OWNER, REPO, World, authored, file_and_vote, world
@@ -152,3 +155,40 @@ async def test_a_reply_the_catch_up_posted_before_a_crash_is_not_posted_again(
     assert len(vetoes) == 1
     handled = await world.store.fetchone("SELECT reply_comment_id FROM handled_comments")
     assert handled is not None and handled["reply_comment_id"] is not None
+
+
+async def test_an_idle_repository_is_caught_up_without_a_counted_request(world: World) -> None:
+    # The comment listing asks from the hour, not the moment: the same URL, answered 304.
+    await vetoable(world)
+    await run_tick(world.deps)
+    world.ctl.reset_counters()
+    await asyncio.sleep(1.1)  # a later mark, to the second GitHub's timestamps have
+
+    await run_tick(world.deps)
+
+    counted = world.ctl.counters()
+    assert counted["rate_limited_requests"].get("core", 0) == 0, counted["statuses"]
+    assert any(key.endswith(" 304") for key in counted["statuses"]), counted["statuses"]
+
+
+async def test_the_wider_listing_acts_only_on_commands_made_since_the_mark(world: World) -> None:
+    number = await vetoable(world)
+    hour = grained(world.deps.clock.now()) - timedelta(hours=2)
+    repo_id = await world.store.run(lambda tx: tx.scalar("SELECT id FROM repos"))
+    # The mark half an hour into a past hour: the pass reads from 25 minutes in (5 of overlap),
+    # but its listing reaches back to the start of the hour.
+    await world.store.run(
+        lambda tx: set_caught_up_tx(tx, world.deps.clock, repo_id, hour + timedelta(minutes=30))
+    )
+    before = world.ctl.create_comment(
+        OWNER, REPO, number, "dave", "/townhall reject", created_at=hour + timedelta(minutes=10)
+    )
+    after = world.ctl.create_comment(
+        OWNER, REPO, number, "dave", "/townhall reject", created_at=hour + timedelta(minutes=28)
+    )
+
+    report = await run_tick(world.deps)
+
+    assert not report.errors, report.errors
+    decisions = await world.store.fetchall("SELECT comment_id FROM maintainer_decisions")
+    assert decisions == [{"comment_id": after["id"]}], (before["id"], decisions)

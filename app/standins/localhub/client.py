@@ -189,9 +189,13 @@ class LocalHubControl:
         result: JSON = self._call("POST", f"/repos/{owner}/{name}/issues", payload)
         return result
 
-    def create_comment(self, owner: str, name: str, number: int, author: str, body: str) -> JSON:
-        """Comment on an issue or pull request as `author`."""
+    def create_comment(
+        self, owner: str, name: str, number: int, author: str, body: str, created_at: Any = None
+    ) -> JSON:
+        """Comment on an issue or pull request as `author` (now, or at `created_at`)."""
         payload = {"author": author, "body": body}
+        if created_at is not None:
+            payload["created_at"] = format_timestamp(created_at)
         result: JSON = self._call(
             "POST", f"/repos/{owner}/{name}/issues/{number}/comments", payload
         )
