@@ -63,13 +63,13 @@ class Checkpointer:
         command = [
             sys.executable, "-m", "app.store.checkpointer", str(self._file), str(self._interval_s)
         ]  # fmt: skip
-        # The child imports this `app`, wherever the server found it.
+        # The child imports this `app`, wherever the server found it, and gets none of the
+        # server's environment: it needs no secret, so it holds none.
         root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        env = {"PYTHONPATH": path, "PATH": os.environ.get("PATH", os.defpath)}
         try:
-            self._process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
-            )
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
         except OSError as error:
             log.warning("the WAL checkpointer did not start (%s); commits checkpoint", error)
 

@@ -141,3 +141,18 @@ def test_the_served_web_app_runs_one_checkpointer_while_it_serves(tmp_path: Path
         assert checkpointers_of(tmp_path / "served.db") == []
     finally:
         store.close_sync()
+
+
+def test_the_checkpointer_holds_none_of_the_servers_secrets(
+    file_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOWNHALL_WEBHOOK_SECRET", "do-not-inherit")
+    assert file_store.file is not None
+    checkpointer = Checkpointer(file_store.file)
+    checkpointer.start_sync()
+    try:
+        assert checkpointer.pid is not None
+        environ = Path(f"/proc/{checkpointer.pid}/environ").read_bytes()
+    finally:
+        checkpointer.stop_sync()
+    assert b"do-not-inherit" not in environ and b"PYTHONPATH=" in environ
