@@ -152,7 +152,11 @@ def test_the_checkpointer_holds_none_of_the_servers_secrets(
     checkpointer.start_sync()
     try:
         assert checkpointer.pid is not None
-        environ = Path(f"/proc/{checkpointer.pid}/environ").read_bytes()
+        environ = b""
+        deadline = time.monotonic() + 5
+        while not environ and time.monotonic() < deadline:  # empty until the exec is done
+            environ = Path(f"/proc/{checkpointer.pid}/environ").read_bytes()
+            time.sleep(0.01)
     finally:
         checkpointer.stop_sync()
     assert b"do-not-inherit" not in environ and b"PYTHONPATH=" in environ
