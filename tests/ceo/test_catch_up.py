@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from githubkit import GitHub
 
-from app.ceo.catch_up import grained
+from app.ceo.catch_up import OVERLAP, grained
 from app.ceo.tick import run_tick
 from app.github.policy import policy_from_github
 from app.store.catch_up import set_caught_up_tx
@@ -160,12 +160,16 @@ async def test_a_reply_the_catch_up_posted_before_a_crash_is_not_posted_again(
 async def test_an_idle_repository_is_caught_up_without_a_counted_request(world: World) -> None:
     # The comment listing asks from the hour, not the moment: the same URL, answered 304.
     await vetoable(world)
-    await run_tick(world.deps)
-    world.ctl.reset_counters()
-    await asyncio.sleep(1.1)  # a later mark, to the second GitHub's timestamps have
+    for _ in range(2):  # once more if the pair straddled the hour the listing asks from
+        hour = grained(world.deps.clock.now() - OVERLAP)
+        await run_tick(world.deps)
+        world.ctl.reset_counters()
+        await asyncio.sleep(1.1)  # a later mark, to the second GitHub's timestamps have
 
-    await run_tick(world.deps)
+        await run_tick(world.deps)
 
+        if grained(world.deps.clock.now() - OVERLAP) == hour:
+            break
     counted = world.ctl.counters()
     assert counted["rate_limited_requests"].get("core", 0) == 0, counted["statuses"]
     assert any(key.endswith(" 304") for key in counted["statuses"]), counted["statuses"]
