@@ -24,13 +24,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from githubkit import GitHub
+
+# The checkout's own code, and its test helpers (the dispatcher that starts no worker).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.ceo.report import TickReport
 from app.ceo.tick import run_tick
@@ -39,6 +42,7 @@ from app.settings import GitHubAppCredentials, load_settings
 from app.standins.localhub import LocalHubControl, generate_app_keypair
 from app.standins.scripted_model import ModelRequest, ScriptedModel, ToolUse, Turn
 from app.wiring import build_runtime, build_tick_deps
+from tests.ceo.dispatchers import RecordingDispatcher
 
 APP_ID = 31
 OWNER = "fleet"
@@ -60,19 +64,6 @@ LOCALHUB = (
     "import sys; from pathlib import Path; from app.standins.localhub.serve import serve; "
     "serve('127.0.0.1', int(sys.argv[1]), Path(sys.argv[2]), persist=False, log_level='warning')"
 )
-
-
-@dataclass
-class RecordingDispatcher:
-    """Starts no worker: the tick is what is measured (workers have their own bench)."""
-
-    started: list[tuple[int, int]] = field(default_factory=list)
-
-    async def dispatch(self, task_id: int, attempt: int) -> None:
-        self.started.append((task_id, attempt))
-
-    async def wait(self) -> None:
-        return None
 
 
 def planner(request: ModelRequest) -> Turn | None:

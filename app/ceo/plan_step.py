@@ -21,7 +21,13 @@ from app.pathrules import WriteRules
 from app.sandbox.tree import walk_files
 from app.store import Tx
 from app.store.issue_tasks import approved_text_tx
-from app.store.tasks import record_event, set_waiting_reason, tasks_to_plan, transition_tx
+from app.store.tasks import (
+    record_event,
+    set_waiting_reason,
+    tasks_to_plan,
+    transition,
+    transition_tx,
+)
 from app.taskstate import TaskState
 from app.untrusted import Fence, fence_issue
 from app.votes.record import hold_reason_tx
@@ -172,17 +178,15 @@ async def _postpone(
         f"planning failed {failures} ticks in a row, the model could not be reached: {detail}."
         " The operator should check the model key and service (`townhall doctor`)"
     )
-    await deps.store.run(
-        lambda tx: transition_tx(
-            tx,
-            deps.clock,
-            task_id,
-            TaskState.NEEDS_HUMAN,
-            actor="ceo",
-            reason=reason,
-            expect=[TaskState.APPROVED],
-            waiting_reason=None,  # the hand-off's event says why, and notify_step tells the issue
-        )
+    await transition(
+        deps.store,
+        deps.clock,
+        task_id,
+        TaskState.NEEDS_HUMAN,
+        actor="ceo",
+        reason=reason,
+        expect=[TaskState.APPROVED],
+        waiting_reason=None,  # the hand-off's event says why, and notify_step tells the issue
     )
     log.warning("planning task %s handed to a person after %s failures", task_id, failures)
     return True
@@ -191,16 +195,14 @@ async def _postpone(
 async def _give_up(
     deps: TickDeps, repo: RepoView, task_id: int, issue_number: int, problems: list[str]
 ) -> None:
-    await deps.store.run(
-        lambda tx: transition_tx(
-            tx,
-            deps.clock,
-            task_id,
-            TaskState.NEEDS_HUMAN,
-            actor="ceo",
-            reason="planning failed: " + "; ".join(problems),
-            expect=[TaskState.APPROVED],
-        )
+    await transition(
+        deps.store,
+        deps.clock,
+        task_id,
+        TaskState.NEEDS_HUMAN,
+        actor="ceo",
+        reason="planning failed: " + "; ".join(problems),
+        expect=[TaskState.APPROVED],
     )
     await repo.client.rest.issues.async_create_comment(
         repo.owner,

@@ -36,7 +36,7 @@ from app.store.tasks import (
     set_passed_over,
     set_waiting_reason,
     tasks_to_schedule,
-    transition_tx,
+    transition,
 )
 from app.taskstate import TaskState
 
@@ -159,16 +159,14 @@ async def _start(deps: TickDeps, task_id: int, base_sha: str) -> StartedAttempt:
 
 
 async def _to_person(deps: TickDeps, task_id: int, reason: str) -> None:
-    await deps.store.run(
-        lambda tx: transition_tx(
-            tx,
-            deps.clock,
-            task_id,
-            TaskState.NEEDS_HUMAN,
-            actor="ceo",
-            reason=reason,
-            expect=[TaskState.QUEUED],
-        )
+    await transition(
+        deps.store,
+        deps.clock,
+        task_id,
+        TaskState.NEEDS_HUMAN,
+        actor="ceo",
+        reason=reason,
+        expect=[TaskState.QUEUED],
     )
 
 

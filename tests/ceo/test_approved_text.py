@@ -31,6 +31,7 @@ from app.store import Store
 from app.webhooks.processor import InboxProcessor
 from app.wiring import InlineReviewer
 from reviewer.deps import ReviewDeps
+from tests.ceo.dispatchers import RecordingDispatcher
 from tests.reviewer.test_review_flow import CORE, TESTS, submit, tool_sandbox
 from tests.stands import Stands, calc_repository, running_stands
 from workers.attempt import WorkerDeps, run_attempt
@@ -54,19 +55,6 @@ FIX = Turn(
 )
 FINISH = Turn([ToolUse("finish", {"summary": "add() now adds."})])
 AGENT = Match(tools=("finish",))
-
-
-@dataclass
-class RecordingDispatcher:
-    """Starts nothing: each test runs the dispatched attempts with the real worker."""
-
-    started: list[tuple[int, int]] = field(default_factory=list)
-
-    async def dispatch(self, task_id: int, attempt: int) -> None:
-        self.started.append((task_id, attempt))
-
-    async def wait(self) -> None:
-        return None
 
 
 @dataclass

@@ -32,7 +32,7 @@ from app.store import Store
 from app.store.installations import Installation
 from app.store.repos import Repository
 from app.webhooks.processor import InboxProcessor
-from tests.ceo.test_tick import RecordingDispatcher
+from tests.ceo.dispatchers import RecordingDispatcher
 
 APP_ID = 91
 OWNER = "octo"

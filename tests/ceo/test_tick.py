@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from app.standins.scripted_model import ModelRequest, ScriptedModel, ToolUse, Tu
 from app.store import Store
 from app.store.leases import acquire
 from app.webhooks.processor import InboxProcessor
+from tests.ceo.dispatchers import RecordingDispatcher
 from workers.publish import FileChange, PullRequestText, publish_change
 
 APP_ID = 88
@@ -40,19 +41,6 @@ max_parallel = 3
 """
 # Which file each issue's plan names: #1 and #3 both change app/cart.py.
 FILES = {"Cart totals": "app/cart.py", "Search box": "app/search.py", "Cart coupons": "app/cart.py"}
-
-
-@dataclass
-class RecordingDispatcher:
-    """Starts nothing: the tick under test decides; the workers are tested on their own."""
-
-    started: list[tuple[int, int]] = field(default_factory=list)
-
-    async def dispatch(self, task_id: int, attempt: int) -> None:
-        self.started.append((task_id, attempt))
-
-    async def wait(self) -> None:
-        return None
 
 
 def planner(request: ModelRequest) -> Turn | None:

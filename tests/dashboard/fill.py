@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.clock import ManualClock
+from app.serving import ServerThread
 from app.store import Store, Tx
 from app.store.times import to_db
+from app.web import WebConfig, create_web_app
 
 REPO_ID = 1
 REPO = "octo/big"
@@ -244,3 +248,20 @@ def _one_task(execute: Execute, rng: random.Random, now: datetime, number: int, 
                     to_db(started + timedelta(minutes=call)),
                 ),
             )
+
+
+@contextlib.contextmanager
+def serving(store: Store, now: datetime) -> Iterator[str]:
+    """Serve the web app (no processing) over `store`, a minute after `now`; yield its URL."""
+    app = create_web_app(
+        WebConfig(
+            store=store,
+            clock=ManualClock(now + timedelta(minutes=1)),
+            webhook_secret="webhook-secret-123",
+            max_body_bytes=1 << 20,
+            processor=None,
+            daily_budget_usd=5.0,
+        )
+    )
+    with ServerThread(app) as server:
+        yield server.url

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from app.clock import ManualClock
-from app.serving import ServerThread
 from app.store import Store, Tx, open_store
 from app.store.issues import IssueRecord, upsert_issue_tx
-from app.web import WebConfig, create_web_app
 from tests.browser import FLAGS, chromium
 from tests.dashboard.access_stand import (
     PRIVATE_CLAIM,
@@ -27,7 +25,7 @@ from tests.dashboard.access_stand import (
     READER,
     access_stand,
 )
-from tests.dashboard.fill import fill
+from tests.dashboard.fill import fill, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -79,19 +77,9 @@ def served(tmp_path: Path) -> Iterator[str]:
     store = open_store(str(tmp_path / "townhall.db"))
     fill(store, NOW, 120)
     store.run_sync(lambda tx: _hostile_issue(tx, store))
-    app = create_web_app(
-        WebConfig(
-            store=store,
-            clock=ManualClock(NOW + timedelta(minutes=1)),
-            webhook_secret="webhook-secret-123",
-            max_body_bytes=1 << 20,
-            processor=None,
-            daily_budget_usd=5.0,
-        )
-    )
     try:
-        with ServerThread(app) as server:
-            yield server.url
+        with serving(store, NOW) as url:
+            yield url
     finally:
         store.close_sync()
 

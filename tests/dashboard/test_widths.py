@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.clock import ManualClock
-from app.serving import ServerThread
 from app.store import Tx, open_store
 from app.store.repos import set_policy_error
 from app.store.tasks import record_event
-from app.web import WebConfig, create_web_app
 from tests.browser import webdriver_session
-from tests.dashboard.fill import fill
+from tests.dashboard.fill import fill, serving
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 # A reason with no space to break at, as a path or a model's error can be.
@@ -82,19 +80,9 @@ def served(tmp_path: Path) -> Iterator[str]:
     store.run_sync(_long_reasons)
     repo_id = store.run_sync(lambda tx: int(tx.scalar("SELECT MIN(id) FROM repos")))
     asyncio.run(set_policy_error(store, repo_id, POLICY_ERROR))
-    app = create_web_app(
-        WebConfig(
-            store=store,
-            clock=ManualClock(NOW + timedelta(minutes=1)),
-            webhook_secret="webhook-secret-123",
-            max_body_bytes=1 << 20,
-            processor=None,
-            daily_budget_usd=5.0,
-        )
-    )
     try:
-        with ServerThread(app) as server:
-            yield server.url
+        with serving(store, NOW) as url:
+            yield url
     finally:
         store.close_sync()
 

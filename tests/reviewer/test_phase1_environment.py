@@ -97,17 +97,22 @@ async def test_tools_run_in_the_environment_setup_built(tmp_path: Path) -> None:
     assert verdict_of(phase1, README_DIFF) == "request_changes"
 
 
-async def test_a_test_that_failed_at_the_base_commit_is_not_blamed(
-    tmp_path: Path, store: Store
-) -> None:
-    repository = write_tree(tmp_path / "repo", calc_repository(TEST))
+def commit_all(repository: Path) -> str:
+    """Make `repository` a git repository with one commit of all its files; return its sha."""
     git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
-    base_sha = subprocess.run(
+    return subprocess.run(
         [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+async def test_a_test_that_failed_at_the_base_commit_is_not_blamed(
+    tmp_path: Path, store: Store
+) -> None:
+    repository = write_tree(tmp_path / "repo", calc_repository(TEST))
+    base_sha = commit_all(repository)
     merged = tmp_path / "merged"
     shutil.copytree(repository, merged, ignore=shutil.ignore_patterns(".git"))
     (merged / "README.md").write_text("# calc\n")
@@ -134,13 +139,7 @@ async def test_a_run_that_fails_at_base_without_naming_tests_still_blocks(
     # The test command breaks before any test runs, at base as in the merge.
     policy = '[commands]\ntest = "echo cannot collect >&2; exit 4"\n'
     repository = write_tree(tmp_path / "repo", calc_repository(policy))
-    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
-    base_sha = subprocess.run(
-        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    base_sha = commit_all(repository)
     merged = tmp_path / "merged"
     shutil.copytree(repository, merged, ignore=shutil.ignore_patterns(".git"))
     sandboxes = LocalSandboxes(offline_options(cache_dir=tmp_path / "environments"))
